@@ -1,0 +1,1 @@
+"""onemap's HTTP face and command line: settings, database, OGC API, health."""

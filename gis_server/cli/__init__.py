@@ -1,0 +1,1 @@
+"""The `onemap` command: one module per subcommand group (after rasterio's rio/)."""

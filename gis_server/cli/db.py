@@ -1,0 +1,76 @@
+"""`onemap db up|down|status|migrate`: the private cluster and the schema."""
+
+from __future__ import annotations
+
+import click
+
+from gis_server.cli.options import fail, load_or_exit
+from gis_server.cluster import Cluster, ClusterError
+from gis_server.settings import Settings
+from layers.migrate import current_revision, head_revision, upgrade
+
+
+def prepare_database(settings: Settings, migrate: bool = True) -> None:
+    """Start the private cluster when there is no DATABASE_URL, then migrate."""
+    if settings.database.uses_private_cluster:
+        cluster = Cluster(settings.database.cluster)
+        if cluster.up():
+            click.echo(f"已创建私有 PostGIS 集群 — created the private PostGIS cluster in {cluster.data}")
+    if migrate:
+        upgrade(settings.database.sqlalchemy_url)
+
+
+@click.group("db")
+def db() -> None:
+    """数据库 — the database: private cluster and migrations."""
+
+
+@db.command("up")
+def db_up() -> None:
+    """Start the private PostGIS cluster (if no DATABASE_URL) and migrate the schema."""
+    settings = load_or_exit()
+    try:
+        prepare_database(settings)
+    except ClusterError as exc:
+        fail(str(exc))
+    click.echo(f"数据库就绪 — database ready: {settings.database.dsn}")
+
+
+@db.command("down")
+def db_down() -> None:
+    """Stop the private PostGIS cluster."""
+    settings = load_or_exit()
+    if not settings.database.uses_private_cluster:
+        fail("DATABASE_URL is set: onemap does not manage that server.")
+    try:
+        Cluster(settings.database.cluster).stop()
+    except ClusterError as exc:
+        fail(str(exc))
+    click.echo("私有集群已停止 — private cluster stopped")
+
+
+@db.command("status")
+def db_status() -> None:
+    """Say where the database is, whether it answers and whether migrations are current."""
+    settings = load_or_exit()
+    click.echo(f"database: {settings.database.dsn}")
+    if settings.database.uses_private_cluster:
+        cluster = Cluster(settings.database.cluster)
+        state = "running" if cluster.is_running() else ("stopped" if cluster.is_initialised() else "not created")
+        click.echo(f"private cluster: {cluster.data} ({state}, port {settings.database.cluster.port})")
+    try:
+        current = current_revision(settings.database.sqlalchemy_url)
+    except Exception as exc:  # noqa: BLE001 - report any connection failure to the user
+        fail(f"数据库不可达 — database unreachable: {str(exc).strip().splitlines()[0]}")
+        return
+    head = head_revision()
+    state = "current" if current == head else "behind: run `onemap db migrate`"
+    click.echo(f"migrations: {current or 'none'} (head {head}, {state})")
+
+
+@db.command("migrate")
+def db_migrate() -> None:
+    """Apply the schema migrations up to the newest."""
+    settings = load_or_exit()
+    upgrade(settings.database.sqlalchemy_url)
+    click.echo(f"迁移完成 — migrated to {head_revision()}")

@@ -1,0 +1,53 @@
+"""Database access: one psycopg2 pool per process, opened and closed by the app lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg2
+import psycopg2.extensions
+from psycopg2 import sql
+from psycopg2.pool import ThreadedConnectionPool
+
+_pool: ThreadedConnectionPool | None = None
+
+
+def ident(*parts: str) -> sql.Composable:
+    """Quote a (possibly schema-qualified) identifier: the one way names enter SQL."""
+    names = [p for part in parts for p in part.split(".")]
+    return sql.Identifier(*names)
+
+
+def connect(dsn: str) -> psycopg2.extensions.connection:
+    conn = psycopg2.connect(dsn, application_name="onemap")
+    return conn
+
+
+def open_pool(dsn: str, size: int) -> ThreadedConnectionPool:
+    global _pool
+    if _pool is None:
+        _pool = ThreadedConnectionPool(1, size, dsn, application_name="onemap")
+    return _pool
+
+
+def close_pool() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.closeall()
+        _pool = None
+
+
+@contextmanager
+def pooled(dsn: str, size: int = 8) -> Iterator[psycopg2.extensions.connection]:
+    """A connection from the process pool; rolled back and returned afterwards."""
+    pool = open_pool(dsn, size)
+    conn = pool.getconn()
+    try:
+        yield conn
+        conn.rollback()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        pool.putconn(conn)

@@ -1,0 +1,218 @@
+"""Typed settings, one small class per concern (after tipg's settings.py).
+
+Sources, strongest first: DATABASE_URL; ONEMAP_<SECTION>__<KEY> environment
+variables; config.yml (path from ONEMAP_CONFIG, default ./config.yml in the
+project directory); the defaults below. Everything else reads `get_settings()`,
+never the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from gis_server.config_file import ConfigFileError, load_config_file
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:8000"
+    workers: int = Field(1, ge=1, le=64)
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+
+class ClusterSettings(_Section):
+    dir: Path = Path("var/pg")
+    port: int = Field(55432, ge=1024, le=65535)
+    name: str = Field("onemap", pattern=r"^[a-z_][a-z0-9_]*$")
+
+    @property
+    def data_dir(self) -> Path:
+        return self.dir if self.dir.is_absolute() else PROJECT_DIR / self.dir
+
+
+class DatabaseSettings(_Section):
+    url: str = ""
+    pool_size: int = Field(8, ge=1, le=200)
+    cluster: ClusterSettings = ClusterSettings()
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _null_is_empty(cls, v: Any) -> Any:
+        return "" if v is None else v
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_only(cls, v: str) -> str:
+        if v and not v.startswith(("postgresql://", "postgres://", "postgresql+psycopg2://")):
+            raise ValueError("must be a postgresql:// URL")
+        return v
+
+    @property
+    def uses_private_cluster(self) -> bool:
+        return not self.url
+
+    @property
+    def dsn(self) -> str:
+        """libpq URL of the database: DATABASE_URL, or the private cluster's."""
+        if self.url:
+            return self.url.replace("postgresql+psycopg2://", "postgresql://")
+        return f"postgresql://postgres@127.0.0.1:{self.cluster.port}/{self.cluster.name}"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return "postgresql+psycopg2://" + self.dsn.split("://", 1)[1]
+
+
+class ContactSettings(_Section):
+    name: str = ""
+    email: str = ""
+
+
+class OgcSettings(_Section):
+    title: str = "onemap OGC API"
+    title_en: str = "onemap OGC API"
+    description: str = ""
+    default_limit: int = Field(100, ge=1)
+    max_limit: int = Field(10000, ge=1)
+    public_reads: bool = True
+    contact: ContactSettings = ContactSettings()
+
+    @model_validator(mode="after")
+    def _limits(self) -> OgcSettings:
+        if self.default_limit > self.max_limit:
+            raise ValueError("default_limit must not exceed max_limit")
+        return self
+
+
+class DistrictSettings(_Section):
+    name: str = "海门区"
+    code: str = "320614"
+    extent: tuple[float, float, float, float] = (121.0, 31.7, 121.6, 32.2)
+
+    @field_validator("extent")
+    @classmethod
+    def _extent(cls, v: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        minx, miny, maxx, maxy = v
+        if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+            raise ValueError("must be min_lon, min_lat, max_lon, max_lat in degrees")
+        return v
+
+
+class DemoSettings(_Section):
+    seed: int = 20200610
+    anchor_date: dt.date | None = None
+
+    @field_validator("anchor_date", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: Any) -> Any:
+        return None if v in ("", None) else v
+
+
+class ExtraCollection(_Section):
+    """A PostGIS table or view published as it is (like tipg / pygeoapi users expect)."""
+
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")
+    table: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+    id_column: str
+    geometry_column: str = "geom"
+    time_column: str | None = None
+    title: str | None = None
+    description: str = ""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_", env_nested_delimiter="__", extra="forbid")
+
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    ogc: OgcSettings = OgcSettings()
+    district: DistrictSettings = DistrictSettings()
+    demo: DemoSettings = DemoSettings()
+    collections: list[ExtraCollection] = []
+
+    @model_validator(mode="after")
+    def _unique_collections(self) -> Settings:
+        seen: set[str] = set()
+        for c in self.collections:
+            if c.id in seen:
+                raise ValueError(f"collections: id {c.id!r} is listed twice")
+            seen.add(c.id)
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, _DatabaseUrlSource(settings_cls), env_settings, _YamlSource(settings_cls))
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return load_config_file(config_path())
+
+
+class _DatabaseUrlSource(PydanticBaseSettingsSource):
+    """DATABASE_URL wins over config.yml and ONEMAP_DATABASE__URL."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        url = os.environ.get("DATABASE_URL")
+        return {"database": {"url": url}} if url else {}
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("ONEMAP_CONFIG", PROJECT_DIR / "config.yml"))
+
+
+class SettingsError(ValueError):
+    """Settings are invalid; `problems` lists (key, message) pairs for the user."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{k}: {m}" for k, m in problems))
+
+
+def load_settings() -> Settings:
+    """Build fresh settings, turning pydantic errors into key-naming SettingsError."""
+    try:
+        return Settings()
+    except ConfigFileError as exc:
+        raise SettingsError([("config.yml", str(exc))]) from exc
+    except ValidationError as exc:
+        problems = [(".".join(str(p) for p in err["loc"]) or "(top)", err["msg"]) for err in exc.errors()]
+        raise SettingsError(problems) from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,4 @@
+"""The domain: what each onemap layer is (table, OGC metadata, style, rules).
+
+Other packages iterate `layers.registry.LAYERS` instead of naming layers.
+"""

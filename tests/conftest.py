@@ -1,0 +1,146 @@
+"""Session fixtures: a throwaway PostGIS database per test session (after tipg's conftest).
+
+The server is the one DATABASE_URL names, or the project's private cluster
+(started here if needed). A database `onemap_test_<random>` is created,
+migrated, loaded with the demo dataset at test scale and dropped at the end.
+
+ONEMAP_TEST_SCALE (default 0.1) scales cameras, vehicles, fixes and events of
+the demo dataset; grid counts are never scaled.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg2
+import pytest
+
+from gis_server.cluster import Cluster
+from gis_server.settings import PROJECT_DIR, get_settings, load_settings
+from layers.migrate import upgrade
+
+TEST_SCALE = float(os.environ.get("ONEMAP_TEST_SCALE", "0.1"))
+ARTIFACTS = PROJECT_DIR / "test-artifacts"
+
+
+def _with_database(dsn: str, name: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def server_dsn() -> str:
+    """DSN of the maintenance database on the PostGIS server the tests use."""
+    settings = load_settings()
+    if settings.database.uses_private_cluster:
+        Cluster(settings.database.cluster).up()
+    return _with_database(settings.database.dsn, "postgres")
+
+
+@pytest.fixture(scope="session")
+def db_dsn(server_dsn: str) -> Iterator[str]:
+    """A freshly created and migrated database, dropped after the session."""
+    name = f"onemap_test_{secrets.token_hex(4)}"
+    admin = psycopg2.connect(server_dsn)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    dsn = _with_database(server_dsn, name)
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    conn.close()
+    previous = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = dsn
+    get_settings.cache_clear()
+    upgrade(get_settings().database.sqlalchemy_url)
+    try:
+        yield dsn
+    finally:
+        if previous is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = previous
+        get_settings.cache_clear()
+        from gis_server import database
+
+        database.close_pool()
+        with admin.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def demo_db(db_dsn: str) -> str:
+    """The test database with the demo dataset loaded (at TEST_SCALE)."""
+    from etl.demo import load_demo
+
+    load_demo(db_dsn, scale=TEST_SCALE)
+    return db_dsn
+
+
+@pytest.fixture()
+def db(db_dsn: str) -> Iterator[psycopg2.extensions.connection]:
+    """A connection to the test database, rolled back after the test."""
+    conn = psycopg2.connect(db_dsn)
+    try:
+        yield conn
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(demo_db: str) -> Iterator[str]:
+    """A real `onemap serve` process on a free loopback port; yields its base URL."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, DATABASE_URL=demo_db, ONEMAP_PUBLIC_URL=base, ONEMAP_PORT=str(port))
+    onemap = Path(sys.executable).parent / "onemap"
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "live_server.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [str(onemap), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"onemap serve exited with {proc.returncode}; see {log.name}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"onemap serve did not become healthy; see {log.name}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
