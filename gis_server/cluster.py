@@ -10,6 +10,7 @@ import os
 import pwd
 import re
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -29,6 +30,11 @@ _SERVER_OPTIONS = {
     "timezone": "Asia/Shanghai",
     "log_timezone": "Asia/Shanghai",
 }
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 class ClusterError(RuntimeError):
@@ -147,16 +153,24 @@ class Cluster:
         with open(self.data / "postgresql.auto.conf", "a", encoding="utf-8") as conf:
             for key, value in _SERVER_OPTIONS.items():
                 conf.write(f"{key} = '{value}'\n")
-            conf.write(f"port = {self.settings.port}\n")
-            conf.write(f"unix_socket_directories = '{self.run_dir}'\n")
         return True
 
     def start(self) -> None:
         if self.is_running():
             return
         self._prepare_dirs()
+        if _port_in_use(self.settings.port):
+            raise ClusterError(
+                f"端口 {self.settings.port} 已被占用 — port {self.settings.port} is taken by another server. "
+                "Choose another with ONEMAP_PG_PORT=<port> (before the cluster is first created), "
+                "or stop the other server."
+            )
         proc = self._run(
-            [str(self.bin_dir() / "pg_ctl"), "-D", str(self.data), "-l", str(self.log_file), "-w", "-t", "60", "start"],
+            [
+                str(self.bin_dir() / "pg_ctl"), "-D", str(self.data), "-l", str(self.log_file),
+                "-o", f"-p {self.settings.port} -k {self.run_dir}",
+                "-w", "-t", "60", "start",
+            ],
             check=False,
         )
         if proc.returncode != 0:
