@@ -14,9 +14,10 @@ die() { printf '\033[31m[onemap] %s\033[0m\n' "$*" >&2; exit 1; }
 # --- Python >= 3.12 -----------------------------------------------------------
 find_python() {
   local c v
-  for c in python3.14 python3.13 python3.12 python3; do
+  for c in python3.12 python3.13 python3.14 python3; do
+    # Ask the interpreter for its real path: pyenv shims may resolve differently later.
     if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
-      command -v "$c"; return 0
+      "$c" -c 'import sys; print(sys.executable)'; return 0
     fi
   done
   local roots=()
