@@ -69,7 +69,9 @@ class Cluster:
         for d in Path("/usr/lib/postgresql").glob("*/bin"):
             version = d.parent.name
             if (d / "initdb").exists() and re.fullmatch(r"\d+", version):
-                has_postgis = any(Path(f"/usr/share/postgresql/{version}/extension").glob("postgis.control"))
+                has_postgis = any(
+                    Path(f"/usr/share/postgresql/{version}/extension").glob("postgis.control")
+                )
                 candidates.append((has_postgis, int(version), d))
         if not candidates:
             found = shutil.which("initdb")
@@ -107,7 +109,9 @@ class Cluster:
         cmd = (["runuser", "-u", owner, "--"] if owner else []) + args
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
         if check and proc.returncode != 0:
-            raise ClusterError(f"{' '.join(args[:2])} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+            raise ClusterError(
+                f"{' '.join(args[:2])} failed: {proc.stderr.strip() or proc.stdout.strip()}"
+            )
         return proc
 
     def _prepare_dirs(self) -> None:
@@ -132,7 +136,9 @@ class Cluster:
     def is_running(self) -> bool:
         if not self.is_initialised():
             return False
-        proc = self._run([str(self.bin_dir() / "pg_ctl"), "-D", str(self.data), "status"], check=False)
+        proc = self._run(
+            [str(self.bin_dir() / "pg_ctl"), "-D", str(self.data), "status"], check=False
+        )
         return proc.returncode == 0
 
     def init(self) -> bool:
@@ -143,10 +149,13 @@ class Cluster:
         self._run(
             [
                 str(self.bin_dir() / "initdb"),
-                "-D", str(self.data),
-                "-U", "postgres",
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
                 "--auth=trust",
-                "-E", "UTF8",
+                "-E",
+                "UTF8",
                 "--locale=C.UTF-8",
             ]
         )
@@ -167,14 +176,26 @@ class Cluster:
             )
         proc = self._run(
             [
-                str(self.bin_dir() / "pg_ctl"), "-D", str(self.data), "-l", str(self.log_file),
-                "-o", f"-p {self.settings.port} -k {self.run_dir}",
-                "-w", "-t", "60", "start",
+                str(self.bin_dir() / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log_file),
+                "-o",
+                f"-p {self.settings.port} -k {self.run_dir}",
+                "-w",
+                "-t",
+                "60",
+                "start",
             ],
             check=False,
         )
         if proc.returncode != 0:
-            tail = self.log_file.read_text(errors="replace").splitlines()[-5:] if self.log_file.exists() else []
+            tail = (
+                self.log_file.read_text(errors="replace").splitlines()[-5:]
+                if self.log_file.exists()
+                else []
+            )
             raise ClusterError(
                 f"PostgreSQL 启动失败 — the private cluster did not start (port {self.settings.port}):\n"
                 + "\n".join(tail)
@@ -182,18 +203,30 @@ class Cluster:
 
     def stop(self) -> None:
         if self.is_running():
-            self._run([str(self.bin_dir() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
+            self._run(
+                [str(self.bin_dir() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]
+            )
 
     def ensure_database(self) -> None:
         """Create the configured database with PostGIS if it does not exist."""
-        psql = [str(self.bin_dir() / "psql"), "-h", "127.0.0.1", "-p", str(self.settings.port), "-U", "postgres"]
+        psql = [
+            str(self.bin_dir() / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.settings.port),
+            "-U",
+            "postgres",
+        ]
         name = self.settings.name
         for _ in range(30):
             probe = self._run(psql + ["-d", "postgres", "-tAc", "SELECT 1"], check=False)
             if probe.returncode == 0:
                 break
             time.sleep(0.5)
-        exists = self._run(psql + ["-d", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"])
+        exists = self._run(
+            psql + ["-d", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"]
+        )
         if exists.stdout.strip() != "1":
             self._run(psql + ["-d", "postgres", "-c", f'CREATE DATABASE "{name}"'])
         self._run(psql + ["-d", name, "-c", "CREATE EXTENSION IF NOT EXISTS postgis"])

@@ -141,7 +141,9 @@ class ExtraCollection(_Section):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ONEMAP_", env_nested_delimiter="__", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="ONEMAP_", env_nested_delimiter="__", extra="forbid"
+    )
 
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -168,7 +170,12 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, _DatabaseUrlSource(settings_cls), env_settings, _YamlSource(settings_cls))
+        return (
+            init_settings,
+            _DatabaseUrlSource(settings_cls),
+            env_settings,
+            _YamlSource(settings_cls),
+        )
 
 
 class _YamlSource(PydanticBaseSettingsSource):
@@ -209,7 +216,9 @@ def load_settings() -> Settings:
     except ConfigFileError as exc:
         raise SettingsError([("config.yml", str(exc))]) from exc
     except ValidationError as exc:
-        problems = [(".".join(str(p) for p in err["loc"]) or "(top)", err["msg"]) for err in exc.errors()]
+        problems = [
+            (".".join(str(p) for p in err["loc"]) or "(top)", err["msg"]) for err in exc.errors()
+        ]
         raise SettingsError(problems) from exc
 
 

@@ -53,7 +53,12 @@ GRIDS = LayerSpec(
     style=Style(
         color="#35a7ff",
         by_property="grid_type",
-        palette={"comprehensive": "#35a7ff", "special": "#ff7f50", "police": "#7b68ee", "river_chief": "#20b2aa"},
+        palette={
+            "comprehensive": "#35a7ff",
+            "special": "#ff7f50",
+            "police": "#7b68ee",
+            "river_chief": "#20b2aa",
+        },
     ),
     editable=True,
 )
@@ -109,7 +114,12 @@ VEHICLES = LayerSpec(
     style=Style(
         color="#e67e22",
         by_property="kind",
-        palette={"sanitation": "#27ae60", "muck": "#8e5a2b", "sweeper": "#2980b9", "patrol_boat": "#00bcd4"},
+        palette={
+            "sanitation": "#27ae60",
+            "muck": "#8e5a2b",
+            "sweeper": "#2980b9",
+            "patrol_boat": "#00bcd4",
+        },
     ),
 )
 
@@ -181,7 +191,12 @@ RIVER_PATROL_ZONES = LayerSpec(
     style=Style(
         color="#1e90ff",
         by_property="zone_kind",
-        palette={"fishing_ban": "#e74c3c", "patrol": "#1e90ff", "outfall": "#9b59b6", "sand_mining_ban": "#f1c40f"},
+        palette={
+            "fishing_ban": "#e74c3c",
+            "patrol": "#1e90ff",
+            "outfall": "#9b59b6",
+            "sand_mining_ban": "#f1c40f",
+        },
     ),
     editable=True,
 )

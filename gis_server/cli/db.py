@@ -15,7 +15,9 @@ def prepare_database(settings: Settings, migrate: bool = True) -> None:
     if settings.database.uses_private_cluster:
         cluster = Cluster(settings.database.cluster)
         if cluster.up():
-            click.echo(f"已创建私有 PostGIS 集群 — created the private PostGIS cluster in {cluster.data}")
+            click.echo(
+                f"已创建私有 PostGIS 集群 — created the private PostGIS cluster in {cluster.data}"
+            )
     if migrate:
         upgrade(settings.database.sqlalchemy_url)
 
@@ -56,8 +58,14 @@ def db_status() -> None:
     click.echo(f"database: {settings.database.dsn}")
     if settings.database.uses_private_cluster:
         cluster = Cluster(settings.database.cluster)
-        state = "running" if cluster.is_running() else ("stopped" if cluster.is_initialised() else "not created")
-        click.echo(f"private cluster: {cluster.data} ({state}, port {settings.database.cluster.port})")
+        state = (
+            "running"
+            if cluster.is_running()
+            else ("stopped" if cluster.is_initialised() else "not created")
+        )
+        click.echo(
+            f"private cluster: {cluster.data} ({state}, port {settings.database.cluster.port})"
+        )
     try:
         current = current_revision(settings.database.sqlalchemy_url)
     except Exception as exc:  # noqa: BLE001 - report any connection failure to the user
