@@ -1,0 +1,275 @@
+"""load_demo: generate the whole demo dataset and COPY it in, in one transaction.
+
+Each step draws from its own RNG stream (seed, step number), so the grids
+do not change when the camera count is scaled, and the same seed, anchor
+and scale always give the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import psycopg2
+import psycopg2.extensions
+import shapely
+from psycopg2 import sql
+
+from etl.demo import cameras as cams
+from etl.demo.copyload import copy_frame, ewkb, ewkb_points
+from etl.demo.events import build_events
+from etl.demo.fixes import DAYS, Fixes, build_fixes
+from etl.demo.frame import build_frame
+from etl.demo.geography import area_km2, load_geography, to_lonlat
+from etl.demo.grids import VALID_FROM, Grids, build_grids
+from etl.demo.report import TABLES, DemoReport
+from etl.demo.towns import Towns, build_towns
+from etl.demo.vehicles import build_fleet
+from etl.demo.zones import build_zones
+from layers.tracks import rebuild_tracks
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_LOCK_KEY = 20200610  # advisory lock: one demo load at a time per database
+
+STEP = {"towns": 1, "comprehensive": 2, "special": 3, "cameras": 4, "fleet": 5, "fixes": 6,
+        "zones": 7, "events": 8}  # fmt: skip
+
+
+def rng_for(seed: int, step: str) -> np.random.Generator:
+    return np.random.default_rng([seed, STEP[step]])
+
+
+def defaults(seed: int | None, anchor: dt.date | None) -> tuple[int, dt.date]:
+    """Seed and anchor from settings when not given (anchor: setting, else today in Shanghai)."""
+    if seed is not None and anchor is not None:
+        return seed, anchor
+    from gis_server.settings import get_settings  # the documented contract; lazy for etl's sake
+
+    demo = get_settings().demo
+    seed = demo.seed if seed is None else seed
+    anchor = anchor or demo.anchor_date or dt.datetime.now(SHANGHAI).date()
+    return seed, anchor
+
+
+def multipolygons(geoms: np.ndarray) -> np.ndarray:
+    """Every geometry as a MultiPolygon (the column type), polygons only."""
+    out = []
+    for g in geoms:
+        parts = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon" and not p.is_empty]
+        out.append(shapely.multipolygons(parts))
+    return np.array(out, dtype=object)
+
+
+def towns_frame(towns: Towns, towns_ll: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "code": towns.code,
+            "name": towns.name,
+            "kind": towns.kind,
+            "area_km2": np.round(area_km2(towns_ll), 3),
+            "geom": ewkb(towns_ll),
+        }
+    )
+
+
+def grids_frame(grids: Grids, grids_ll: np.ndarray, towns: Towns) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "code": grids.code,
+            "name": grids.name,
+            "town_code": towns.code[grids.town],
+            "grid_type": grids.grid_type,
+            "worker_name": grids.worker_name,
+            "worker_phone": grids.worker_phone,
+            "population": grids.population,
+            "households": grids.households,
+            "area_km2": np.round(area_km2(grids_ll), 4),
+            "version": 1,
+            "valid_from": VALID_FROM.isoformat(),
+            "geom": ewkb(grids_ll),
+        }
+    )
+
+
+def points_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Replace lon/lat columns by an EWKB geom column."""
+    out = df.drop(columns=["lon", "lat"])
+    out["geom"] = ewkb_points(df["lon"].to_numpy(), df["lat"].to_numpy())
+    return out
+
+
+def fixes_frames(fixes: Fixes, codes: np.ndarray, anchor: dt.date):  # noqa: ANN201
+    """(day, frame) per Asia/Shanghai day, ready for COPY into vehicle_positions."""
+    local_day = (fixes.epoch + 8 * 3600) // 86400
+    stamps = np.char.add(np.datetime_as_string(fixes.epoch.astype("datetime64[s]"), unit="s"), "Z")
+    geom = ewkb_points(fixes.lon, fixes.lat)
+    for d in np.unique(local_day):
+        m = local_day == d
+        day = dt.date(1970, 1, 1) + dt.timedelta(days=int(d))
+        yield (
+            day,
+            pd.DataFrame(
+                {
+                    "vehicle_code": codes[fixes.vehicle[m]],
+                    "fix_time": stamps[m],
+                    "speed_kmh": fixes.speed_kmh[m],
+                    "heading": fixes.heading[m],
+                    "geom": geom[m],
+                }
+            ),
+        )
+
+
+def has_data(conn: psycopg2.extensions.connection) -> bool:
+    with conn.cursor() as cur:
+        probes = sql.SQL(" OR ").join(
+            sql.SQL("EXISTS (SELECT 1 FROM {})").format(sql.Identifier(t)) for t in TABLES
+        )
+        cur.execute(sql.SQL("SELECT {}").format(probes))
+        return bool(cur.fetchone()[0])
+
+
+def truncate(conn: psycopg2.extensions.connection) -> None:
+    """Empty every demo layer (day partitions of vehicle_positions included)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("TRUNCATE {} RESTART IDENTITY").format(
+                sql.SQL(", ").join(sql.Identifier(t) for t in TABLES)
+            )
+        )
+
+
+class _Timer:
+    def __init__(self, report: DemoReport) -> None:
+        self.report = report
+
+    def __call__(self, name: str, fn: Callable[[], object]) -> object:
+        t0 = time.perf_counter()
+        result = fn()
+        self.report.steps[name] = self.report.steps.get(name, 0.0) + time.perf_counter() - t0
+        return result
+
+
+def load_demo(
+    dsn: str,
+    scale: float = 1.0,
+    seed: int | None = None,
+    anchor: dt.date | None = None,
+    reload: bool = False,
+) -> DemoReport:
+    """Load the deterministic demo dataset into the database at `dsn`.
+
+    A no-op (report.loaded False) when the layers already hold data and reload is False.
+    """
+    if scale <= 0:
+        raise ValueError("scale must be positive")
+    seed, anchor = defaults(seed, anchor)
+    started = time.perf_counter()
+    report = DemoReport(loaded=False, seed=seed, anchor=anchor, scale=scale)
+    conn = psycopg2.connect(dsn, application_name="onemap-demo")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        if has_data(conn) and not reload:
+            conn.rollback()
+            report.seconds = time.perf_counter() - started
+            return report
+        _load(conn, report, seed, anchor, scale)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+    report.loaded = True
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _load(conn, report: DemoReport, seed: int, anchor: dt.date, scale: float) -> None:  # noqa: ANN001
+    step = _Timer(report)
+    count = report.counts
+    step("truncate", lambda: truncate(conn))
+    geo = load_geography()
+
+    def areas() -> tuple:
+        towns = build_towns(geo, rng_for(seed, "towns"))
+        comp = build_grids(towns, "comprehensive", rng_for(seed, "comprehensive"))
+        spec = build_grids(towns, "special", rng_for(seed, "special"))
+        return towns, comp, spec
+
+    towns, comp, spec = step("generate towns+grids", areas)
+    towns_ll = multipolygons(to_lonlat(towns.geom))
+    comp_ll = multipolygons(to_lonlat(comp.geom))
+    spec_ll = multipolygons(to_lonlat(spec.geom))
+    count["towns"] = step(
+        "copy towns+grids", lambda: copy_frame(conn, "towns", towns_frame(towns, towns_ll))
+    )
+    count["grids"] = step(
+        "copy towns+grids",
+        lambda: (
+            copy_frame(conn, "grids", grids_frame(comp, comp_ll, towns))
+            + copy_frame(conn, "grids", grids_frame(spec, spec_ll, towns))
+        ),
+    )
+
+    frame = step("generate cameras", lambda: build_frame(geo, comp, comp_ll))
+    cameras = step(
+        "generate cameras",
+        lambda: cams.build_cameras(rng_for(seed, "cameras"), frame, comp, towns, scale, anchor),
+    )
+    count["cameras"] = step(
+        "copy cameras", lambda: copy_frame(conn, "cameras", points_frame(cameras))
+    )
+
+    fleet = step(
+        "generate vehicles+fixes", lambda: build_fleet(rng_for(seed, "fleet"), geo, towns, scale)
+    )
+    fixes = step(
+        "generate vehicles+fixes", lambda: build_fixes(rng_for(seed, "fixes"), fleet, anchor)
+    )
+    vehicles = pd.DataFrame(
+        {"code": fleet.code, "plate": fleet.plate, "kind": fleet.kind,
+         "company": fleet.company, "town_code": towns.code[fleet.town]}
+    )  # fmt: skip
+    count["vehicles"] = step("copy vehicles+fixes", lambda: copy_frame(conn, "vehicles", vehicles))
+    count["vehicle_positions"] = step(
+        "copy vehicles+fixes", lambda: _copy_fixes(conn, fixes, fleet.code, anchor)
+    )
+    days = [anchor - dt.timedelta(days=i) for i in range(DAYS - 1, -1, -1)]
+    count["vehicle_tracks"] = step("rebuild tracks", lambda: rebuild_tracks(conn, None, days))
+
+    zones = step("generate zones", lambda: build_zones(rng_for(seed, "zones"), geo, towns))
+    zones["geom"] = ewkb(multipolygons(zones["geom"].to_numpy()))
+    count["river_patrol_zones"] = step(
+        "copy zones", lambda: copy_frame(conn, "river_patrol_zones", zones)
+    )
+
+    events, contacts = step(
+        "generate events",
+        lambda: build_events(rng_for(seed, "events"), frame, comp, towns, scale, anchor),
+    )
+    count["events"] = step("copy events", lambda: copy_frame(conn, "events", points_frame(events)))
+    count["event_contacts"] = step(
+        "copy events", lambda: copy_frame(conn, "event_contacts", contacts)
+    )
+    step("analyze", lambda: _analyze(conn))
+
+
+def _copy_fixes(conn, fixes: Fixes, codes: np.ndarray, anchor: dt.date) -> int:  # noqa: ANN001
+    total = 0
+    with conn.cursor() as cur:
+        for day, frame in fixes_frames(fixes, codes, anchor):
+            cur.execute("SELECT onemap_ensure_position_partition(%s)", (day,))
+            total += copy_frame(conn, "vehicle_positions", frame)
+    return total
+
+
+def _analyze(conn) -> None:  # noqa: ANN001
+    with conn.cursor() as cur:
+        for t in TABLES:
+            cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(t)))
