@@ -1,0 +1,51 @@
+"""The onemap ASGI app: /healthz, the OGC API at /ogc, the console at / and /console.
+
+`create_app` is a uvicorn factory (`uvicorn --factory gis_server.app:create_app`).
+The lifespan opens the process's psycopg2 pool and closes it on shutdown
+(after tipg's main.py); a database that is down at start-up is not fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import psycopg2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+
+from gis_server import database
+from gis_server.console import console_routes
+from gis_server.errors import OnemapError, add_exception_handlers
+from gis_server.health import health_route
+from gis_server.ogc.service import OgcService
+from gis_server.settings import Settings, get_settings
+
+LOGGER = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    ogc = OgcService(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            database.open_pool(settings.database.dsn, settings.database.pool_size)
+            await run_in_threadpool(ogc.api)
+        except (psycopg2.OperationalError, OnemapError) as exc:
+            LOGGER.error("database not ready at start-up (will retry per request): %s", exc)
+        try:
+            yield
+        finally:
+            database.close_pool()
+
+    app = Starlette(
+        routes=[health_route(settings), *ogc.mount(), *console_routes(settings)],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.ogc = ogc
+    add_exception_handlers(app)
+    return app

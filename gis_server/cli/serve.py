@@ -1,0 +1,42 @@
+"""`onemap serve`: prepare the database, then run the app under uvicorn."""
+
+from __future__ import annotations
+
+import click
+import uvicorn
+
+from gis_server.cli.db import prepare_database
+from gis_server.cli.options import fail, load_or_exit
+from gis_server.cluster import ClusterError
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Listen address (default: server.host).")
+@click.option("--port", type=int, default=None, help="Listen port (default: server.port).")
+@click.option(
+    "--workers", type=int, default=None, help="Worker processes (default: server.workers)."
+)
+@click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+def serve(host: str | None, port: int | None, workers: int | None, reload: bool) -> None:
+    """服务 — serve the console and the OGC API."""
+    settings = load_or_exit()
+    try:
+        prepare_database(settings)
+    except ClusterError as exc:
+        fail(str(exc))
+    host = host or settings.server.host
+    port = port or settings.server.port
+    workers = workers or settings.server.workers
+    base = settings.server.public_url
+    click.echo(f"控制台 Console:  {base}/console")
+    click.echo(f"OGC API:        {base}/ogc")
+    click.echo(f"健康检查 Health: {base}/healthz")
+    uvicorn.run(
+        "gis_server.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=None if reload else workers,
+        reload=reload,
+        log_level="info",
+    )

@@ -1,0 +1,45 @@
+"""/healthz: is the database reachable and is its schema at the newest migration?"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from gis_server.settings import Settings
+from layers.migrate import current_revision, head_revision
+
+LOGGER = logging.getLogger(__name__)
+
+
+def check(settings: Settings) -> tuple[int, dict[str, Any]]:
+    """(200 or 503, body); the body says which part failed."""
+    head = head_revision()
+    try:
+        current = current_revision(settings.database.sqlalchemy_url)
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "not healthy"
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        LOGGER.warning("healthz: database unreachable: %s", detail)
+        return 503, {
+            "status": "unavailable",
+            "database": "unreachable",
+            "migrations": {"current": None, "head": head},
+        }
+    ok = current == head
+    return (200 if ok else 503), {
+        "status": "ok" if ok else "unavailable",
+        "database": "reachable",
+        "migrations": {"current": current, "head": head, "up_to_date": ok},
+    }
+
+
+def health_route(settings: Settings) -> Route:
+    async def healthz(request: Request) -> JSONResponse:
+        status, body = await run_in_threadpool(check, settings)
+        return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+    return Route("/healthz", healthz, methods=["GET", "HEAD"])

@@ -1,0 +1,117 @@
+"""The two OGC endpoints onemap answers itself, in pygeoapi's (api, request) → response shape.
+
+Conformance: pygeoapi claims Part 4 (create/replace/delete, which onemap does
+not offer) and omits filter/features-filter/cql2-json (which onemap does).
+Queryables: pygeoapi titles each property with its bare name; onemap lists
+the registry's Chinese/English titles, enums and formats, and the geometry.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from pygeoapi.api import API, APIRequest
+from pygeoapi.formats import F_HTML
+from pygeoapi.util import render_j2_template, to_json
+
+from gis_server.ogc.source import Source
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/landing-page",
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/json",
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/collections",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
+]
+
+Result = tuple[dict[str, Any], int, str]
+
+
+def conformance(api: API, request: APIRequest) -> Result:
+    headers = request.get_response_headers(**api.api_headers)
+    body = {"conformsTo": CONFORMANCE}
+    if request.format == F_HTML:
+        html = render_j2_template(
+            api.tpl_config,
+            api.config["server"]["templates"],
+            "conformance.html",
+            body,
+            request.locale,
+        )
+        return headers, HTTPStatus.OK, html
+    return headers, HTTPStatus.OK, to_json(body, api.pretty_print)
+
+
+def queryables_document(api: API, source: Source) -> dict[str, Any]:
+    """JSON Schema of what `filter`, property parameters and sortby may name."""
+    props: dict[str, Any] = {
+        "geometry": {
+            "title": "几何 Geometry",
+            "format": "geometry-any",
+            "x-ogc-role": "primary-geometry",
+        }
+    }
+    for c in source.columns:
+        entry: dict[str, Any] = {"title": c.title or c.name, "type": c.type}
+        if c.format:
+            entry["format"] = c.format
+        if c.enum:
+            entry["enum"] = list(c.enum)
+        if c.name == source.id_column:
+            entry["x-ogc-role"] = "id"
+        elif c.name == source.time_start:
+            entry["x-ogc-role"] = (
+                "primary-instant" if not source.time_end else "primary-interval-start"
+            )
+        elif c.name == source.time_end:
+            entry["x-ogc-role"] = "primary-interval-end"
+        props[c.name] = entry
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{api.get_collections_url()}/{source.id}/queryables",
+        "type": "object",
+        "title": source.title,
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+def queryables(api: API, request: APIRequest, source: Source) -> Result:
+    headers = request.get_response_headers(**api.api_headers)
+    doc = queryables_document(api, source)
+    if request.format == F_HTML:
+        data = dict(doc)
+        data["collections_path"] = api.get_collections_url()
+        data["dataset_path"] = f"{api.get_collections_url()}/{source.id}"
+        data["description"] = api.config["resources"][source.id]["description"]
+        data["keywords"] = api.config["resources"][source.id]["keywords"]
+        html = render_j2_template(
+            api.tpl_config,
+            api.config["server"]["templates"],
+            "collections/queryables.html",
+            data,
+            request.locale,
+        )
+        return headers, HTTPStatus.OK, html
+    headers["Content-Type"] = "application/schema+json"
+    return headers, HTTPStatus.OK, to_json(doc, api.pretty_print)

@@ -1,0 +1,229 @@
+"""The OGC API as a set of Starlette routes: a thin dispatcher onto pygeoapi's API functions.
+
+One `OgcService` per app holds its own pygeoapi `API` (config dict built from
+settings + registry, OpenAPI doc from `get_oas`), built lazily so the app
+starts even when PostGIS is down (/healthz then says 503). Requests are
+checked by `validate` first; pygeoapi's functions run in a worker thread with
+the parsed filter in a context variable.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pygeoapi
+import pygeoapi.api as core_api
+import pygeoapi.api.itemtypes as itemtypes_api
+from pygeoapi.api import API, APIRequest, apply_gzip
+from pygeoapi.openapi import get_oas
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from gis_server.database import pooled
+from gis_server.errors import DatabaseUnavailable, NotFound
+from gis_server.ogc import handlers, validate
+from gis_server.ogc.context import ParsedFilter, current_filter
+from gis_server.ogc.pygeoapi_config import build_config, build_sources
+from gis_server.ogc.source import Source
+from gis_server.settings import Settings
+
+LOGGER = logging.getLogger(__name__)
+
+ApiFunction = Callable[..., tuple[dict[str, Any], int, Any]]
+
+
+class _Params(dict):
+    """Query parameters for pygeoapi: `filter` is listed (so next links keep it) but not read.
+
+    pygeoapi reads `params.get("filter")` to parse cql2-text itself; onemap has
+    already parsed it (text or JSON) and hands the AST over `current_filter`.
+    """
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "filter":
+            return default
+        return super().get(key, default)
+
+
+class OgcService:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._api: API | None = None
+        self._sources: dict[str, Source] = {}
+
+    # -- construction -----------------------------------------------------
+    def api(self) -> API:
+        """The pygeoapi API, built on first use (needs the database for introspection)."""
+        if self._api is None:
+            with self._lock:
+                if self._api is None:
+                    self._build()
+        assert self._api is not None
+        return self._api
+
+    def _build(self) -> None:
+        db = self.settings.database
+        try:
+            with pooled(db.dsn, db.pool_size) as conn:
+                sources = build_sources(self.settings, conn)
+        except psycopg2.OperationalError as exc:
+            LOGGER.error("OGC API not ready: %s", exc)
+            raise DatabaseUnavailable("database unavailable, retry later") from None
+        config = build_config(self.settings, sources)
+        openapi = get_oas(config, fail_on_invalid_collection=False)
+        self._sources = {s.id: s for s in sources}
+        self._api = API(config, openapi)
+        # pygeoapi logs every 4xx with a traceback; onemap logs 5xx itself (see _call).
+        logging.getLogger("pygeoapi").setLevel(logging.CRITICAL)
+
+    def source(self, collection_id: str) -> Source:
+        self.api()
+        source = self._sources.get(collection_id)
+        if source is None:
+            raise NotFound(f"collection {collection_id!r} not found")
+        return source
+
+    # -- dispatch ---------------------------------------------------------
+    async def _call(
+        self,
+        request: Request,
+        function: ApiFunction,
+        *args: Any,
+        params: dict[str, str] | None = None,
+        parsed_filter: ParsedFilter | None = None,
+        geojson: bool = False,
+    ) -> Response:
+        api = await run_in_threadpool(self.api)
+        api_request = await APIRequest.from_starlette(request, api.locales)
+        api_request._data = b""  # GET only: a body never becomes a filter
+        if params is not None:
+            api_request._args = _Params(params)
+        if not api_request.is_valid():
+            validate.check_format(request.query_params)
+
+        def run() -> tuple[dict[str, Any], int, Any]:
+            current_filter.set(parsed_filter)
+            return function(api, api_request, *args)
+
+        ctx = contextvars.copy_context()
+        headers, status, content = await run_in_threadpool(ctx.run, run)
+        if status >= 500:
+            LOGGER.error("pygeoapi answered %s on %s", status, request.url.path)
+        if (
+            geojson
+            and status == HTTPStatus.OK
+            and headers.get("Content-Type") == "application/json"
+        ):
+            headers["Content-Type"] = "application/geo+json"
+        if status != HTTPStatus.NO_CONTENT:
+            content = apply_gzip(headers, content)
+        if headers.get("Content-Type") == "text/html":
+            response: Response = HTMLResponse(content, status_code=status)
+        else:
+            response = Response(content, status_code=status)
+        response.headers.update(headers)
+        return response
+
+    async def landing(self, request: Request) -> Response:
+        validate.check_format(request.query_params)
+        return await self._call(request, core_api.landing_page)
+
+    async def openapi(self, request: Request) -> Response:
+        return await self._call(request, core_api.openapi_)
+
+    async def conformance(self, request: Request) -> Response:
+        validate.check_format(request.query_params)
+        return await self._call(request, handlers.conformance)
+
+    async def collections(self, request: Request) -> Response:
+        validate.check_format(request.query_params)
+        return await self._call(request, core_api.describe_collections)
+
+    async def collection(self, request: Request) -> Response:
+        cid = request.path_params["collection_id"]
+        await run_in_threadpool(self.source, cid)
+        validate.check_format(request.query_params)
+        return await self._call(request, core_api.describe_collections, cid)
+
+    async def queryables(self, request: Request) -> Response:
+        source = await run_in_threadpool(self.source, request.path_params["collection_id"])
+        validate.check_format(request.query_params)
+        return await self._call(request, handlers.queryables, source)
+
+    async def schema(self, request: Request) -> Response:
+        cid = request.path_params["collection_id"]
+        await run_in_threadpool(self.source, cid)
+        validate.check_format(request.query_params)
+        return await self._call(request, core_api.get_collection_schema, cid)
+
+    async def items(self, request: Request) -> Response:
+        cid = request.path_params["collection_id"]
+        source = await run_in_threadpool(self.source, cid)
+        ogc = self.settings.ogc
+        multi = {k: request.query_params.getlist(k) for k in request.query_params}
+        params, parsed = validate.check_items(
+            source, request.query_params, multi, ogc.default_limit, ogc.max_limit
+        )
+        return await self._call(
+            request,
+            itemtypes_api.get_collection_items,
+            cid,
+            params=params,
+            parsed_filter=parsed,
+            geojson=True,
+        )
+
+    async def item(self, request: Request) -> Response:
+        cid = request.path_params["collection_id"]
+        await run_in_threadpool(self.source, cid)
+        validate.check_format(request.query_params)
+        params = dict(request.query_params)
+        params.update(validate.check_crs(request.query_params))
+        return await self._call(
+            request,
+            itemtypes_api.get_collection_item,
+            cid,
+            request.path_params["item_id"],
+            params=params,
+            geojson=True,
+        )
+
+    def routes(self) -> list[BaseRoute]:
+        """Routes relative to the /ogc mount."""
+        static = Path(pygeoapi.__file__).parent / "static"
+        return [
+            Route("/", self.landing, methods=["GET", "HEAD"]),
+            Route("/openapi", self.openapi, methods=["GET", "HEAD"]),
+            Route("/conformance", self.conformance, methods=["GET", "HEAD"]),
+            Route("/collections", self.collections, methods=["GET", "HEAD"]),
+            Route("/collections/{collection_id}", self.collection, methods=["GET", "HEAD"]),
+            Route(
+                "/collections/{collection_id}/queryables", self.queryables, methods=["GET", "HEAD"]
+            ),
+            Route("/collections/{collection_id}/schema", self.schema, methods=["GET", "HEAD"]),
+            Route("/collections/{collection_id}/items", self.items, methods=["GET", "HEAD"]),
+            Route(
+                "/collections/{collection_id}/items/{item_id:path}",
+                self.item,
+                methods=["GET", "HEAD"],
+            ),
+            Mount("/static", StaticFiles(directory=static), name="ogc-static"),
+        ]
+
+    def mount(self) -> list[BaseRoute]:
+        """`/ogc` (the landing page without a trailing slash) and everything under it."""
+        return [
+            Route("/ogc", self.landing, methods=["GET", "HEAD"]),
+            Mount("/ogc", routes=self.routes()),
+        ]

@@ -1,0 +1,156 @@
+"""What the SQL builders need to know about one collection: table, columns, time, keys.
+
+Built from a LayerSpec (the registry is the only truth about which columns are
+public: reporter data is never listed) or from an extra PostGIS table/view in
+settings.collections (columns introspected once, at start-up).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg2.extensions
+
+from gis_server.settings import ExtraCollection
+from layers.base import LayerSpec
+
+
+@dataclass(frozen=True)
+class Column:
+    """A public property: JSON-schema type/format decide how values are parsed and compared."""
+
+    name: str
+    type: str  # string | integer | number | boolean
+    format: str | None = None  # date-time | date
+    title: str | None = None
+    enum: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    table: str
+    id_column: str
+    id_type: str  # string | integer
+    geometry_column: str
+    srid: int
+    columns: tuple[Column, ...]
+    order_key: tuple[str, ...]  # id first, then columns that make the order unique
+    time_start: str | None = None
+    time_end: str | None = None
+    current_filter: str | None = None  # trusted SQL from the layer registry
+    default_sort: str | None = None
+    title: str = ""
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def temporal(self) -> bool:
+        return self.time_start is not None
+
+
+def from_layer(layer: LayerSpec, key_columns: tuple[str, ...] = ()) -> Source:
+    columns = tuple(Column(p.name, p.type, p.format, p.title, p.enum) for p in layer.properties)
+    return Source(
+        id=layer.id,
+        table=layer.table,
+        id_column=layer.id_column,
+        id_type=layer.id_type,
+        geometry_column=layer.geometry_column,
+        srid=4326,
+        columns=columns,
+        order_key=_order_key(layer.id_column, key_columns),
+        time_start=layer.time_start,
+        time_end=layer.time_end,
+        current_filter=layer.current_filter,
+        default_sort=layer.default_sort,
+        title=layer.title,
+    )
+
+
+def _order_key(id_column: str, key_columns: tuple[str, ...]) -> tuple[str, ...]:
+    return (id_column, *(c for c in key_columns if c != id_column))
+
+
+_INTEGER = {"smallint", "integer", "bigint"}
+_NUMBER = {"real", "double precision", "numeric"}
+
+
+def _json_type(data_type: str) -> tuple[str, str | None]:
+    if data_type in _INTEGER:
+        return "integer", None
+    if data_type in _NUMBER:
+        return "number", None
+    if data_type == "boolean":
+        return "boolean", None
+    if data_type.startswith("timestamp"):
+        return "string", "date-time"
+    if data_type == "date":
+        return "string", "date"
+    return "string", None
+
+
+def _split(table: str) -> tuple[str, str]:
+    schema, _, name = table.rpartition(".")
+    return schema or "public", name
+
+
+def key_columns(conn: psycopg2.extensions.connection, table: str) -> tuple[str, ...]:
+    """Primary-key columns of a table (none for a view): tie-breakers for stable paging."""
+    schema, name = _split(table)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT a.attname FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) "
+            "WHERE i.indisprimary AND n.nspname = %s AND c.relname = %s ORDER BY a.attnum",
+            (schema, name),
+        )
+        return tuple(r[0] for r in cur.fetchall())
+
+
+def from_extra(conn: psycopg2.extensions.connection, extra: ExtraCollection) -> Source:
+    """Introspect an extra table/view: every non-geometry column becomes a property."""
+    schema, name = _split(extra.table)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT column_name, data_type, udt_name FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+            (schema, name),
+        )
+        rows = cur.fetchall()
+        if not rows:
+            raise LookupError(f"collections: table {extra.table!r} not found")
+        cur.execute(
+            "SELECT srid FROM geometry_columns WHERE f_table_schema = %s AND f_table_name = %s "
+            "AND f_geometry_column = %s",
+            (schema, name, extra.geometry_column),
+        )
+        srid_row = cur.fetchone()
+    names = {r[0] for r in rows}
+    for col in (extra.id_column, extra.geometry_column, extra.time_column):
+        if col is not None and col not in names:
+            raise LookupError(f"collections: {extra.id}: column {col!r} not in {extra.table}")
+    columns = tuple(
+        Column(col, *_json_type(data_type))
+        for col, data_type, udt in rows
+        if udt not in ("geometry", "geography")
+    )
+    id_col = next(c for c in columns if c.name == extra.id_column)
+    return Source(
+        id=extra.id,
+        table=extra.table,
+        id_column=extra.id_column,
+        id_type="integer" if id_col.type == "integer" else "string",
+        geometry_column=extra.geometry_column,
+        srid=(srid_row[0] if srid_row and srid_row[0] else 4326),
+        columns=columns,
+        order_key=_order_key(extra.id_column, key_columns(conn, extra.table)),
+        time_start=extra.time_column,
+        title=extra.title or extra.id,
+    )

@@ -1,0 +1,183 @@
+"""SQL for features, assembled from small builders (after tipg's collections.py).
+
+`_select/_from/_where/_order` return psycopg2.sql pieces; names go through
+`gis_server.database.ident`, values through named placeholders collected in a
+`Binds`. Features come out of PostGIS as GeoJSON text (json_build_object +
+ST_AsGeoJSON), so Python never rebuilds them: a fast route can stream the very
+same SQL without pygeoapi.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from psycopg2 import sql
+
+from gis_server.database import ident
+from gis_server.ogc.crs import CRS84, Crs
+from gis_server.ogc.params import TimeRange
+from gis_server.ogc.source import Column, Source
+
+_MAX_JSON_ARGS = 50  # json_build_object takes at most 100 arguments
+
+
+class Binds:
+    """Values bound to named placeholders, so builders may run in any order."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def __call__(self, value: object) -> sql.Placeholder:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return sql.Placeholder(name)
+
+
+@dataclass
+class FeatureQuery:
+    """A validated items request, in storage terms (bbox in CRS84)."""
+
+    limit: int = 10
+    offset: int = 0
+    bbox: tuple[float, float, float, float] | None = None
+    time: TimeRange | None = None
+    equals: list[tuple[Column, object]] = field(default_factory=list)
+    filter: sql.Composable | None = None  # already translated CQL2, bound into `binds`
+    sortby: list[tuple[str, bool]] = field(default_factory=list)
+    select: list[str] | None = None
+    skip_geometry: bool = False
+    crs: Crs = CRS84
+
+
+def geometry_expr(source: Source, crs: Crs) -> sql.Composable:
+    """The geometry column in the output CRS: ST_Transform by integer SRID, flipped if lat-first."""
+    geom: sql.Composable = ident(source.geometry_column)
+    if source.srid != crs.srid:
+        geom = sql.SQL("ST_Transform({}, {})").format(geom, sql.Literal(crs.srid))
+    if crs.lat_first:
+        geom = sql.SQL("ST_FlipCoordinates({})").format(geom)
+    return geom
+
+
+def _properties(columns: list[str]) -> sql.Composable:
+    if not columns:
+        return sql.SQL("'{}'::json")
+    chunks = [columns[i : i + _MAX_JSON_ARGS] for i in range(0, len(columns), _MAX_JSON_ARGS)]
+    built = [
+        sql.SQL("jsonb_build_object({})" if len(chunks) > 1 else "json_build_object({})").format(
+            sql.SQL(", ").join(sql.SQL("{}, {}").format(sql.Literal(c), ident(c)) for c in chunk)
+        )
+        for chunk in chunks
+    ]
+    return sql.SQL(" || ").join(built)
+
+
+def _select(source: Source, q: FeatureQuery) -> sql.Composable:
+    """One GeoJSON Feature per row, as text."""
+    columns = q.select if q.select is not None else list(source.names)
+    geometry = (
+        sql.SQL("NULL")
+        if q.skip_geometry
+        else sql.SQL("ST_AsGeoJSON({})::json").format(geometry_expr(source, q.crs))
+    )
+    return sql.SQL(
+        "SELECT json_build_object('type', 'Feature', 'id', {id}, 'geometry', {geom}, "
+        "'properties', {props})::text"
+    ).format(id=ident(source.id_column), geom=geometry, props=_properties(columns))
+
+
+def _from(source: Source) -> sql.Composable:
+    return sql.SQL(" FROM {}").format(ident(source.table))
+
+
+def _time(source: Source, time: TimeRange, binds: Binds) -> list[sql.Composable]:
+    """Instant layers: time_start in the range. Interval layers: [start, end) overlaps it."""
+    start = ident(source.time_start)  # type: ignore[arg-type]
+    conds: list[sql.Composable] = []
+    if source.time_end is None:
+        if time.lo is not None:
+            conds.append(sql.SQL("{} >= {}").format(start, binds(time.lo)))
+        if time.hi is not None:
+            op = "<=" if time.hi_inclusive else "<"
+            conds.append(sql.SQL("{} " + op + " {}").format(start, binds(time.hi)))
+        return conds
+    end = ident(source.time_end)
+    if time.hi is not None:
+        op = "<=" if time.hi_inclusive else "<"
+        conds.append(sql.SQL("{} " + op + " {}").format(start, binds(time.hi)))
+    if time.lo is not None:
+        conds.append(sql.SQL("({0} IS NULL OR {0} > {1})").format(end, binds(time.lo)))
+    return conds
+
+
+def bbox_expr(source: Source, bbox: tuple[float, ...], binds: Binds) -> sql.Composable:
+    env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(*(binds(v) for v in bbox))
+    if source.srid != 4326:
+        env = sql.SQL("ST_Transform({}, {})").format(env, sql.Literal(source.srid))
+    return sql.SQL("ST_Intersects({}, {})").format(ident(source.geometry_column), env)
+
+
+def _where(source: Source, q: FeatureQuery, binds: Binds) -> sql.Composable:
+    conds: list[sql.Composable] = []
+    if q.time is not None and source.temporal:
+        conds.extend(_time(source, q.time, binds))
+    elif q.time is None and source.current_filter:
+        conds.append(sql.SQL("(" + source.current_filter + ")"))
+    if q.bbox is not None:
+        conds.append(bbox_expr(source, q.bbox, binds))
+    for column, value in q.equals:
+        conds.append(sql.SQL("{} = {}").format(ident(column.name), binds(value)))
+    if q.filter is not None:
+        conds.append(sql.SQL("({})").format(q.filter))
+    if not conds:
+        return sql.SQL("")
+    return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds)
+
+
+def _order(source: Source, sortby: list[tuple[str, bool]]) -> sql.Composable:
+    """Requested keys, then the unique order key: every page boundary is deterministic."""
+    keys = list(sortby)
+    if not keys and source.default_sort:
+        keys.append((source.default_sort, True))
+    named = {name for name, _ in keys}
+    keys += [(k, True) for k in source.order_key if k not in named]
+    return sql.SQL(" ORDER BY ") + sql.SQL(", ").join(
+        sql.SQL("{} {}").format(ident(name), sql.SQL("ASC" if asc else "DESC NULLS LAST"))
+        for name, asc in keys
+    )
+
+
+def features_sql(source: Source, q: FeatureQuery, binds: Binds) -> sql.Composable:
+    """One row per feature (GeoJSON text), in a stable order, one page."""
+    return sql.Composed(
+        [
+            _select(source, q),
+            _from(source),
+            _where(source, q, binds),
+            _order(source, q.sortby),
+            sql.SQL(" LIMIT {} OFFSET {}").format(binds(q.limit), binds(q.offset)),
+        ]
+    )
+
+
+def count_sql(source: Source, q: FeatureQuery, binds: Binds) -> sql.Composable:
+    return sql.Composed([sql.SQL("SELECT count(*)"), _from(source), _where(source, q, binds)])
+
+
+def item_sql(source: Source, identifier: object, crs: Crs, binds: Binds) -> sql.Composable:
+    """One feature by id; on versioned layers the current version, else the latest."""
+    order: list[sql.Composable] = []
+    if source.current_filter:
+        order.append(sql.SQL("(" + source.current_filter + ") DESC"))
+    if source.time_start:
+        order.append(sql.SQL("{} DESC").format(ident(source.time_start)))
+    order_sql = sql.SQL(" ORDER BY ") + sql.SQL(", ").join(order) if order else sql.SQL("")
+    return sql.Composed(
+        [
+            _select(source, FeatureQuery(crs=crs)),
+            _from(source),
+            sql.SQL(" WHERE {} = {}").format(ident(source.id_column), binds(identifier)),
+            order_sql,
+            sql.SQL(" LIMIT 1"),
+        ]
+    )
