@@ -1,20 +1,93 @@
-"""Routes of the big-screen console (placeholder until map_ui lands)."""
+"""Routes of the big-screen console: the page, its static assets and its JSON API.
+
+The app mounts whatever `console_routes(settings)` returns. The page itself is
+built by `map_ui` (Folium) from the layer registry; everything it loads is
+served from here, so the console works with the network cut.
+"""
 
 from __future__ import annotations
 
-from starlette.responses import HTMLResponse
-from starlette.routing import BaseRoute, Route
+import threading
+from pathlib import Path
 
-from gis_server.settings import Settings
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from gis_server.console_api import ConsoleApi, json_bytes_response
+from gis_server.settings import PROJECT_DIR, Settings
+from map_ui import STATIC_DIR, ConsoleOptions, build_console_page
+
+STATIC_PREFIX = "/static/console"
+API_PREFIX = "/api/console"
+
+# Offline basemap sources shipped with the project (see data/haimen/README.md).
+BASEMAP_FILES: dict[str, Path] = {
+    "district": PROJECT_DIR / "data/haimen/haimen_district.geojson",
+    "water": PROJECT_DIR / "data/haimen/yangtze_estuary_water_osm.geojson",
+}
+
+
+def console_options(settings: Settings) -> ConsoleOptions:
+    """What map_ui needs from the settings (map_ui never imports gis_server)."""
+    c = settings.console
+    minx, miny, maxx, maxy = settings.district.extent
+    return ConsoleOptions(
+        title=c.title,
+        title_en=c.title_en,
+        district_name=settings.district.name,
+        extent=(minx, miny, maxx, maxy),
+        static_url=STATIC_PREFIX,
+        api_url=API_PREFIX,
+        basemaps=[b.model_dump() for b in c.basemaps],
+        vehicles_refresh_s=c.vehicles_refresh_s,
+        stats_refresh_s=c.stats_refresh_s,
+        events_refresh_s=c.events_refresh_s,
+    )
 
 
 def console_routes(settings: Settings) -> list[BaseRoute]:
-    """Routes for `/` and `/console`; the app mounts whatever this returns."""
+    """Routes for `/`, `/console`, `/static/console/...` and `/api/console/...`."""
+    api = ConsoleApi(settings)
+    page_lock = threading.Lock()
+    page_html: list[str] = []
 
-    async def page(request):  # noqa: ANN001 - Starlette request
-        return HTMLResponse(
-            f"<!doctype html><meta charset=utf-8><title>onemap</title>"
-            f"<h1>{settings.ogc.title}</h1><p><a href='/ogc'>OGC API</a></p>"
-        )
+    def page(request: Request) -> Response:
+        # Built once per process: the registry and settings do not change while running.
+        with page_lock:
+            if not page_html:
+                page_html.append(build_console_page(console_options(settings)))
+        return HTMLResponse(page_html[0], headers={"Cache-Control": "no-cache"})
 
-    return [Route("/", page), Route("/console", page)]
+    basemap_cache: dict[str, bytes] = {}
+
+    def basemap(request: Request) -> Response:
+        name = request.path_params["name"]
+        path = BASEMAP_FILES.get(name)
+        if path is None:
+            return Response(status_code=404)
+        if name not in basemap_cache:
+            basemap_cache[name] = path.read_bytes()
+        return json_bytes_response(request, basemap_cache[name], max_age=3600)
+
+    h = api.handle
+    a = API_PREFIX
+    return [
+        Route("/", page),
+        Route("/console", page),
+        Mount(STATIC_PREFIX, app=StaticFiles(directory=STATIC_DIR), name="console_static"),
+        Route(f"{a}/basemap/{{name}}", basemap),
+        Route(f"{a}/layers/towns", h(api.towns)),
+        Route(f"{a}/layers/grids", h(api.grids)),
+        Route(f"{a}/layers/river_patrol_zones", h(api.zones)),
+        Route(f"{a}/layers/cameras", h(api.cameras)),
+        Route(f"{a}/layers/vehicles", h(api.vehicles)),
+        Route(f"{a}/events", h(api.events)),
+        Route(f"{a}/events/categories", h(api.categories)),
+        Route(f"{a}/stats/towns", h(api.town_stats)),
+        Route(f"{a}/tracks/{{vehicle}}", h(api.track_days)),
+        Route(f"{a}/tracks/{{vehicle}}/{{day}}", h(api.track)),
+        Route(f"{a}/point", h(api.point)),
+        Route(f"{a}/search", h(api.search)),
+    ]

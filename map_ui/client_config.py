@@ -1,0 +1,106 @@
+"""The console's client configuration, derived from the layer registry and vocab.
+
+The browser never hard-codes a colour or a label: styles come from each
+LayerSpec.style, value labels from layers.vocab, property titles from the specs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from layers import vocab
+from layers.base import LayerSpec
+from layers.registry import BY_ID, LAYERS
+from map_ui.options import ConsoleOptions
+
+# Layer-control groups: (id, 中文, English, layer ids). "events_heat" is the
+# heatmap view of the events layer.
+GROUPS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("admin", "行政区划与网格", "Towns & grids", ("towns", "grids")),
+    ("video", "视频监控", "Video", ("cameras",)),
+    ("fleet", "车辆船只", "Vehicles & boats", ("vehicles", "vehicle_tracks")),
+    ("river", "河长制", "River chief", ("river_patrol_zones",)),
+    ("cases", "事件工单", "Cases", ("events", "events_heat")),
+)
+DEFAULT_ON = (
+    "towns",
+    "grids",
+    "cameras",
+    "vehicles",
+    "vehicle_tracks",
+    "river_patrol_zones",
+    "events",
+)
+
+_VOCABS: dict[str, dict[str, str]] = {
+    name.lower(): value
+    for name, value in vars(vocab).items()
+    if name.isupper() and isinstance(value, dict)
+}
+
+
+def value_labels(layer: LayerSpec) -> dict[str, dict[str, str]]:
+    """{property: {code: 中文}} for every enum property, found by matching the vocab's codes."""
+    out: dict[str, dict[str, str]] = {}
+    for prop in layer.properties:
+        if prop.enum:
+            match = next((v for v in _VOCABS.values() if set(v) == set(prop.enum)), None)
+            if match:
+                out[prop.name] = dict(match)
+    return out
+
+
+def layer_config(layer: LayerSpec) -> dict[str, Any]:
+    return {
+        "id": layer.id,
+        "title_zh": layer.title_zh,
+        "title_en": layer.title_en,
+        "geometry_type": layer.geometry_type,
+        "style": asdict(layer.style),
+        "props": {p.name: [p.title_zh, p.title_en] for p in layer.properties},
+        "values": value_labels(layer),
+    }
+
+
+def client_config(options: ConsoleOptions) -> dict[str, Any]:
+    """Everything console.js needs at start-up, as one JSON-able dict."""
+    layers = {layer.id: layer_config(layer) for layer in LAYERS}
+    events = BY_ID["events"]
+    layers["events_heat"] = {
+        **layer_config(events),
+        "id": "events_heat",
+        "title_zh": "事件热力",
+        "title_en": "Event heatmap",
+    }
+    return {
+        "title": options.title,
+        "title_en": options.title_en,
+        "district_name": options.district_name,
+        "extent": list(options.extent),
+        "api": options.api_url,
+        "static": options.static_url,
+        "refresh_ms": {
+            "vehicles": options.vehicles_refresh_s * 1000,
+            "stats": options.stats_refresh_s * 1000,
+            "events": options.events_refresh_s * 1000,
+        },
+        "basemaps": [
+            {
+                "id": "offline",
+                "name": "离线底图 Offline basemap",
+                "offline": True,
+                "crs_variant": "wgs84",
+                "max_zoom": 19,
+                "attribution": "水域 Water © OpenStreetMap contributors",
+            },
+            *({"id": f"tiles{i}", "offline": False, **b} for i, b in enumerate(options.basemaps)),
+        ],
+        "layers": layers,
+        "groups": [
+            {"id": g, "title_zh": zh, "title_en": en, "layers": list(ids)}
+            for g, zh, en, ids in GROUPS
+        ],
+        "default_on": list(DEFAULT_ON),
+        "vocab": {name: labels for name, labels in _VOCABS.items()},
+    }

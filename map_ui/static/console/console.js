@@ -1,0 +1,120 @@
+/*
+ * Start-up of the console: wires the modules to the Folium map, loads every
+ * default layer, and exposes window.onemapConsole (stats(), ready) for tests,
+ * the load benchmark and operators' scripts.
+ */
+(function () {
+  'use strict';
+  const OC = (window.OnemapConsole = window.OnemapConsole || {});
+  window.addEventListener('error', (e) => OC.errors.push(String(e.message)));
+  window.addEventListener('unhandledrejection', (e) => OC.errors.push(String(e.reason)));
+
+  function clock() {
+    const el = document.getElementById('oc-clock');
+    const tick = () => (el.textContent = OC.fmtTime(new Date().toISOString()));
+    tick();
+    setInterval(tick, 1000);
+  }
+
+  function fullscreen() {
+    document.getElementById('oc-fullscreen').addEventListener('click', () => {
+      if (document.fullscreenElement) document.exitFullscreen();
+      else document.documentElement.requestFullscreen().catch(() => {});
+    });
+  }
+
+  /** Load one default layer: put it on the map first (cluster groups need a map), then fill it. */
+  function loadLayer(map, id, loader) {
+    const t0 = performance.now();
+    if (OC.state.cfg.default_on.includes(id)) map.addLayer(OC.layers[id].layer);
+    return loader().then(() => (OC.timings[id] = Math.round(performance.now() - t0)))
+      .catch((e) => OC.reportError(id, e));
+  }
+
+  OC.timings = {};
+
+  OC.start = function (map, cfg) {
+    OC.state.cfg = cfg;
+    OC.state.map = map;
+    document.body.classList.add('oc-bigscreen');
+    document.body.insertAdjacentHTML('beforeend', '<div id="oc-toast" hidden></div>');
+    const [minx, miny, maxx, maxy] = cfg.extent;
+    const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
+    OC.fitPadding = { paddingTopLeft: [20 * rem, 4 * rem], paddingBottomRight: [25 * rem, 4.5 * rem] };
+    map.fitBounds([[miny, minx], [maxy, maxx]], OC.fitPadding);
+    L.control.zoom({ position: 'bottomleft' }).addTo(map);
+    const zoomClass = () => map.getContainer().classList.toggle('oc-far', map.getZoom() < 13);
+    map.on('zoomend', zoomClass);
+    zoomClass();
+
+    [OC.areas, OC.cameras, OC.vehicles, OC.events, OC.tracks].forEach((m) => m.init(map));
+    const basemapDone = OC.basemap.init(map);
+    new OC.GroupedControl().addTo(map);
+    OC.panel.init();
+    OC.search.init(map);
+    OC.pointQuery.init(map);
+    clock();
+    fullscreen();
+
+    const loads = [
+      basemapDone,
+      loadLayer(map, 'towns', () => OC.areas.load('towns')),
+      loadLayer(map, 'grids', () => OC.areas.load('grids')),
+      loadLayer(map, 'river_patrol_zones', () => OC.areas.load('river_patrol_zones')),
+      loadLayer(map, 'cameras', () => OC.cameras.load()),
+      loadLayer(map, 'vehicles', () => OC.vehicles.load()),
+      loadLayer(map, 'events', () => OC.events.load()),
+      loadLayer(map, 'vehicle_tracks', () => Promise.resolve()),
+      OC.panel.load().catch((e) => OC.reportError('stats', e)),
+    ];
+    const ready = Promise.all(loads).then(OC.painted).then(() => {
+      hook.ready = true;
+      hook.readyMs = Math.round(performance.now());
+      document.body.dataset.ready = '1';
+    });
+
+    const hook = {
+      map,
+      ready: false,
+      readyMs: null,
+      whenReady: ready,
+      /** What is drawn now: counts per layer, refresh counters, errors. */
+      stats() {
+        const on = Object.keys(OC.layers).filter((id) => map.hasLayer(OC.layers[id].layer));
+        return {
+          ready: hook.ready,
+          readyMs: hook.readyMs,
+          timings: Object.assign({}, OC.timings),
+          on,
+          variant: OC.state.variant,
+          basemap: OC.basemap.current,
+          counts: {
+            towns: OC.areas.counts.towns,
+            grids: OC.areas.counts.grids,
+            grid_labels: OC.areas.labelCount(),
+            river_patrol_zones: OC.areas.counts.river_patrol_zones,
+            cameras: OC.cameras.count(),
+            vehicles: OC.vehicles.count(),
+            events: OC.events.count(),
+            events_total: OC.events.total,
+            heat_points: OC.events.data.length,
+          },
+          vehicleRefreshes: OC.vehicles.refreshes,
+          statsRefreshes: OC.panel.refreshes,
+          track: OC.tracks.state(),
+          lastSearch: OC.search.last,
+          lastPoint: OC.pointQuery.last,
+          errors: OC.errors.slice(),
+        };
+      },
+      search: (q) => OC.search.query(q).then((hits) => { if (hits.length) OC.search.select(hits[0]); return hits; }),
+      pointQuery: (lon, lat) => OC.pointQuery.run(lon, lat),
+      loadTrack: (vehicle, day) => OC.tracks.load(vehicle, day),
+      tracks: OC.tracks,
+      events: OC.events,
+      setBasemap: (id) => OC.basemap.select(id),
+      setVariant: (v) => OC.basemap.setVariant(v),
+    };
+    window.onemapConsole = hook;
+  };
+})();
