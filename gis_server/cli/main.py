@@ -6,6 +6,10 @@ import click
 
 from gis_server.cli.config import config
 from gis_server.cli.db import db
+from gis_server.cli.demo import demo
+from gis_server.cli.etl import etl, export_cmd, import_cmd
+from gis_server.cli.serve import serve
+from gis_server.cli.users import keys, users
 
 
 @click.group()
@@ -16,9 +20,10 @@ def cli() -> None:
 
 cli.add_command(db)
 cli.add_command(config)
-
-for _module, _name in (("gis_server.cli.demo", "demo"), ("gis_server.cli.serve", "serve")):
-    try:
-        cli.add_command(getattr(__import__(_module, fromlist=[_name]), _name))
-    except ModuleNotFoundError:
-        pass
+cli.add_command(demo)
+cli.add_command(serve)
+cli.add_command(import_cmd)
+cli.add_command(export_cmd)
+cli.add_command(etl)
+cli.add_command(users)
+cli.add_command(keys)
