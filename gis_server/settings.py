@@ -12,7 +12,7 @@ import datetime as dt
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -104,6 +104,21 @@ class OgcSettings(_Section):
         return self
 
 
+class EditingSettings(_Section):
+    """Grid editing: topology tolerances (EPSG:4549 metres) and optimistic concurrency.
+
+    area_m2: a gap, overlap or piece outside the town smaller than this is allowed.
+    snap_m: positional precision; pieces thinner than this are coincident edges, not gaps.
+    sliver_width_m: violating pieces thinner than this are reported as slivers.
+    require_if_match: layers whose Part 4 PUT/PATCH/DELETE must send If-Match (else 428).
+    """
+
+    area_m2: float = Field(1.0, ge=0)
+    snap_m: float = Field(0.1, ge=0)
+    sliver_width_m: float = Field(1.0, ge=0)
+    require_if_match: list[str] = ["grids"]
+
+
 class DistrictSettings(_Section):
     name: str = "海门区"
     code: str = "320614"
@@ -128,6 +143,81 @@ class DemoSettings(_Section):
         return None if v in ("", None) else v
 
 
+class BasemapSettings(_Section):
+    """An intranet tile service the console offers as a basemap (XYZ or WMTS KVP template).
+
+    The URL is a Leaflet template: {z}/{x}/{y} (and optional {s}). For WMTS in
+    the GoogleMapsCompatible matrix set write TILEMATRIX={z}&TILEROW={y}&TILECOL={x}.
+    crs_variant gcj02 marks a "Mars" basemap (AMap and its mirrors): the console
+    then shifts its overlays WGS84 → GCJ-02 so they line up with it.
+    """
+
+    name: str = Field(min_length=1)
+    url: str
+    attribution: str = ""
+    crs_variant: Literal["wgs84", "gcj02"] = "wgs84"
+    max_zoom: int = Field(18, ge=1, le=22)
+    subdomains: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://", "/")):
+            raise ValueError("must be an http(s):// URL or a path on this server")
+        missing = [p for p in ("{z}", "{x}", "{y}") if p not in v]
+        if missing:
+            raise ValueError(f"tile URL template lacks {', '.join(missing)}")
+        return v
+
+
+class ConsoleSettings(_Section):
+    """The big-screen console: title, extra basemaps and how often it refreshes itself."""
+
+    title: str = "海门区区域治理现代化指挥中心 · 一张图"
+    title_en: str = "Haimen District Governance Command Centre · One Map"
+    basemaps: list[BasemapSettings] = []
+    vehicles_refresh_s: int = Field(5, ge=1, le=3600)
+    stats_refresh_s: int = Field(30, ge=5, le=3600)
+    events_refresh_s: int = Field(60, ge=5, le=3600)
+    events_limit: int = Field(50000, ge=100, le=500000)
+
+
+class GpsImportSettings(_Section):
+    """GPS feed rules: the fastest believable speed per vehicle kind, and how trips split."""
+
+    max_speed_kmh: dict[str, float] = {
+        "sanitation": 90.0,
+        "muck": 100.0,
+        "sweeper": 60.0,
+        "patrol_boat": 80.0,
+        "default": 150.0,
+    }
+    stop_minutes: float = Field(5.0, gt=0)
+    gap_minutes: float = Field(10.0, gt=0)
+    stop_speed_kmh: float = Field(3.0, ge=0)
+
+
+class ImportsSettings(_Section):
+    """`onemap import`: per-layer source-column mappings, GPS rules, where rasters go."""
+
+    fields: dict[str, dict[str, str]] = {}  # layer id -> {source column: layer field}
+    gps: GpsImportSettings = GpsImportSettings()
+    raster_dir: Path = Path("var/rasters")
+
+    @property
+    def raster_path(self) -> Path:
+        return self.raster_dir if self.raster_dir.is_absolute() else PROJECT_DIR / self.raster_dir
+
+
+class EtlJob(_Section):
+    """A scheduled import run by `onemap etl run [JOB]` (from cron)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    source: str  # file path or glob, relative to the project directory
+    layer: str
+    options: dict[str, Any] = {}
+
+
 class ExtraCollection(_Section):
     """A PostGIS table or view published as it is (like tipg / pygeoapi users expect)."""
 
@@ -150,7 +240,19 @@ class Settings(BaseSettings):
     ogc: OgcSettings = OgcSettings()
     district: DistrictSettings = DistrictSettings()
     demo: DemoSettings = DemoSettings()
+    editing: EditingSettings = EditingSettings()
+    console: ConsoleSettings = ConsoleSettings()
     collections: list[ExtraCollection] = []
+    imports: ImportsSettings = ImportsSettings()
+    etl_jobs: list[EtlJob] = []
+
+    @model_validator(mode="after")
+    def _unique_jobs(self) -> Settings:
+        names = [job.name for job in self.etl_jobs]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"etl_jobs: name {sorted(dup)[0]!r} is listed twice")
+        return self
 
     @model_validator(mode="after")
     def _unique_collections(self) -> Settings:

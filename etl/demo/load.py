@@ -31,6 +31,7 @@ from etl.demo.towns import Towns, build_towns
 from etl.demo.vehicles import build_fleet
 from etl.demo.zones import build_zones
 from layers.tracks import rebuild_tracks
+from layers.trips import rebuild_trips
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _LOCK_KEY = 20200610  # advisory lock: one demo load at a time per database
@@ -242,6 +243,9 @@ def _load(conn, report: DemoReport, seed: int, anchor: dt.date, scale: float) ->
     )
     days = [anchor - dt.timedelta(days=i) for i in range(DAYS - 1, -1, -1)]
     count["vehicle_tracks"] = step("rebuild tracks", lambda: rebuild_tracks(conn, None, days))
+    count["vehicle_trips"] = step(
+        "rebuild trips", lambda: rebuild_trips(conn, list(fleet.code), days)
+    )
 
     zones = step("generate zones", lambda: build_zones(rng_for(seed, "zones"), geo, towns))
     zones["geom"] = ewkb(multipolygons(zones["geom"].to_numpy()))

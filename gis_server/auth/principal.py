@@ -1,0 +1,53 @@
+"""Who is asking: the authenticated user behind a request."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Literal
+
+from starlette.requests import HTTPConnection
+
+from gis_server.auth.roles import Role
+
+Method = Literal["session", "api_key"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A user with a role, and how they proved it (session cookie or API key)."""
+
+    user_id: int
+    username: str
+    role: Role
+    method: Method
+    display_name: str | None = None
+    key_id: str | None = None
+    csrf_token: str | None = field(default=None, repr=False)
+
+    def can(self, role: Role) -> bool:
+        """A higher role may do everything a lower one may."""
+        return self.role >= role
+
+    def public(self) -> dict[str, object]:
+        """What `/api/auth/me` shows: never a secret except the session's own CSRF token."""
+        out: dict[str, object] = {
+            "username": self.username,
+            "display_name": self.display_name,
+            "role": self.role.label,
+            "method": self.method,
+        }
+        if self.key_id:
+            out["key_id"] = self.key_id
+        if self.csrf_token:
+            out["csrf_token"] = self.csrf_token
+        return out
+
+
+def client_ip(conn: HTTPConnection) -> str | None:
+    """The peer address if it is an IP (proxies: run uvicorn with --proxy-headers)."""
+    host = conn.client.host if conn.client else None
+    try:
+        return str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
+        return None

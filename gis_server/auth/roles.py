@@ -1,0 +1,56 @@
+"""Roles and who may write which layer — the one place that decides it.
+
+Roles are ordered: a higher role may do everything a lower one may
+(viewer < dispatcher < gis_editor < admin).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Role(IntEnum):
+    VIEWER = 1
+    DISPATCHER = 2
+    GIS_EDITOR = 3
+    ADMIN = 4
+
+    @property
+    def label(self) -> str:
+        """The name stored in the database and shown to users (e.g. ``gis_editor``)."""
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: str | Role) -> Role:
+        if isinstance(value, Role):
+            return value
+        try:
+            return cls[value.strip().upper()]
+        except KeyError:
+            raise ValueError(
+                f"unknown role {value!r}; use one of {', '.join(ROLE_NAMES)}"
+            ) from None
+
+
+ROLE_NAMES: tuple[str, ...] = tuple(r.label for r in Role)
+
+ROLE_TITLES: dict[Role, str] = {
+    Role.VIEWER: "查看员 viewer",
+    Role.DISPATCHER: "调度员 dispatcher",
+    Role.GIS_EDITOR: "GIS编辑 gis_editor",
+    Role.ADMIN: "管理员 admin",
+}
+
+# The role needed to create, replace, update or delete features of a layer
+# (OGC API Features Part 4). Layers not listed are written by ETL/admins only.
+LAYER_WRITE_ROLES: dict[str, Role] = {
+    "grids": Role.GIS_EDITOR,
+    "river_patrol_zones": Role.GIS_EDITOR,
+    "cameras": Role.GIS_EDITOR,
+    "events": Role.DISPATCHER,
+}
+
+
+def write_role(layer: str) -> Role:
+    """The least role that may write `layer` (admin for layers not listed)."""
+    return LAYER_WRITE_ROLES.get(layer, Role.ADMIN)

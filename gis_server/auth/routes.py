@@ -1,0 +1,161 @@
+"""`/api/auth/login`, `/api/auth/logout`, `/api/auth/me` for the console.
+
+Login answers JSON with the session's CSRF token and sets the session cookie;
+systems use API keys instead and never call these.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gis_server.auth import audit, ratelimit, sessions, store
+from gis_server.auth.dependencies import authenticate, require
+from gis_server.auth.errors import AuthError, CsrfFailed, InvalidCredentials
+from gis_server.auth.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from gis_server.auth.principal import Principal, client_ip
+from gis_server.auth.roles import Role
+from gis_server.database import pooled
+from gis_server.settings import Settings, get_settings
+
+MAX_BODY = 16 * 1024
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+@dataclass(frozen=True)
+class _Login:
+    principal: Principal
+    token: str
+    csrf: str
+    expires_at: str
+
+
+def _bad_request(description: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"code": "InvalidParameterValue", "description": description}, status)
+
+
+async def _form(request: Request) -> dict[str, str] | None:
+    """username/password from a JSON or urlencoded body (no multipart dependency)."""
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return None
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if ctype == "application/json":
+            data = json.loads(body or b"{}")
+            return (
+                {k: v for k, v in data.items() if isinstance(v, str)}
+                if isinstance(data, dict)
+                else None
+            )
+        if ctype == "application/x-www-form-urlencoded":
+            return {k: v[0] for k, v in parse_qs(body.decode("utf-8")).items()}
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _same_origin(request: Request, settings: Settings) -> bool:
+    """Refuse cross-site login forms (login CSRF); clients without Origin pass."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    return origin.rstrip("/") in {own, settings.server.public_url}
+
+
+def _login(
+    username: str, password: str, ip: str | None, agent: str | None, old: str | None
+) -> _Login:
+    """Check throttle and password, then open a session — all in one transaction."""
+    client = ip or "unknown"
+    db = get_settings().database
+    with pooled(db.dsn, db.pool_size) as conn:
+        ratelimit.check(conn, username, client)
+        user = store.login_user(conn, username)
+        ok = verify_password(password, user.password_hash if user else DUMMY_HASH)
+        if user is None or user.disabled or not ok:
+            ratelimit.record_failure(conn, username, client)
+            conn.commit()
+            raise InvalidCredentials()
+        ratelimit.clear(conn, username, client)
+        new_hash = hash_password(password) if needs_rehash(user.password_hash) else None
+        store.record_login(conn, user.id, new_hash)
+        if old:
+            sessions.delete_session(conn, old)  # no session fixation
+        token, csrf, expires_at = sessions.create_session(conn, user.id, ip, agent)
+        principal = Principal(user.id, user.username, user.role, "session", user.display_name)
+        audit.record(conn, principal, "login", None, None, None, None, client_ip=ip)
+        conn.commit()
+    return _Login(principal, token, csrf, expires_at.isoformat())
+
+
+def _logout(token: str, principal: Principal, ip: str | None) -> None:
+    db = get_settings().database
+    with pooled(db.dsn, db.pool_size) as conn:
+        sessions.delete_session(conn, token)
+        audit.record(conn, principal, "logout", None, None, None, None, client_ip=ip)
+        conn.commit()
+
+
+def auth_routes(settings: Settings) -> list[Route]:
+    """The routes to mount on the app (paths are absolute)."""
+
+    async def login(request: Request) -> Response:
+        if not _same_origin(request, settings):
+            return CsrfFailed("跨站登录被拒绝 — cross-site login refused (Origin)").response()
+        form = await _form(request)
+        if form is None:
+            return _bad_request(
+                "请求体须为 JSON 或表单 — body must be JSON or a urlencoded form with "
+                "username and password"
+            )
+        username, password = form.get("username", ""), form.get("password", "")
+        if not username.strip() or not password:
+            return _bad_request("缺少用户名或密码 — parameters username and password are required")
+        try:
+            done = await run_in_threadpool(
+                _login,
+                username.strip().lower()[:64],
+                password,
+                client_ip(request),
+                request.headers.get("user-agent"),
+                request.cookies.get(sessions.COOKIE),
+            )
+        except AuthError as exc:
+            return exc.response()
+        body = {**done.principal.public(), "csrf_token": done.csrf, "expires_at": done.expires_at}
+        response = JSONResponse(body, headers=_NO_STORE)
+        sessions.set_cookie(response, settings, done.token)
+        return response
+
+    async def logout(request: Request) -> Response:
+        try:
+            principal = await authenticate(request)
+        except AuthError as exc:
+            return exc.response()
+        token = request.cookies.get(sessions.COOKIE)
+        if token and principal is not None and principal.method == "session":
+            await run_in_threadpool(_logout, token, principal, client_ip(request))
+        response = Response(status_code=204, headers=_NO_STORE)
+        sessions.clear_cookie(response, settings)
+        return response
+
+    async def me(request: Request) -> Response:
+        try:
+            principal = await require(request, Role.VIEWER)
+        except AuthError as exc:
+            return exc.response()
+        return JSONResponse(principal.public(), headers=_NO_STORE)
+
+    return [
+        Route("/api/auth/login", login, methods=["POST"]),
+        Route("/api/auth/logout", logout, methods=["POST"]),
+        Route("/api/auth/me", me, methods=["GET"]),
+    ]
