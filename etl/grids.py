@@ -31,7 +31,12 @@ def check_grid_topology(cur: cursor, stage_table: str) -> list[Reject]:
     type, gaps, grids crossing their town. Return one Reject per offending staged
     row (`_row`, code, reason); any reject makes the import fail as a whole unless
     --allow-rejects. Runs after staging, before any grid row changes."""
-    return []
+    from layers.topology import check_staged  # grid topology rules (layers/topology.py)
+
+    return [
+        Reject(row or 0, v.code or v.other, f"{v.kind}: {v.message}")
+        for row, v in check_staged(cur, stage_table)
+    ]
 
 
 def upsert_grids(cur: cursor, columns: list[Column], staged: int) -> LoadCounts:

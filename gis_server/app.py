@@ -14,8 +14,11 @@ from contextlib import asynccontextmanager
 import psycopg2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 
 from gis_server import database
+from gis_server.api_grids import grid_api_routes
+from gis_server.auth import AuthMiddleware, auth_exception_handlers, auth_routes
 from gis_server.console import console_routes
 from gis_server.errors import OnemapError, add_exception_handlers
 from gis_server.health import health_route
@@ -42,10 +45,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
             database.close_pool()
 
     app = Starlette(
-        routes=[health_route(settings), *ogc.mount(), *console_routes(settings)],
+        routes=[
+            health_route(settings),
+            *auth_routes(settings),
+            *grid_api_routes(settings),
+            *ogc.mount(),
+            *console_routes(settings),
+        ],
+        middleware=[Middleware(AuthMiddleware, settings=settings)],
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.ogc = ogc
     add_exception_handlers(app)
+    for exc_class, handler in auth_exception_handlers().items():
+        app.add_exception_handler(exc_class, handler)  # type: ignore[arg-type]
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,6 +12,8 @@ from psycopg2 import sql
 from psycopg2.pool import ThreadedConnectionPool
 
 _pool: ThreadedConnectionPool | None = None
+_slots: threading.BoundedSemaphore | None = None  # waiters queue here instead of PoolError
+POOL_WAIT_SECONDS = 30.0
 
 
 def ident(*parts: str) -> sql.Composable:
@@ -25,9 +28,10 @@ def connect(dsn: str) -> psycopg2.extensions.connection:
 
 
 def open_pool(dsn: str, size: int) -> ThreadedConnectionPool:
-    global _pool
+    global _pool, _slots
     if _pool is None:
         _pool = ThreadedConnectionPool(1, size, dsn, application_name="onemap")
+        _slots = threading.BoundedSemaphore(size)
     return _pool
 
 
@@ -40,14 +44,25 @@ def close_pool() -> None:
 
 @contextmanager
 def pooled(dsn: str, size: int = 8) -> Iterator[psycopg2.extensions.connection]:
-    """A connection from the process pool; rolled back and returned afterwards."""
+    """A connection from the process pool; rolled back and returned afterwards.
+
+    More threads than connections (the server's thread pool is larger) wait for
+    a free one rather than failing with psycopg2's "connection pool exhausted".
+    """
     pool = open_pool(dsn, size)
-    conn = pool.getconn()
+    slots = _slots
+    if slots is not None and not slots.acquire(timeout=POOL_WAIT_SECONDS):
+        raise psycopg2.pool.PoolError("no database connection free for 30 s")
     try:
-        yield conn
-        conn.rollback()
-    except BaseException:
-        conn.rollback()
-        raise
+        conn = pool.getconn()
+        try:
+            yield conn
+            conn.rollback()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            pool.putconn(conn)
     finally:
-        pool.putconn(conn)
+        if slots is not None:
+            slots.release()

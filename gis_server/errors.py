@@ -24,9 +24,10 @@ class OnemapError(Exception):
 
     code = "NoApplicableCode"
 
-    def __init__(self, description: str):
+    def __init__(self, description: str, **extra: object):
         super().__init__(description)
         self.description = description
+        self.extra = extra  # more JSON members of the error body (e.g. violations)
 
 
 class NotFound(OnemapError):
@@ -51,9 +52,40 @@ class DatabaseUnavailable(OnemapError):
     code = "ServiceUnavailable"
 
 
+class InvalidFeature(OnemapError):
+    """A written feature breaks the layer's schema; `property` names the culprit."""
+
+    code = "InvalidFeature"
+
+    def __init__(self, prop: str, message: str):
+        super().__init__(f"{prop}: {message}", property=prop)
+
+
+class Conflict(OnemapError):
+    """The write conflicts with the data (topology rules, an existing code)."""
+
+    code = "Conflict"
+
+
+class PreconditionFailed(OnemapError):
+    """If-Match names a version that is no longer current (someone else edited)."""
+
+    code = "PreconditionFailed"
+
+
+class PreconditionRequired(OnemapError):
+    """The layer requires If-Match on edits and the request has none."""
+
+    code = "PreconditionRequired"
+
+
 DEFAULT_STATUS_CODES: dict[type[OnemapError], int] = {
     NotFound: 404,
     InvalidParameter: 400,
+    InvalidFeature: 422,
+    Conflict: 409,
+    PreconditionFailed: 412,
+    PreconditionRequired: 428,
     DatabaseUnavailable: 503,
     OnemapError: 500,
 }
@@ -82,7 +114,8 @@ def add_exception_handlers(
 
     async def onemap_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, OnemapError)
-        return error_response(status_for(exc, codes), exc.code, exc.description)
+        body = {**error_body(exc.code, exc.description), **exc.extra}
+        return JSONResponse(body, status_code=status_for(exc, codes))
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)

@@ -6,6 +6,7 @@ import click
 import uvicorn
 
 from gis_server.cli.db import prepare_database
+from gis_server.cli.http_protocol import protocol
 from gis_server.cli.options import fail, load_or_exit
 from gis_server.cluster import ClusterError
 
@@ -31,12 +32,18 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
     click.echo(f"控制台 Console:  {base}/console")
     click.echo(f"OGC API:        {base}/ogc")
     click.echo(f"健康检查 Health: {base}/healthz")
+    run_server(host, port, None if reload else workers, reload)
+
+
+def run_server(host: str, port: int, workers: int | None, reload: bool = False) -> None:
+    """uvicorn with httptools/uvloop when installed and TCP_NODELAY on every connection."""
     uvicorn.run(
         "gis_server.app:create_app",
         factory=True,
         host=host,
         port=port,
-        workers=None if reload else workers,
+        workers=workers,
         reload=reload,
+        http=protocol(),  # type: ignore[arg-type]
         log_level="info",
     )

@@ -1,7 +1,7 @@
 """The two OGC endpoints onemap answers itself, in pygeoapi's (api, request) → response shape.
 
-Conformance: pygeoapi claims Part 4 (create/replace/delete, which onemap does
-not offer) and omits filter/features-filter/cql2-json (which onemap does).
+Conformance: pygeoapi's list is not onemap's (onemap's Part 4 and Processes are
+its own routes, writes.py and processes.py) and omits filter/features-filter/cql2-json (which onemap does).
 Queryables: pygeoapi titles each property with its bare name; onemap lists
 the registry's Chinese/English titles, enums and formats, and the geometry.
 """
@@ -42,6 +42,21 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
+    # Part 4 on the editable layers (ogc/writes.py) and the grid processes (ogc/processes.py)
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/json",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/ogc-process-description",
+    # OGC API - Tiles, vector tiles of every collection (ogc/tiles/)
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 ]
 
 Result = tuple[dict[str, Any], int, str]

@@ -77,6 +77,14 @@ def _resource(
         "description": description,
         "keywords": keywords,
         "extents": extents,
+        "links": [  # OGC API - Tiles (ogc/tiles/, onemap's own routes)
+            {
+                "type": "application/json",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                "title": "矢量瓦片 Vector tiles (MVT)",
+                "href": f"{settings.server.public_url}/ogc/collections/{source.id}/tiles?f=json",
+            }
+        ],
         "providers": [
             {
                 "type": "feature",

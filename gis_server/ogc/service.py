@@ -31,10 +31,13 @@ from starlette.staticfiles import StaticFiles
 
 from gis_server.database import pooled
 from gis_server.errors import DatabaseUnavailable, NotFound
-from gis_server.ogc import handlers, validate
+from gis_server.ogc import fast_items, handlers, validate
 from gis_server.ogc.context import ParsedFilter, current_filter
+from gis_server.ogc.processes import process_routes
 from gis_server.ogc.pygeoapi_config import build_config, build_sources
 from gis_server.ogc.source import Source
+from gis_server.ogc.tiles.routes import tile_routes
+from gis_server.ogc.writes import add_etag, write_routes
 from gis_server.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
@@ -61,6 +64,7 @@ class OgcService:
         self._lock = threading.Lock()
         self._api: API | None = None
         self._sources: dict[str, Source] = {}
+        self.fast = fast_items.FastFeatures(settings)  # GeoJSON built in PostGIS, no pygeoapi
 
     # -- construction -----------------------------------------------------
     def api(self) -> API:
@@ -93,6 +97,12 @@ class OgcService:
         if source is None:
             raise NotFound(f"collection {collection_id!r} not found")
         return source
+
+    async def source_async(self, collection_id: str) -> Source:
+        """`source` without a thread hop once the API is built (then it is a dict lookup)."""
+        if self._api is not None:
+            return self.source(collection_id)
+        return await run_in_threadpool(self.source, collection_id)
 
     # -- dispatch ---------------------------------------------------------
     async def _call(
@@ -169,12 +179,14 @@ class OgcService:
 
     async def items(self, request: Request) -> Response:
         cid = request.path_params["collection_id"]
-        source = await run_in_threadpool(self.source, cid)
+        source = await self.source_async(cid)
         ogc = self.settings.ogc
         multi = {k: request.query_params.getlist(k) for k in request.query_params}
         params, parsed = validate.check_items(
             source, request.query_params, multi, ogc.default_limit, ogc.max_limit
         )
+        if fast_items.wants_geojson(request) and params.get("resulttype") != "hits":
+            return await self.fast.items(request, self.api(), source, params, parsed)
         return await self._call(
             request,
             itemtypes_api.get_collection_items,
@@ -186,11 +198,13 @@ class OgcService:
 
     async def item(self, request: Request) -> Response:
         cid = request.path_params["collection_id"]
-        await run_in_threadpool(self.source, cid)
+        source = await self.source_async(cid)
         validate.check_format(request.query_params)
         params = dict(request.query_params)
         params.update(validate.check_crs(request.query_params))
-        return await self._call(
+        if fast_items.wants_geojson(request):
+            return await self.fast.item(request, self.api(), source, params.get("crs"))
+        response = await self._call(
             request,
             itemtypes_api.get_collection_item,
             cid,
@@ -198,6 +212,8 @@ class OgcService:
             params=params,
             geojson=True,
         )
+        await add_etag(response, self.settings, cid, request.path_params["item_id"])
+        return response
 
     def routes(self) -> list[BaseRoute]:
         """Routes relative to the /ogc mount."""
@@ -218,6 +234,9 @@ class OgcService:
                 self.item,
                 methods=["GET", "HEAD"],
             ),
+            *write_routes(self.settings),  # Part 4 (POST/PUT/PATCH/DELETE)
+            *process_routes(self.settings),  # grid-reshape, grid-split, grid-merge
+            *tile_routes(self),  # OGC API - Tiles (MVT from PostGIS)
             Mount("/static", StaticFiles(directory=static), name="ogc-static"),
         ]
 

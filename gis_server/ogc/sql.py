@@ -47,6 +47,7 @@ class FeatureQuery:
     select: list[str] | None = None
     skip_geometry: bool = False
     crs: Crs = CRS84
+    after: sql.Composable | None = None  # keyset condition (rows after a page's last row)
 
 
 def geometry_expr(source: Source, crs: Crs) -> sql.Composable:
@@ -129,18 +130,28 @@ def _where(source: Source, q: FeatureQuery, binds: Binds) -> sql.Composable:
         conds.append(sql.SQL("{} = {}").format(ident(column.name), binds(value)))
     if q.filter is not None:
         conds.append(sql.SQL("({})").format(q.filter))
+    if q.after is not None:
+        conds.append(q.after)
     if not conds:
         return sql.SQL("")
     return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds)
 
 
-def _order(source: Source, sortby: list[tuple[str, bool]]) -> sql.Composable:
+def order_keys(source: Source, sortby: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     """Requested keys, then the unique order key: every page boundary is deterministic."""
     keys = list(sortby)
     if not keys and source.default_sort:
         keys.append((source.default_sort, True))
     named = {name for name, _ in keys}
     keys += [(k, True) for k in source.order_key if k not in named]
+    return keys
+
+
+def _order(source: Source, sortby: list[tuple[str, bool]]) -> sql.Composable:
+    return order_by(order_keys(source, sortby))
+
+
+def order_by(keys: list[tuple[str, bool]]) -> sql.Composable:
     return sql.SQL(" ORDER BY ") + sql.SQL(", ").join(
         sql.SQL("{} {}").format(ident(name), sql.SQL("ASC" if asc else "DESC NULLS LAST"))
         for name, asc in keys
@@ -164,7 +175,13 @@ def count_sql(source: Source, q: FeatureQuery, binds: Binds) -> sql.Composable:
     return sql.Composed([sql.SQL("SELECT count(*)"), _from(source), _where(source, q, binds)])
 
 
-def item_sql(source: Source, identifier: object, crs: Crs, binds: Binds) -> sql.Composable:
+def item_sql(
+    source: Source,
+    identifier: object,
+    crs: Crs,
+    binds: Binds,
+    extra: sql.Composable | None = None,
+) -> sql.Composable:
     """One feature by id; on versioned layers the current version, else the latest."""
     order: list[sql.Composable] = []
     if source.current_filter:
@@ -175,6 +192,7 @@ def item_sql(source: Source, identifier: object, crs: Crs, binds: Binds) -> sql.
     return sql.Composed(
         [
             _select(source, FeatureQuery(crs=crs)),
+            sql.SQL(", {}").format(extra) if extra is not None else sql.SQL(""),
             _from(source),
             sql.SQL(" WHERE {} = {}").format(ident(source.id_column), binds(identifier)),
             order_sql,

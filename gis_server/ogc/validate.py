@@ -22,8 +22,9 @@ from gis_server.ogc.sql import Binds
 FORMATS = {"json", "html", "jsonld"}
 _ITEMS_RESERVED = {
     "f", "lang", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "resulttype",
-    "sortby", "properties", "skipGeometry", "filter", "filter-lang", "filter-crs", "q",
+    "sortby", "properties", "skipGeometry", "filter", "filter-lang", "filter-crs", "q", "cursor",
 }  # fmt: skip
+ITEMS_RESERVED = frozenset(_ITEMS_RESERVED)  # parameters that are never property filters
 
 
 def check_format(query: Mapping[str, str]) -> None:

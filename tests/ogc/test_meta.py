@@ -46,8 +46,9 @@ def test_conformance_claims(client):
     claims = set(r.json()["conformsTo"])
     for c in REQUIRED_CONFORMANCE:
         assert CONF + c in claims
-    # Part 4 (create/replace/delete) is not offered, so not claimed.
-    assert not any("features-4" in c for c in claims)
+    # Part 4 is offered on the editable layers (gis_server/ogc/writes.py), so claimed.
+    assert "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete" in claims
+    assert "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update" in claims
 
 
 def test_openapi_json_and_html(client):

@@ -1,0 +1,143 @@
+"""`/api/grids/...`: the district topology report, layout diffs, version history, restore.
+
+Reads follow the OGC read policy (the middleware); restore is a grid edit and
+needs gis_editor, runs through `grid_edits.apply` (rules, history, re-assignment)
+and is audited in its own transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from psycopg2.extensions import connection
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gis_server import editing
+from gis_server.auth import Role, require
+from gis_server.database import pooled
+from gis_server.errors import InvalidParameter, NotFound
+from gis_server.settings import Settings
+from layers import grid_edits, topology, vocab
+
+
+def parse_instant(name: str, value: str | None) -> dt.datetime:
+    """An ISO 8601 instant; a date or a naive time is read in Asia/Shanghai."""
+    if not value:
+        raise InvalidParameter(name, "必填 — required (ISO 8601 date-time)")
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidParameter(
+            name, "应为 ISO 8601 时间 — expected an ISO 8601 date-time"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    return parsed
+
+
+def grid_type_param(value: str | None) -> str | None:
+    if value is not None and value not in vocab.GRID_TYPES:
+        raise InvalidParameter("type", f"应为 {'|'.join(vocab.GRID_TYPES)} — unknown grid type")
+    return value
+
+
+def check_report(
+    conn: connection, grid_type: str | None, tol: topology.Tolerance
+) -> dict[str, Any]:
+    """The topology report as JSON (also what `onemap grids check --json` prints)."""
+    started = time.perf_counter()
+    with conn.cursor() as cur:
+        violations = topology.check_all(cur, grid_type, tol)
+    return {
+        "grid_type": grid_type,
+        "tolerance": {
+            "area_m2": tol.area_m2,
+            "snap_m": tol.snap_m,
+            "sliver_width_m": tol.sliver_width_m,
+        },
+        "ok": not violations,
+        "counts": topology.summary(violations),
+        "violations": [v.as_dict() for v in violations],
+        "elapsed_ms": round((time.perf_counter() - started) * 1000),
+    }
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    return value
+
+
+def grid_api_routes(settings: Settings) -> list[Route]:
+    db = settings.database
+
+    def read(work: Any) -> Any:
+        with pooled(db.dsn, db.pool_size) as conn:
+            return work(conn)
+
+    async def check(request: Request) -> Response:
+        gtype = grid_type_param(request.query_params.get("type"))
+        tol = editing.tolerance(settings)
+        report = await run_in_threadpool(read, lambda conn: check_report(conn, gtype, tol))
+        return JSONResponse(report)
+
+    async def diff(request: Request) -> Response:
+        q = request.query_params
+        t_from, t_to = parse_instant("from", q.get("from")), parse_instant("to", q.get("to"))
+        gtype = grid_type_param(q.get("type"))
+
+        def work(conn: connection) -> dict[str, Any]:
+            with conn.cursor() as cur:
+                return grid_edits.diff(cur, t_from, t_to, gtype)
+
+        out = await run_in_threadpool(read, work)
+        return JSONResponse({"from": t_from.isoformat(), "to": t_to.isoformat(), **out})
+
+    async def history(request: Request) -> Response:
+        code = request.path_params["code"]
+
+        def work(conn: connection) -> list[dict[str, Any]]:
+            with conn.cursor() as cur:
+                return grid_edits.history(cur, code)
+
+        versions = await run_in_threadpool(read, work)
+        if not versions:
+            raise NotFound(f"没有该网格 — no grid {code!r}")
+        return JSONResponse({"code": code, "versions": _json(versions)})
+
+    async def restore(request: Request) -> Response:
+        principal = await require(request, Role.GIS_EDITOR)
+        code = request.path_params["code"]
+        body = editing.body_json(await request.body())
+        version = body.get("version") if isinstance(body, dict) else None
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise InvalidParameter("version", "应为正整数 — must be a positive integer")
+        tags = editing.if_match(request, "grids-restore", settings)
+        expected = editing.expected_version(tags)
+        tol = editing.tolerance(settings)
+
+        def work(conn: connection) -> dict[str, Any]:
+            with conn.cursor() as cur:
+                result = grid_edits.restore(cur, code, version, expected=expected, tolerance=tol)
+            editing.audit_grid_edit(conn, principal, "restore", result, request)
+            return result.outputs()
+
+        outputs = await editing.run_edit_async(settings, work)
+        opened = next(o for o in outputs["opened"] if o["code"] == code)
+        return JSONResponse(outputs, headers={"ETag": editing.grid_etag(opened["version"])})
+
+    return [
+        Route("/api/grids/check", check, methods=["GET"]),
+        Route("/api/grids/diff", diff, methods=["GET"]),
+        Route("/api/grids/{code}/history", history, methods=["GET"]),
+        Route("/api/grids/{code}/restore", restore, methods=["POST"]),
+    ]

@@ -1,0 +1,1 @@
+"""OGC API - Tiles: tile matrix sets, MVT SQL and the routes."""

@@ -1,0 +1,185 @@
+"""OGC API - Tiles: MVT content checked against SQL, clustering, empty tiles, errors, metadata."""
+
+from __future__ import annotations
+
+import math
+
+import mapbox_vector_tile
+import pytest
+
+from gis_server.ogc.tiles import mvt
+
+MVT = "application/vnd.mapbox-vector-tile"
+WMQ = "WebMercatorQuad"
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """(row, col) of the WebMercatorQuad tile holding lon/lat."""
+    n = 2**z
+    col = int((lon + 180) / 360 * n)
+    row = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return row, col
+
+
+def _decode(content: bytes) -> dict:
+    return mapbox_vector_tile.decode(content)
+
+
+def _url(cid: str, tms: str, z: int, row: int, col: int) -> str:
+    return f"/ogc/collections/{cid}/tiles/{tms}/{z}/{row}/{col}"
+
+
+def test_camera_tile_holds_exactly_the_cameras_in_it(client, sql):
+    lon, lat = sql("SELECT ST_X(geom), ST_Y(geom) FROM cameras ORDER BY code LIMIT 1")[0]
+    z = 14
+    row, col = _tile_of(lon, lat, z)
+    r = client.get(_url("cameras", WMQ, z, row, col), params={"f": "mvt"})
+    assert r.status_code == 200 and r.headers["content-type"] == MVT
+    features = _decode(r.content)["cameras"]["features"]
+    got = {f["properties"]["code"] for f in features}
+    margin = mvt.BUFFER / mvt.EXTENT
+    expected = sql(
+        "SELECT code FROM cameras WHERE ST_Intersects(ST_Transform(geom, 3857), "
+        "ST_TileEnvelope(%s, %s, %s, margin => %s))",
+        (z, col, row, margin),
+    )
+    assert got == {c for (c,) in expected}
+    assert set(features[0]["properties"]) >= {"code", "name", "kind", "status"}
+
+
+def test_grid_tile_holds_the_current_grids_it_overlaps(client, sql):
+    lon, lat = sql(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grids "
+        "WHERE valid_to IS NULL ORDER BY code LIMIT 1) s"
+    )[0]
+    z = 13
+    row, col = _tile_of(lon, lat, z)
+    r = client.get(_url("grids", WMQ, z, row, col))
+    assert r.status_code == 200
+    got = {f["properties"]["code"] for f in _decode(r.content)["grids"]["features"]}
+    env = "ST_TileEnvelope(%s, %s, %s, margin => %s)"
+    touching = sql(
+        f"SELECT code FROM grids WHERE valid_to IS NULL AND "
+        f"ST_Intersects(ST_Transform(geom, 3857), {env})",
+        (z, col, row, mvt.BUFFER / mvt.EXTENT),
+    )
+    # grids covering more than a few tile units of the tile itself must all be there
+    pixel = (40075016.68557849 / 2**z / mvt.EXTENT) ** 2
+    inside = sql(
+        f"SELECT code FROM grids WHERE valid_to IS NULL AND ST_Area(ST_Intersection("
+        f"ST_Transform(geom, 3857), {env})) > %s",
+        (z, col, row, 0.0, 16 * pixel),
+    )
+    assert {c for (c,) in inside} <= got <= {c for (c,) in touching}
+    assert len(inside) > 0
+
+
+def test_low_zoom_clusters_sum_to_the_layer(client, sql):
+    z = 9
+    xmin, ymin, xmax, ymax = sql(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+        "(SELECT ST_Extent(geom) e FROM cameras) s"
+    )[0]
+    row0, col0 = _tile_of(xmin, ymax, z)
+    row1, col1 = _tile_of(xmax, ymin, z)
+    total = 0
+    for row in range(row0, row1 + 1):
+        for col in range(col0, col1 + 1):
+            r = client.get(_url("cameras", WMQ, z, row, col))
+            assert r.status_code in (200, 204)
+            if r.status_code == 200:
+                features = _decode(r.content)["cameras"]["features"]
+                assert all(set(f["properties"]) == {"count"} for f in features)
+                total += sum(f["properties"]["count"] for f in features)
+    assert total == sql("SELECT count(*) FROM cameras")[0][0]
+
+
+def test_empty_tile_is_204_without_body(client):
+    r = client.get(_url("cameras", WMQ, 10, 0, 0))
+    assert r.status_code == 204 and r.content == b""
+    assert r.headers["cache-control"].startswith("public")
+
+
+def test_cgcs2000_quad_tile(client, sql):
+    lon, lat = sql("SELECT ST_X(geom), ST_Y(geom) FROM cameras ORDER BY code DESC LIMIT 1")[0]
+    z = 14
+    span = 180 / 2**z
+    col, row = int((lon + 180) // span), int((90 - lat) // span)
+    r = client.get(_url("cameras", "CGCS2000Quad", z, row, col))
+    assert r.status_code == 200
+    got = {f["properties"]["code"] for f in _decode(r.content)["cameras"]["features"]}
+    x0, y1 = -180 + col * span, 90 - row * span
+    m = span * mvt.BUFFER / mvt.EXTENT
+    expected = sql(
+        "SELECT code FROM cameras WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
+        (x0 - m, y1 - span - m, x0 + span + m, y1 + m),
+    )
+    assert got == {c for (c,) in expected}
+
+
+def test_tiles_have_validators_and_304(client, sql):
+    lon, lat = sql("SELECT ST_X(geom), ST_Y(geom) FROM cameras ORDER BY code LIMIT 1")[0]
+    row, col = _tile_of(lon, lat, 12)
+    url = _url("cameras", WMQ, 12, row, col)
+    r = client.get(url)
+    assert r.headers["cache-control"] == "public, max-age=60"
+    assert r.headers["etag"].startswith('"') and r.headers["last-modified"]
+    assert client.get(url, headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+    gz = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert gz.headers.get("content-encoding") == "gzip" and gz.content == r.content
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "word"),
+    [
+        (_url("cameras", WMQ, 25, 0, 0), 404, "tileMatrix"),
+        (_url("cameras", WMQ, 3, 8, 0), 404, "tileRow"),
+        (_url("cameras", WMQ, 3, 0, 8), 404, "tileCol"),
+        (_url("cameras", "CGCS2000Quad", 3, 8, 0), 404, "tileRow"),
+        (_url("cameras", "NoSuchQuad", 3, 0, 0), 404, "NoSuchQuad"),
+        (_url("cameras", WMQ, "x", 0, 0), 400, "tileMatrix"),
+        (_url("cameras", WMQ, 3, "-1", 0), 400, "tileRow"),
+        (_url("cameras", WMQ, 3, 0, "1.5"), 400, "tileCol"),
+        (_url("cameras", WMQ, 3, 0, 0) + "?f=png", 400, "f"),
+        (_url("nothing", WMQ, 3, 0, 0), 404, "nothing"),
+    ],
+)
+def test_tile_errors_are_json(client, path, status, word):
+    r = client.get(path)
+    assert r.status_code == status
+    body = r.json()
+    assert body["code"] and word in body["description"]
+
+
+def test_tile_matrix_sets(client):
+    body = client.get("/ogc/tileMatrixSets").json()
+    ids = {t["id"] for t in body["tileMatrixSets"]}
+    assert ids == {"WebMercatorQuad", "CGCS2000Quad"}
+    wmq = client.get("/ogc/tileMatrixSets/WebMercatorQuad").json()
+    assert wmq["crs"].endswith("/3857") and wmq["tileMatrices"][0]["matrixWidth"] == 1
+    cgcs = client.get("/ogc/tileMatrixSets/CGCS2000Quad").json()
+    assert cgcs["crs"].endswith("/4490") and cgcs["tileMatrices"][0]["matrixWidth"] == 2
+    assert client.get("/ogc/tileMatrixSets/Nope").status_code == 404
+
+
+def test_tilesets_and_tileset_metadata(client):
+    body = client.get("/ogc/collections/grids/tiles").json()
+    assert {t["tileMatrixSetURI"].rsplit("/", 1)[-1] for t in body["tilesets"]} >= {
+        "WebMercatorQuad"
+    }
+    meta = client.get("/ogc/collections/grids/tiles/WebMercatorQuad").json()
+    item = next(link for link in meta["links"] if link["rel"] == "item")
+    assert item["type"] == MVT and "{tileMatrix}/{tileRow}/{tileCol}" in item["href"]
+    assert meta["tiles"][0].endswith("/{z}/{y}/{x}?f=mvt") and meta["vector_layers"][0]["id"]
+
+
+def test_conformance_claims_tiles(client):
+    classes = client.get("/ogc/conformance", params={"f": "json"}).json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core" in classes
+    assert "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt" in classes
+
+
+def test_collection_links_to_its_tilesets(client):
+    links = client.get("/ogc/collections/cameras", params={"f": "json"}).json()["links"]
+    tiles = [link for link in links if link["rel"].endswith("/tilesets-vector")]
+    assert tiles and tiles[0]["href"].endswith("/ogc/collections/cameras/tiles?f=json")
