@@ -1,6 +1,6 @@
-"""GPS fixes at feed speed: COPY the file as it is into a temp table, then do every
-check in SQL (parse, range, extent, dedupe, jumps), insert into the day
-partitions, and rebuild the tracks and trips of the vehicles and days touched.
+"""GPS fixes at feed speed: read the file in Python (pyarrow), check, dedupe and judge
+jumps in numpy, bulk-load the day partitions by binary COPY, and build the tracks
+and trips of the vehicles and days touched from the same in-memory arrays.
 
 Checks, in order (each dropped fix is counted once, under the first it fails):
 invalid (no vehicle, unparseable time, missing or out-of-range coordinates),
@@ -9,56 +9,43 @@ already stored), jump (implied speed from the vehicle's previous fix above the
 per-kind maximum; a lone spike is judged against both neighbours first, so the
 fix after a spike is not lost). Late and out-of-order fixes are fine: the
 previous fix is looked up over batch and stored fixes together.
+
+Days without a partition get a fresh one, filled unindexed, indexed once and
+attached; their tracks and trips are built from the batch in memory (all of
+those days' fixes are in it). Days already holding fixes get an INSERT … ON
+CONFLICT DO NOTHING and their tracks and trips rebuilt in SQL from the table.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
+import numpy as np
 import psycopg2
+import psycopg2.errors
 from psycopg2 import sql
 
 from etl import importlog
-from etl.errors import EtlError, SourceError, UsageError
-from etl.readers.tabular import X_NAMES, Y_NAMES, _norm
+from etl.errors import EtlError, UsageError
+from etl.gps_checks import INVALID, OK, OUT_OF_EXTENT, classify, judge, stored_fixes
+from etl.gps_read import NO_DST_SINCE_US, SHANGHAI_US, Fixes, read_fixes
 from etl.report import ImportResult
-from layers.tracks import rebuild_tracks
-from layers.trips import rebuild_trips
+from layers.pgbinary import copy_binary, encode_positions
+from layers.tracks import (
+    line_lengths_km,
+    rebuild_tracks,
+    track_lines,
+    update_last_positions,
+    write_tracks,
+)
+from layers.trips import TripRules, rebuild_trips, trip_lines, vehicle_days, write_trips
 
-RAW = "_onemap_gps_raw"
-FIELDS = {
-    "vehicle_code": (
-        "vehicle_code",
-        "vehicle",
-        "code",
-        "vehicleid",
-        "车辆编号",
-        "车辆编码",
-        "终端号",
-    ),
-    "fix_time": (
-        "fix_time",
-        "time",
-        "timestamp",
-        "gps_time",
-        "gpstime",
-        "datetime",
-        "定位时间",
-        "时间",
-    ),
-    "lon": X_NAMES,
-    "lat": Y_NAMES,
-    "speed_kmh": ("speed_kmh", "speed", "速度", "速度km/h"),
-    "heading": ("heading", "direction", "course", "方向", "航向", "方向角"),
-}
-_TIME_RE = r"^\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
-_NUM_RE = r"^ *[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)? *$"
+DAY_US = 86_400_000_000
+_COLUMNS = "(vehicle_code, fix_time, speed_kmh, heading, geom)"
 
 
 @dataclass
@@ -75,373 +62,324 @@ class GpsOptions:
     rebuild: bool = True  # tracks and trips of the touched vehicles/days
 
 
-def _columns_of(header: list[str], path: Path) -> list[str]:
-    """Staging column name for each file column (our field name, or a throwaway name)."""
-    names = []
-    taken: set[str] = set()
-    for i, col in enumerate(header):
-        target = next(
-            (f for f, aliases in FIELDS.items() if _norm(col) in {_norm(a) for a in aliases}),
-            None,
-        )
-        if target in taken or target is None:
-            target = f"_c{i}"
-        taken.add(target)
-        names.append(target)
-    missing = [f for f in ("vehicle_code", "fix_time", "lon", "lat") if f not in taken]
-    if missing:
-        raise SourceError(f"缺少列 — missing columns {missing}; header is {header}", file=str(path))
-    return names
+class Phases:
+    """Wall time per import phase (seconds), kept in import_log.details for operators."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + now - self._last, 3)
+        self._last = now
 
 
-def _sniff_encoding(path: Path) -> str:
-    head = path.read_bytes()[: 1 << 16]
+@dataclass
+class Day:
+    """One Asia/Shanghai day of the batch and its partition."""
+
+    ordinal: int  # days since 1970-01-01
+    part: str
+    lo: dt.datetime
+    hi: dt.datetime
+    fresh: bool  # no partition yet and nothing of it in the default partition
+
+
+def shanghai_day(t_us: np.ndarray) -> np.ndarray:
+    """The Asia/Shanghai day (days since 1970-01-01) of each fix: its partition and track."""
+    if not len(t_us) or t_us.min() >= NO_DST_SINCE_US:
+        return (t_us + SHANGHAI_US) // DAY_US
+    import pandas as pd  # rare: fixes from before 1992 (pandas takes 0.5 s to import)
+
+    local = pd.DatetimeIndex(pd.to_datetime(t_us, unit="us", utc=True)).tz_convert("Asia/Shanghai")
+    return local.tz_localize(None).values.astype("datetime64[D]").astype(np.int64)
+
+
+def _max_kmh(cur, codes: list[str], limits: dict[str, float]) -> np.ndarray:
+    """Each vehicle's fastest believable speed, by its kind (unknown vehicle or kind: default)."""
+    cur.execute("SELECT code, kind FROM vehicles WHERE code = ANY(%s)", (codes,))
+    kinds = dict(cur.fetchall())
+    default = float(limits.get("default", 150.0))
+    return np.array(
+        [
+            float(limits[k]) if (k := kinds.get(c)) in limits and k != "default" else default
+            for c in codes
+        ],
+        dtype=np.float64,
+    )
+
+
+def _sorted(f: Fixes) -> Fixes:
+    """By vehicle then time (ties in file order): the order of the checks, tracks, trips
+    and the partitions' primary key."""
+    return f.take(np.lexsort((f.t_us, f.code_idx)))
+
+
+_DAYS = """
+SELECT x, 'vehicle_positions_' || to_char(d, 'YYYYMMDD'), lo, hi,
+       to_regclass('vehicle_positions_' || to_char(d, 'YYYYMMDD')) IS NULL
+       AND NOT EXISTS (SELECT 1 FROM vehicle_positions_default WHERE fix_time >= lo AND fix_time < hi)
+FROM unnest(%s::int[]) x,
+     LATERAL (SELECT date '1970-01-01' + x AS d) d,
+     LATERAL (SELECT (d::timestamp AT TIME ZONE 'Asia/Shanghai') AS lo,
+                     ((d + 1)::timestamp AT TIME ZONE 'Asia/Shanghai') AS hi) b
+ORDER BY x
+"""
+
+
+def _days(cur, ordinals: np.ndarray) -> list[Day]:
+    cur.execute(_DAYS, ([int(d) for d in ordinals],))
+    return [Day(*row) for row in cur.fetchall()]
+
+
+def reserve_ids(dsn: str, count: int) -> int | None:
+    """First of `count` consecutive vehicle_positions ids, taken from its sequence at once;
+    None when the sequence is busy (the rows then take nextval() one by one).
+
+    Why: nextval() per row is a third of the COPY. The block is reserved in its own short
+    transaction on a second connection (ALTER SEQUENCE blocks others' nextval() until
+    commit, which must not last the whole import); like nextval(), it is never given back.
+    The lock wait is bounded: a transaction holding the sequence could be waiting on this
+    import, and that cycle through two connections is no deadlock the server would see.
+    """
+    conn = psycopg2.connect(dsn, application_name="onemap-etl-gps-ids")
     try:
-        head.decode("utf-8")
-        return "UTF8"
-    except UnicodeDecodeError as exc:
-        return "UTF8" if exc.start > len(head) - 4 else "GB18030"
-
-
-_TYPES = {
-    "vehicle_code": "text",
-    "fix_time": "timestamptz",
-    "lon": "double precision",
-    "lat": "double precision",
-    "speed_kmh": "real",
-    "heading": "real",
-}
-
-
-def _create_raw(cur, names: list[str], typed: bool) -> None:
-    """The staging table: typed columns for the fast path, all text for the lenient one."""
-    cols = [
-        sql.SQL("{} {}").format(
-            sql.Identifier(n), sql.SQL(_TYPES.get(n, "text") if typed else "text")
-        )
-        for n in names
-    ]
-    cols += [
-        sql.SQL("{} {}").format(sql.Identifier(f), sql.SQL(_TYPES[f] if typed else "text"))
-        for f in FIELDS
-        if f not in names
-    ]
-    cur.execute(
-        sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
-            sql.Identifier(RAW), sql.SQL(", ").join(cols)
-        )
-    )
-
-
-def _copy_csv(cur, path: Path) -> bool:
-    """COPY the CSV as it is. Fast path: straight into typed columns (the server parses);
-    if any value does not parse, redo it into text columns that SQL checks row by row.
-    Returns whether the typed path worked."""
-    encoding = _sniff_encoding(path)
-    with path.open("r", encoding="utf-8-sig" if encoding == "UTF8" else "gb18030") as fh:
-        header = next(csv.reader([fh.readline()]), [])
-    names = _columns_of([h.strip() for h in header], path)
-    copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, HEADER true, ENCODING {})").format(
-        sql.Identifier(RAW),
-        sql.SQL(", ").join(sql.Identifier(n) for n in names),
-        sql.Literal(encoding),
-    )
-    for typed in (True, False):
-        cur.execute("SAVEPOINT onemap_gps_copy")
-        _create_raw(cur, names, typed)
-        try:
-            with path.open("rb") as fh:
-                if fh.read(3) != b"\xef\xbb\xbf":
-                    fh.seek(0)
-                cur.copy_expert(copy, fh, size=1 << 20)
-            cur.execute("RELEASE SAVEPOINT onemap_gps_copy")
-            return typed
-        except psycopg2.DataError:
-            cur.execute("ROLLBACK TO SAVEPOINT onemap_gps_copy")
-            if not typed:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _jsonl_as_csv(fh: IO[str]) -> io.StringIO:
-    """JSON Lines to CSV text (one object per line; a bad line becomes an empty, invalid row)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    keys = list(FIELDS)
-    for line in fh:
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError:
-            obj = {}
-        if not isinstance(obj, dict):
-            obj = {}
-        normed = {_norm(k): v for k, v in obj.items()}
-        row = []
-        for f in keys:
-            value = next((normed[_norm(a)] for a in FIELDS[f] if _norm(a) in normed), None)
-            row.append("" if value is None else value)
-        writer.writerow(row)
-    out.seek(0)
-    return out
-
-
-def _copy_jsonl(cur, path: Path) -> int:
-    cols = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(n)) for n in FIELDS)
-    cur.execute(
-        sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(sql.Identifier(RAW), cols)
-    )
-    with path.open(encoding="utf-8-sig") as fh:
-        cur.copy_expert(
-            sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-                sql.Identifier(RAW), sql.SQL(", ").join(sql.Identifier(n) for n in FIELDS)
-            ),
-            _jsonl_as_csv(fh),
-        )
-    return False
-
-
-_PARSE = """
-CREATE TEMP TABLE _onemap_gps ON COMMIT DROP AS
-SELECT vehicle_code, fix_time, lon, lat, speed_kmh, heading,
-       CASE WHEN vehicle_code IS NULL OR fix_time IS NULL OR lon IS NULL OR lat IS NULL
-                 OR lon NOT BETWEEN -180 AND 180 OR lat NOT BETWEEN -90 AND 90 THEN 'invalid'
-            WHEN NOT (lon BETWEEN %(x0)s AND %(x1)s AND lat BETWEEN %(y0)s AND %(y1)s)
-                 THEN 'out_of_extent'
-            ELSE 'ok' END AS state
-FROM ({parsed}) p
-"""
-
-_PARSED_TYPED = (
-    "SELECT nullif(btrim(vehicle_code), '') AS vehicle_code, "
-    "CASE WHEN isfinite(fix_time) THEN fix_time END AS fix_time, lon, lat, speed_kmh, heading "
-    "FROM {raw}"
-)
-
-_PARSED_TEXT = """
-    SELECT nullif(btrim(vehicle_code), '') AS vehicle_code,
-           CASE WHEN fix_time ~ %(time_re)s THEN onemap_try_timestamptz(fix_time)
-                WHEN fix_time ~ '^[0-9]{{10}}([.][0-9]+)?$' THEN to_timestamp(fix_time::float8)
-                WHEN fix_time ~ '^[0-9]{{13}}$' THEN to_timestamp(fix_time::float8 / 1000) END
-               AS fix_time,
-           CASE WHEN lon ~ %(num_re)s THEN lon::float8 END AS lon,
-           CASE WHEN lat ~ %(num_re)s THEN lat::float8 END AS lat,
-           CASE WHEN speed_kmh ~ %(num_re)s THEN speed_kmh::real END AS speed_kmh,
-           CASE WHEN heading ~ %(num_re)s THEN heading::real END AS heading
-    FROM {raw}
-    OFFSET 0  -- keep the subquery: evaluate each parse once per row, not once per use
-"""
-
-# Batch fixes and the stored fixes they sit among, in one time line per vehicle,
-# judged in ONE window pass: dup = same time as the previous entry (stored rows
-# sort first); jump = too fast from the previous fix, or, when the previous fix
-# was itself a lone spike (too fast in and out), too fast from the one before it.
-_TIMELINE = """
-CREATE TEMP TABLE _onemap_gps_line ON COMMIT DROP AS
-WITH batch AS (
-    SELECT vehicle_code, fix_time, lon, lat, speed_kmh, heading FROM _onemap_gps WHERE state = 'ok'
-), span AS (
-    SELECT vehicle_code, min(fix_time) AS lo, max(fix_time) AS hi FROM batch GROUP BY vehicle_code
-), stored AS (
-    SELECT p.vehicle_code, p.fix_time, ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat
-    FROM span s JOIN vehicle_positions p
-      ON p.vehicle_code = s.vehicle_code AND p.fix_time BETWEEN s.lo AND s.hi
-    UNION ALL
-    SELECT s.vehicle_code, b.fix_time, b.lon, b.lat
-    FROM span s CROSS JOIN LATERAL (
-        SELECT p.fix_time, ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat FROM vehicle_positions p
-        WHERE p.vehicle_code = s.vehicle_code AND p.fix_time < s.lo
-        ORDER BY p.fix_time DESC LIMIT 1) b
-), line AS (
-    SELECT vehicle_code, fix_time, lon, lat, speed_kmh, heading, true AS is_new FROM batch
-    UNION ALL
-    SELECT vehicle_code, fix_time, lon, lat, NULL, NULL, false FROM stored
-), w AS (
-    SELECT l.*, extract(epoch FROM l.fix_time)::float8 AS ts,
-           lag(fix_time) OVER w AS t1, lag(is_new) OVER w AS new1,
-           lag(lon) OVER w AS x1, lag(lat) OVER w AS y1,
-           extract(epoch FROM lag(fix_time) OVER w)::float8 AS s1,
-           lag(lon, 2) OVER w AS x2, lag(lat, 2) OVER w AS y2,
-           extract(epoch FROM lag(fix_time, 2) OVER w)::float8 AS s2,
-           lead(lon) OVER w AS x3, lead(lat) OVER w AS y3,
-           extract(epoch FROM lead(fix_time) OVER w)::float8 AS s3
-    FROM line l
-    WINDOW w AS (PARTITION BY vehicle_code ORDER BY fix_time, is_new)
-), v AS (
-    SELECT w.*, coalesce(k.max_kmh, %(default_kmh)s) AS max_kmh,
-           {v_in} AS v_in, {v_prev_in} AS v_prev_in, {v_skip} AS v_skip
-    FROM w
-    LEFT JOIN vehicles veh ON veh.code = w.vehicle_code
-    LEFT JOIN unnest(%(kinds)s::text[], %(speeds)s::float8[]) AS k(kind, max_kmh)
-      ON k.kind = veh.kind
-)
-SELECT vehicle_code, fix_time, lon, lat, speed_kmh, heading, is_new,
-       coalesce(is_new AND t1 = fix_time, false) AS dup,
-       is_new AND coalesce(
-           CASE WHEN new1 AND v_prev_in > max_kmh AND v_in > max_kmh THEN v_skip > max_kmh
-                ELSE v_in > max_kmh END,
-           false) AS jump
-FROM v
-"""
-
-
-def _kmh(a: str, b: str) -> str:
-    """Implied speed between two fixes (equirectangular: exact enough over a few km)."""
-    ax, ay, at = (f"x{a}", f"y{a}", f"s{a}") if a else ("lon", "lat", "ts")
-    bx, by, bt = (f"x{b}", f"y{b}", f"s{b}") if b else ("lon", "lat", "ts")
-    return (
-        f"(sqrt(power(({bx} - {ax}) * cos(radians({ay})), 2) + power({by} - {ay}, 2)) "
-        f"* 111195.08 / nullif({bt} - {at}, 0) * 3.6)"
-    )
-
-
-_TIMELINE = (
-    _TIMELINE.format(v_in=_kmh("1", ""), v_prev_in=_kmh("2", "1"), v_skip=_kmh("2", ""))
-    .replace("{{", "{")
-    .replace("}}", "}")
-)
-
-_KEEP = "is_new AND NOT dup AND NOT jump"
-_INSERT = f"""
-INSERT INTO {{target}} (vehicle_code, fix_time, speed_kmh, heading, geom)
-SELECT vehicle_code, fix_time, speed_kmh, heading, ST_SetSRID(ST_MakePoint(lon, lat), 4326)
-FROM _onemap_gps_line WHERE {_KEEP} AND {{where}}
-ORDER BY vehicle_code, fix_time
-{{conflict}}
-"""
-_BOUNDS = """
-SELECT d, 'vehicle_positions_' || to_char(d, 'YYYYMMDD'),
-       (d::timestamp AT TIME ZONE 'Asia/Shanghai'), ((d + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')
-FROM (SELECT DISTINCT (fix_time AT TIME ZONE 'Asia/Shanghai')::date AS d
-      FROM _onemap_gps_line WHERE is_new AND NOT dup AND NOT jump) days ORDER BY d
-"""
-
-
-def _insert_day(cur, day: dt.date, part: str, lo: dt.datetime, hi: dt.datetime) -> int:
-    """Insert one day's kept fixes. A day with no partition yet and nothing waiting in
-    the default partition is bulk-built: filled unindexed, indexed once, then attached
-    (3x faster than index maintenance row by row); named and bounded exactly as
-    onemap_ensure_position_partition() would. Other days go through the partition
-    that function ensures, with ON CONFLICT DO NOTHING."""
-    in_day = sql.SQL("fix_time >= {} AND fix_time < {}").format(sql.Literal(lo), sql.Literal(hi))
-    cur.execute("SELECT to_regclass(%s) IS NULL", (part,))
-    fresh = cur.fetchone()[0]
-    if fresh:
-        cur.execute(
-            "SELECT NOT EXISTS (SELECT 1 FROM vehicle_positions_default "
-            "WHERE fix_time >= %s AND fix_time < %s)",
-            (lo, hi),
-        )
-        fresh = cur.fetchone()[0]
-    if not fresh:
-        cur.execute("SELECT onemap_ensure_position_partition(%s)", (day,))
-        cur.execute(
-            sql.SQL(_INSERT).format(
-                target=sql.Identifier("vehicle_positions"),
-                where=in_day,
-                conflict=sql.SQL("ON CONFLICT (vehicle_code, fix_time) DO NOTHING"),
+        with conn, conn.cursor() as cur:
+            cur.execute("SET LOCAL lock_timeout = '2s'")
+            cur.execute("SELECT pg_get_serial_sequence('vehicle_positions', 'id')")
+            name = cur.fetchone()[0]
+            seq = sql.SQL(name)  # already quoted by the server
+            cur.execute(
+                sql.SQL("ALTER SEQUENCE {} INCREMENT BY {}").format(seq, sql.Literal(count))
             )
-        )
-        return cur.rowcount
-    table = sql.Identifier(part)
+            cur.execute("SELECT nextval(%s)", (name,))
+            last = cur.fetchone()[0]
+            cur.execute(sql.SQL("ALTER SEQUENCE {} INCREMENT BY 1").format(seq))
+        return last - count + 1
+    except psycopg2.errors.LockNotAvailable:
+        return None
+    finally:
+        conn.close()
+
+
+def _copy_rows(cur, target: str, f: Fixes, first_id: int | None = None) -> None:
+    codes = [c.encode("utf-8") for c in f.codes]
+    ids = None if first_id is None else first_id + np.arange(len(f), dtype=np.int64)
+    chunks = encode_positions(codes, f.code_idx, f.t_us, f.lon, f.lat, f.speed, f.heading, ids)
+    columns = _COLUMNS if ids is None else "(id, " + _COLUMNS[1:]
+    copy_binary(cur, f"{target} {columns}", chunks)
+
+
+_BUILD = (
+    "ALTER TABLE {t} ADD PRIMARY KEY (vehicle_code, fix_time)",
+    "CREATE INDEX ON {t} USING gist (geom)",
+    "CREATE INDEX ON {t} (fix_time)",
+    "CREATE INDEX ON {t} (id)",
+    "ALTER TABLE {t} ADD CONSTRAINT {c} CHECK ({w})",  # lets ATTACH skip its scan
+    "ALTER TABLE vehicle_positions ATTACH PARTITION {t} FOR VALUES FROM ({lo}) TO ({hi})",
+    "ALTER TABLE {t} DROP CONSTRAINT {c}",
+)
+
+
+def _build_partition(cur, day: Day, f: Fixes, first_id: int | None) -> None:
+    """A fresh day: filled unindexed, indexed once, then attached (3x faster than index
+    maintenance row by row); named and bounded exactly as
+    onemap_ensure_position_partition() would."""
+    table = sql.Identifier(day.part)
     cur.execute(
         sql.SQL("CREATE TABLE {} (LIKE vehicle_positions INCLUDING DEFAULTS)").format(table)
     )
-    cur.execute(sql.SQL(_INSERT).format(target=table, where=in_day, conflict=sql.SQL("")))
-    count = cur.rowcount
-    check = sql.Identifier(f"{part}_range")
-    for ddl in (
-        "ALTER TABLE {t} ADD PRIMARY KEY (vehicle_code, fix_time)",
-        "CREATE INDEX ON {t} USING gist (geom)",
-        "CREATE INDEX ON {t} (fix_time)",
-        "CREATE INDEX ON {t} (id)",
-        "ALTER TABLE {t} ADD CONSTRAINT {c} CHECK ({w})",  # lets ATTACH skip its scan
-        "ALTER TABLE vehicle_positions ATTACH PARTITION {t} FOR VALUES FROM ({lo}) TO ({hi})",
-        "ALTER TABLE {t} DROP CONSTRAINT {c}",
-    ):
+    _copy_rows(cur, table.as_string(cur), f, first_id)
+    in_day = sql.SQL("fix_time >= {} AND fix_time < {}").format(
+        sql.Literal(day.lo), sql.Literal(day.hi)
+    )
+    for ddl in _BUILD:
         cur.execute(
-            sql.SQL(ddl).format(t=table, c=check, w=in_day, lo=sql.Literal(lo), hi=sql.Literal(hi))
+            sql.SQL(ddl).format(
+                t=table,
+                c=sql.Identifier(f"{day.part}_range"),
+                w=in_day,
+                lo=sql.Literal(day.lo),
+                hi=sql.Literal(day.hi),
+            )
         )
-    cur.execute("SELECT onemap_ensure_position_partition(%s)", (day,))  # now a no-op check
-    return count
 
 
-_TOUCHED = """
-SELECT DISTINCT vehicle_code, (fix_time AT TIME ZONE 'Asia/Shanghai')::date
-FROM _onemap_gps_line WHERE is_new AND NOT dup AND NOT jump
-"""
+def _insert_existing(cur, days: list[Day], f: Fixes) -> int:
+    """Days that already hold fixes: through a staging table, ON CONFLICT DO NOTHING."""
+    for day in days:
+        cur.execute(
+            "SELECT onemap_ensure_position_partition(date '1970-01-01' + %s)", (day.ordinal,)
+        )
+    cur.execute(
+        "CREATE TEMP TABLE _onemap_gps_new (vehicle_code text, fix_time timestamptz, "
+        "speed_kmh real, heading real, geom geometry(Point, 4326)) ON COMMIT DROP"
+    )
+    _copy_rows(cur, "_onemap_gps_new", f)
+    cur.execute(
+        f"INSERT INTO vehicle_positions {_COLUMNS} SELECT * FROM _onemap_gps_new "
+        "ORDER BY vehicle_code, fix_time ON CONFLICT (vehicle_code, fix_time) DO NOTHING"
+    )
+    return cur.rowcount
 
 
-def _speed_limits(max_speed_kmh: dict[str, float]) -> dict[str, object]:
-    kinds = [k for k in max_speed_kmh if k != "default"]
+@dataclass
+class FreshLines:
+    """Tracks and trips of the fresh days, built in memory from the batch."""
+
+    vehicles: list[str]
+    pairs: tuple[list[str], list[int]]
+    tracks: list[tuple]
+    trips: list[tuple]
+
+    def all(self) -> list[bytes]:
+        return [t[5] for t in self.tracks] + [t[6] for t in self.trips]
+
+
+def _fresh_lines(kept: Fixes, day: np.ndarray, fresh: np.ndarray, rules: TripRules) -> FreshLines:
+    """The lines of the fresh days: all of those days' fixes are in the batch."""
+    f, d = kept.take(fresh), day[fresh]
+    xym = np.column_stack((f.lon, f.lat, f.t_us / 1e6))
+    return FreshLines(
+        vehicles=sorted({f.codes[i] for i in np.unique(f.code_idx)}),
+        pairs=vehicle_days(f.codes, f.code_idx, d),
+        tracks=track_lines(f.codes, f.code_idx, d, f.t_us, xym),
+        trips=trip_lines(f.codes, f.code_idx, d, f.t_us, xym, f.speed, rules),
+    )
+
+
+def _lengths(dsn: str | None, conn, lines: FreshLines) -> Future:
+    """The lines' lengths: on a second connection in a thread (the geodesic sums overlap the
+    index builds on the first), or, without a connection string, right here."""
+    if dsn is None:
+        done: Future = Future()
+        done.set_result(line_lengths_km(conn, lines.all()))
+        return done
+
+    def measure() -> list[float]:
+        other = psycopg2.connect(dsn, application_name="onemap-etl-gps-lengths")
+        try:
+            return line_lengths_km(other, lines.all())
+        finally:
+            other.close()
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(measure)
+    finally:
+        pool.shutdown(wait=False)  # the thread runs on; the caller waits on the result
+
+
+def _write_fresh(conn, lines: FreshLines, lengths: list[float]) -> dict[str, int]:
+    tracks = lines.tracks
+    counts = {
+        "tracks 轨迹": write_tracks(conn, tracks, lengths[: len(tracks)]),
+        "trips 行程": write_trips(conn, lines.pairs, lines.trips, lengths[len(tracks) :]),
+    }
+    update_last_positions(conn, lines.vehicles)
+    return counts
+
+
+def _rebuild_existing(
+    conn, kept: Fixes, day: np.ndarray, fresh: np.ndarray, rules: TripRules
+) -> dict[str, int]:
+    """Days that held fixes before: tracks and trips rebuilt in SQL from the table."""
+    vehicles = sorted({kept.codes[i] for i in np.unique(kept.code_idx[~fresh])})
+    days = sorted({dt.date(1970, 1, 1) + dt.timedelta(days=int(x)) for x in np.unique(day[~fresh])})
     return {
-        "kinds": kinds,
-        "speeds": [float(max_speed_kmh[k]) for k in kinds],
-        "default_kmh": float(max_speed_kmh.get("default", 150.0)),
+        "tracks 轨迹": rebuild_tracks(conn, vehicles, days),
+        "trips 行程": rebuild_trips(
+            conn,
+            vehicles,
+            days,
+            stop_minutes=rules.stop_minutes,
+            gap_minutes=rules.gap_minutes,
+            stop_speed_kmh=rules.stop_speed_kmh,
+        ),
     }
 
 
-def load_positions(conn, path: Path, opts: GpsOptions) -> ImportResult:
-    """Everything inside the caller's transaction; returns counts (nothing committed here)."""
+def _session(cur) -> None:
+    """Settings for this transaction only."""
+    cur.execute("SET LOCAL timezone = 'Asia/Shanghai'")
+    cur.execute("SET LOCAL maintenance_work_mem = '512MB'")  # index builds in memory
+    # Track and trip lines are 100+ kB each: lz4 compresses them ~7x faster than pglz
+    # (reads are transparent; only where the server was built with lz4).
+    cur.execute(
+        "SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings "
+        "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"
+    )
+
+
+def _insert(cur, kept: Fixes, day: np.ndarray, days: list[Day], id_dsn: str | None) -> int:
+    """Fresh days bulk-built, the others through ON CONFLICT; returns fixes inserted."""
+    fresh = np.isin(day, [d.ordinal for d in days if d.fresh])
+    first_id = reserve_ids(id_dsn, int(fresh.sum())) if id_dsn and fresh.any() else None
+    inserted = 0
+    for d in (d for d in days if d.fresh):
+        rows = kept.take(day == d.ordinal)
+        _build_partition(cur, d, rows, None if first_id is None else first_id + inserted)
+        inserted += len(rows)
+    existing = [d for d in days if not d.fresh]
+    if existing:
+        inserted += _insert_existing(cur, existing, kept.take(~fresh))
+    return inserted
+
+
+def load_positions(
+    conn,
+    path: Path,
+    opts: GpsOptions,
+    phases: Phases | None = None,
+    dsn: str | None = None,
+) -> ImportResult:
+    """Everything inside the caller's transaction; returns counts (nothing committed here).
+    With dsn (this database), fresh partitions get ids reserved in one go and the lines'
+    lengths are measured on a second connection."""
+    phases = phases or Phases()
     result = ImportResult(layer="vehicle_positions", file=str(path), crs="EPSG:4326")
     extent = opts.extent or (-180.0, -90.0, 180.0, 90.0)
     with conn.cursor() as cur:
-        cur.execute("SET LOCAL timezone = 'Asia/Shanghai'")
-        # sorts of whole batches (windows, index builds) in memory instead of on disk
-        cur.execute("SET LOCAL work_mem = '256MB'")
-        cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
-        if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-            typed = _copy_jsonl(cur, path)
-        else:
-            typed = _copy_csv(cur, path)
-        parsed = sql.SQL(_PARSED_TYPED if typed else _PARSED_TEXT).format(raw=sql.Identifier(RAW))
-        cur.execute(
-            sql.SQL(_PARSE).format(parsed=parsed),
-            {
-                "x0": extent[0],
-                "y0": extent[1],
-                "x1": extent[2],
-                "y1": extent[3],
-                "time_re": _TIME_RE,
-                "num_re": _NUM_RE,
-            },
-        )
-        cur.execute("SELECT state, count(*) FROM _onemap_gps GROUP BY state")
-        states = dict(cur.fetchall())
-        result.read = sum(states.values())  # (psycopg2 reports no row count for COPY)
-        cur.execute(_TIMELINE, _speed_limits(opts.max_speed_kmh))
-        cur.execute(
-            "SELECT count(*) FILTER (WHERE dup), count(*) FILTER (WHERE jump AND NOT dup) "
-            "FROM _onemap_gps_line WHERE is_new"
-        )
-        duplicates, jumps = cur.fetchone()
-        cur.execute(_BOUNDS)
-        inserted = sum(_insert_day(cur, *bounds) for bounds in cur.fetchall())
-        cur.execute(_TOUCHED)
-        touched = cur.fetchall()
+        _session(cur)
+        fixes = read_fixes(cur, path)
+        phases.done("read")
+        state = classify(fixes, extent)
+        ok = _sorted(fixes.take(state == OK))
+        verdict = judge(ok, _max_kmh(cur, ok.codes, opts.max_speed_kmh), stored_fixes(cur, ok))
+        kept = ok.take(~verdict.dup & ~verdict.jump)
+        day = shanghai_day(kept.t_us)
+        days = _days(cur, np.unique(day))
+        phases.done("check")
+        rules = TripRules(opts.stop_minutes, opts.gap_minutes, opts.stop_speed_kmh)
+        fresh = np.isin(day, [d.ordinal for d in days if d.fresh])
+        lines = _fresh_lines(kept, day, fresh, rules) if opts.rebuild and fresh.any() else None
+        lengths = _lengths(dsn, conn, lines) if lines else None
+        phases.done("lines")
+        inserted = _insert(cur, kept, day, days, dsn)
+        phases.done("insert")
+    duplicates, jumps = int(verdict.dup.sum()), int(verdict.jump.sum())
+    result.read = len(fixes)
     result.inserted = inserted
     result.extra = {
-        "invalid 无效": states.get("invalid", 0),
-        "out_of_extent 超出范围": states.get("out_of_extent", 0),
+        "invalid 无效": int((state == INVALID).sum()),
+        "out_of_extent 超出范围": int((state == OUT_OF_EXTENT).sum()),
         "duplicates 重复": duplicates,
         "jumps 漂移": jumps,
     }
     result.rejected = result.read - inserted - duplicates
     result.unchanged = duplicates
-    vehicles = sorted({v for v, _ in touched})
-    days = sorted({d for _, d in touched})
-    if vehicles and opts.rebuild:
-        result.extra["tracks 轨迹"] = rebuild_tracks(conn, vehicles, days)
-        result.extra["trips 行程"] = rebuild_trips(
-            conn,
-            vehicles,
-            days,
-            stop_minutes=opts.stop_minutes,
-            gap_minutes=opts.gap_minutes,
-            stop_speed_kmh=opts.stop_speed_kmh,
-        )
-    result.extra["vehicles 车辆"] = len(vehicles)
+    counts = {"tracks 轨迹": 0, "trips 行程": 0}
+    if lines and lengths:
+        for key, value in _write_fresh(conn, lines, lengths.result()).items():
+            counts[key] += value
+    if opts.rebuild and not fresh.all():
+        for key, value in _rebuild_existing(conn, kept, day, fresh, rules).items():
+            counts[key] += value
+    if len(kept) and opts.rebuild:
+        result.extra.update(counts)
+    phases.done("tracks_trips")
+    result.extra["vehicles 车辆"] = len(np.unique(kept.code_idx))
     result.extra["days 天数"] = len(days)
     return result
 
@@ -471,8 +409,9 @@ def import_positions(dsn: str, path: str | Path, opts: GpsOptions) -> ImportResu
     )
     conn = psycopg2.connect(dsn, application_name="onemap-etl-gps")
     try:
+        phases = Phases()
         try:
-            result = load_positions(conn, path, opts)
+            result = load_positions(conn, path, opts, phases, dsn=dsn)
         except psycopg2.Error as exc:
             conn.rollback()
             message = (exc.diag.message_primary or str(exc)).strip()
@@ -489,9 +428,11 @@ def import_positions(dsn: str, path: str | Path, opts: GpsOptions) -> ImportResu
         entry.read_count, entry.inserted = result.read, result.inserted
         entry.unchanged, entry.rejected = result.unchanged, result.rejected
         entry.details = {k.split()[0]: v for k, v in result.extra.items()}
+        entry.details["seconds"] = phases.seconds
         with conn.cursor() as cur:
             result.log_id = importlog.write(cur, entry)
         conn.commit()
+        phases.done("commit")
         return result
     finally:
         conn.close()

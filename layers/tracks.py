@@ -11,7 +11,32 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import psycopg2.extensions
+
+from layers.pgbinary import copy_binary, encode_rows, linestring_m, runs
+
+# A line's length on the spheroid: tracks and trips, whichever builder.
+DISTANCE_KM = "ST_Length(ST_Force2D({line})::geography) / 1000.0"
+
+# What a track row is, given lines(vehicle_code, day, started_at, ended_at,
+# fix_count, line): the one definition both builders below feed.
+_UPSERT = """
+INSERT INTO vehicle_tracks AS t
+    (code, vehicle_code, plate, kind, day, started_at, ended_at, fix_count, distance_km, geom, updated_at)
+SELECT l.vehicle_code || '-' || to_char(l.day, 'YYYYMMDD'), l.vehicle_code, v.plate, v.kind, l.day,
+       l.started_at, l.ended_at, l.fix_count,
+       {distance},
+       ST_SetSRID(CASE WHEN ST_NPoints(l.line) = 1 THEN ST_AddPoint(l.line, ST_PointN(l.line, 1))
+                       ELSE l.line END, 4326),
+       now()
+FROM {lines} l
+LEFT JOIN vehicles v ON v.code = l.vehicle_code
+ON CONFLICT (vehicle_code, day) DO UPDATE SET
+    plate = EXCLUDED.plate, kind = EXCLUDED.kind, started_at = EXCLUDED.started_at,
+    ended_at = EXCLUDED.ended_at, fix_count = EXCLUDED.fix_count,
+    distance_km = EXCLUDED.distance_km, geom = EXCLUDED.geom, updated_at = now()
+"""
 
 _TRACKS = """
 WITH fixes AS (
@@ -27,22 +52,9 @@ WITH fixes AS (
                        ORDER BY fix_time) AS line
     FROM fixes
     GROUP BY vehicle_code, day
-)
-INSERT INTO vehicle_tracks AS t
-    (code, vehicle_code, plate, kind, day, started_at, ended_at, fix_count, distance_km, geom, updated_at)
-SELECT l.vehicle_code || '-' || to_char(l.day, 'YYYYMMDD'), l.vehicle_code, v.plate, v.kind, l.day,
-       l.started_at, l.ended_at, l.fix_count,
-       ST_Length(ST_Force2D(l.line)::geography) / 1000.0,
-       ST_SetSRID(CASE WHEN ST_NPoints(l.line) = 1 THEN ST_AddPoint(l.line, ST_PointN(l.line, 1))
-                       ELSE l.line END, 4326),
-       now()
-FROM lines l
-LEFT JOIN vehicles v ON v.code = l.vehicle_code
-ON CONFLICT (vehicle_code, day) DO UPDATE SET
-    plate = EXCLUDED.plate, kind = EXCLUDED.kind, started_at = EXCLUDED.started_at,
-    ended_at = EXCLUDED.ended_at, fix_count = EXCLUDED.fix_count,
-    distance_km = EXCLUDED.distance_km, geom = EXCLUDED.geom, updated_at = now()
-"""
+)""" + _UPSERT.replace("{lines}", "lines").replace("{distance}", DISTANCE_KM.format(line="l.line"))
+
+_STAGED = "_onemap_track_lines"
 
 _LAST = """
 UPDATE vehicles v
@@ -104,4 +116,71 @@ def update_last_positions(
     """
     with conn.cursor() as cur:
         cur.execute(_LAST, {"codes": vehicle_codes})
+        return cur.rowcount
+
+
+_LINE_KINDS = ("text", "date", "tstz", "tstz", "int4", "bytes")
+
+
+def track_lines(
+    codes: list[str], code_idx: np.ndarray, day: np.ndarray, t_us: np.ndarray, xym: np.ndarray
+) -> list[tuple]:
+    """(vehicle_code, day, started_at, ended_at, fix_count, line) per vehicle and day, from
+    fixes sorted by (vehicle, time); day is days since 1970-01-01, xym rows (lon, lat, M)."""
+    bounds = runs(code_idx, day)
+    return [
+        # a one-fix day is sent as its point twice (a WKB line needs two; _UPSERT would
+        # add the same point to a one-point line built in SQL)
+        (
+            codes[code_idx[a]],
+            day[a],
+            t_us[a],
+            t_us[b - 1],
+            b - a,
+            linestring_m(xym[[a, a]] if b - a == 1 else xym[a:b]),
+        )
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+
+
+def stage_lines(cur, table: str, columns: str, kinds: tuple[str, ...], rows: list[tuple]) -> None:
+    """A temporary table of lines, filled by binary COPY (replaced if it exists). The lines
+    are read once: stored uncompressed (compressing 100 MB of lines costs seconds)."""
+    cur.execute(f"DROP TABLE IF EXISTS {table}")
+    cur.execute(f"CREATE TEMP TABLE {table} ({columns}) ON COMMIT DROP")
+    cur.execute(f"ALTER TABLE {table} ALTER COLUMN line SET STORAGE EXTERNAL")
+    copy_binary(cur, table, encode_rows(rows, kinds))
+
+
+def line_lengths_km(conn: psycopg2.extensions.connection, lines: list[bytes]) -> list[float]:
+    """DISTANCE_KM of each EWKB line. Needs no transaction of its own, so an importer can
+    run it on a second connection while its own is busy building indexes."""
+    with conn.cursor() as cur:
+        stage_lines(
+            cur,
+            "_onemap_lines",
+            "n integer, line geometry",
+            ("int4", "bytes"),
+            list(enumerate(lines)),
+        )
+        cur.execute(f"SELECT {DISTANCE_KM.format(line='line')} FROM _onemap_lines ORDER BY n")
+        lengths = [row[0] for row in cur.fetchall()]
+        cur.execute("DROP TABLE _onemap_lines")
+    return lengths
+
+
+def write_tracks(
+    conn: psycopg2.extensions.connection, lines: list[tuple], distance_km: list[float]
+) -> int:
+    """Build or replace tracks from track_lines() of all fixes of some vehicle days, and
+    their line_lengths_km(): the rows rebuild_tracks makes, without re-reading the fixes.
+    Does not move vehicles' last positions (update_last_positions). Does not commit."""
+    columns = (
+        "vehicle_code text, day date, started_at timestamptz, ended_at timestamptz, "
+        "fix_count integer, line geometry, distance_km double precision"
+    )
+    rows = [(*line, km) for line, km in zip(lines, distance_km, strict=True)]
+    with conn.cursor() as cur:
+        stage_lines(cur, _STAGED, columns, (*_LINE_KINDS, "float8"), rows)
+        cur.execute(_UPSERT.format(lines=_STAGED, distance="l.distance_km"))
         return cur.rowcount

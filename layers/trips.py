@@ -12,8 +12,24 @@ Rebuilding replaces the trips of exactly the vehicles and days given.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
+import numpy as np
 import psycopg2.extensions
+
+from layers.pgbinary import linestring_m, runs
+from layers.tracks import DISTANCE_KM, stage_lines
+
+# What a trip row is, given lines(vehicle_code, day, started_at, ended_at, fix_count,
+# max_speed_kmh, line): the one definition both builders below feed.
+_INSERT = """
+INSERT INTO vehicle_trips (code, vehicle_code, day, started_at, ended_at, fix_count,
+                           distance_km, max_speed_kmh, geom)
+SELECT vehicle_code || '-' || to_char(started_at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDDHH24MISS'),
+       vehicle_code, day, started_at, ended_at, fix_count,
+       {distance}, max_speed_kmh, ST_SetSRID(line, 4326)
+FROM {lines} l
+"""
 
 _TRIPS = """
 WITH f AS (
@@ -52,19 +68,14 @@ WITH f AS (
                   OVER (PARTITION BY vehicle_code ORDER BY fix_time) AS trip_no
     FROM b WHERE NOT stopped
 ), lines AS (
-    SELECT vehicle_code, trip_no, min(fix_time) AS started_at, max(fix_time) AS ended_at,
-           count(*) AS fix_count, max(speed_kmh) AS max_speed_kmh,
+    SELECT vehicle_code, %(day)s::date AS day, min(fix_time) AS started_at,
+           max(fix_time) AS ended_at, count(*) AS fix_count, max(speed_kmh) AS max_speed_kmh,
            ST_MakeLine(ST_MakePointM(ST_X(geom), ST_Y(geom), extract(epoch FROM fix_time))
                        ORDER BY fix_time) AS line
     FROM t GROUP BY vehicle_code, trip_no HAVING count(*) >= 2
-)
-INSERT INTO vehicle_trips (code, vehicle_code, day, started_at, ended_at, fix_count,
-                           distance_km, max_speed_kmh, geom)
-SELECT vehicle_code || '-' || to_char(started_at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDDHH24MISS'),
-       vehicle_code, %(day)s::date, started_at, ended_at, fix_count,
-       ST_Length(ST_Force2D(line)::geography) / 1000.0, max_speed_kmh, ST_SetSRID(line, 4326)
-FROM lines
-"""
+)""" + _INSERT.replace("{lines}", "lines").replace(
+    "{distance}", DISTANCE_KM.format(line="line")
+).replace("%", "%%")
 
 
 def rebuild_trips(
@@ -96,3 +107,125 @@ def rebuild_trips(
             )
             written += cur.rowcount
     return written
+
+
+@dataclass(frozen=True)
+class TripRules:
+    """How trips split: still below stop_speed_kmh for stop_minutes, or a gap_minutes gap."""
+
+    stop_minutes: float = 5.0
+    gap_minutes: float = 10.0
+    stop_speed_kmh: float = 3.0
+
+
+WGS84_RADIUS = (2.0 * 6378137.0 + 6356752.314245179497563967) / 3.0  # as ST_DistanceSphere
+_STAGED = "_onemap_trip_lines"
+_LINE_KINDS = ("text", "date", "tstz", "tstz", "int4", "float8", "bytes")
+
+
+def sphere_m(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> np.ndarray:
+    """Great-circle metres between lon/lat points, by PostGIS's sphere_distance formula."""
+    lon0, lat0, lon1, lat1 = (np.radians(a) for a in (x0, y0, x1, y1))
+    d_lon = lon1 - lon0
+    a1 = (np.cos(lat1) * np.sin(d_lon)) ** 2
+    a2 = (np.cos(lat0) * np.sin(lat1) - np.sin(lat0) * np.cos(lat1) * np.cos(d_lon)) ** 2
+    b = np.sin(lat0) * np.sin(lat1) + np.cos(lat0) * np.cos(lat1) * np.cos(d_lon)
+    return WGS84_RADIUS * np.arctan2(np.sqrt(a1 + a2), b)
+
+
+def _shift(a: np.ndarray, fill) -> np.ndarray:
+    out = np.empty_like(a)
+    if len(a):
+        out[0] = fill
+        out[1:] = a[:-1]
+    return out
+
+
+def _stopped(
+    first: np.ndarray, t_us: np.ndarray, xym: np.ndarray, speed: np.ndarray, rules: TripRules
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per fix: stopped (in a still run lasting stop_minutes) and gap (feed gap before it)."""
+    dt = t_us - _shift(t_us, 0)
+    kmh = speed.astype(np.float64)
+    implied = np.flatnonzero(np.isnan(speed) & ~first & (dt != 0))  # speed NULL: from the step
+    step = sphere_m(xym[implied - 1, 0], xym[implied - 1, 1], xym[implied, 0], xym[implied, 1])
+    kmh[implied] = step / (dt[implied] / 1e6) * 3.6
+    still = np.nan_to_num(kmh, nan=0.0) < rules.stop_speed_kmh
+    gap = ~first & (dt > round(rules.gap_minutes * 60e6))
+    change = first | gap | (still != _shift(still, False))
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:], len(t_us)) - 1
+    ref = np.where(first[starts], t_us[starts], t_us[starts - 1])
+    long_enough = (t_us[ends] - ref) >= round(rules.stop_minutes * 60e6)
+    return still & long_enough[np.cumsum(change) - 1], gap
+
+
+def trip_lines(
+    codes: list[str],
+    code_idx: np.ndarray,
+    day: np.ndarray,
+    t_us: np.ndarray,
+    xym: np.ndarray,
+    speed: np.ndarray,
+    rules: TripRules,
+) -> list[tuple]:
+    """(vehicle_code, day, started_at, ended_at, fix_count, max_speed_kmh, line) per trip,
+    from all fixes of some vehicle days sorted by (vehicle, time): the rule of _TRIPS."""
+    first = np.zeros(len(t_us), bool)
+    first[runs(code_idx, day)[:-1]] = True
+    stopped, gap = _stopped(first, t_us, xym, speed, rules)
+    starts = gap | (~first & _shift(stopped, False)) | first
+    kept = np.flatnonzero(~stopped)
+    bounds = np.append(np.flatnonzero(starts[kept]), len(kept))  # trips: contiguous runs
+    lines = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        lo, hi = kept[a], kept[b - 1] + 1
+        if hi - lo < 2:
+            continue
+        top = np.nanmax(speed[lo:hi]) if not np.isnan(speed[lo:hi]).all() else None
+        lines.append(
+            (
+                codes[code_idx[lo]],
+                day[lo],
+                t_us[lo],
+                t_us[hi - 1],
+                hi - lo,
+                None if top is None else float(top),
+                linestring_m(xym[lo:hi]),
+            )
+        )
+    return lines
+
+
+def vehicle_days(
+    codes: list[str], code_idx: np.ndarray, day: np.ndarray
+) -> tuple[list[str], list[int]]:
+    """The (vehicle code, day) pairs of fixes sorted by vehicle and day, as two lists."""
+    bounds = runs(code_idx, day)[:-1]
+    return [codes[i] for i in code_idx[bounds]], [int(d) for d in day[bounds]]
+
+
+def write_trips(
+    conn: psycopg2.extensions.connection,
+    pairs: tuple[list[str], list[int]],
+    lines: list[tuple],
+    distance_km: list[float],
+) -> int:
+    """Replace the trips of these vehicle days (vehicle_days()) by trip_lines() of all their
+    fixes and the lines' line_lengths_km(): the rows rebuild_trips makes, without
+    re-reading the fixes. Does not commit."""
+    columns = (
+        "vehicle_code text, day date, started_at timestamptz, ended_at timestamptz, "
+        "fix_count integer, max_speed_kmh double precision, line geometry, "
+        "distance_km double precision"
+    )
+    rows = [(*line, km) for line, km in zip(lines, distance_km, strict=True)]
+    with conn.cursor() as cur:
+        cur.execute(
+            "DELETE FROM vehicle_trips t USING unnest(%s::text[], %s::int[]) u(code, d) "
+            "WHERE t.vehicle_code = u.code AND t.day = date '1970-01-01' + u.d",
+            pairs,
+        )
+        stage_lines(cur, _STAGED, columns, (*_LINE_KINDS, "float8"), rows)
+        cur.execute(_INSERT.format(lines=_STAGED, distance="l.distance_km"))
+        return cur.rowcount

@@ -13,17 +13,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from etl.colnames import X_NAMES, Y_NAMES, _norm
 from etl.errors import SourceError, UsageError
 from etl.readers.base import Source
 from etl.readers.encoding import decode_text
 
-X_NAMES = ("lon", "lng", "long", "longitude", "经度", "x", "东经", "x坐标", "经度坐标")
-Y_NAMES = ("lat", "latitude", "纬度", "y", "北纬", "y坐标", "纬度坐标")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "几何")
-
-
-def _norm(name: Any) -> str:
-    return str(name).strip().lower().replace(" ", "").replace("(", "").replace(")", "")
 
 
 def find_column(columns: list[str], wanted: str | None, names: tuple[str, ...]) -> str | None:

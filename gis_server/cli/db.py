@@ -7,11 +7,12 @@ import click
 from gis_server.cli.options import fail, load_or_exit
 from gis_server.cluster import Cluster, ClusterError
 from gis_server.settings import Settings
-from layers.migrate import current_revision, head_revision, upgrade
 
 
 def prepare_database(settings: Settings, migrate: bool = True) -> None:
     """Start the private cluster when there is no DATABASE_URL, then migrate."""
+    from layers.migrate import upgrade  # alembic: 0.2 s to import, so not for every command
+
     if settings.database.uses_private_cluster:
         cluster = Cluster(settings.database.cluster)
         if cluster.up():
@@ -54,6 +55,8 @@ def db_down() -> None:
 @db.command("status")
 def db_status() -> None:
     """Say where the database is, whether it answers and whether migrations are current."""
+    from layers.migrate import current_revision, head_revision
+
     settings = load_or_exit()
     click.echo(f"database: {settings.database.dsn}")
     if settings.database.uses_private_cluster:
@@ -79,6 +82,8 @@ def db_status() -> None:
 @db.command("migrate")
 def db_migrate() -> None:
     """Apply the schema migrations up to the newest."""
+    from layers.migrate import head_revision, upgrade
+
     settings = load_or_exit()
     upgrade(settings.database.sqlalchemy_url)
     click.echo(f"迁移完成 — migrated to {head_revision()}")

@@ -1,0 +1,14 @@
+"""Column names users give coordinates, and how names are compared: shared by the
+tabular reader and the GPS importer (kept free of pandas so `onemap import
+vehicle_positions` starts fast)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+X_NAMES = ("lon", "lng", "long", "longitude", "经度", "x", "东经", "x坐标", "经度坐标")
+Y_NAMES = ("lat", "latitude", "纬度", "y", "北纬", "y坐标", "纬度坐标")
+
+
+def _norm(name: Any) -> str:
+    return str(name).strip().lower().replace(" ", "").replace("(", "").replace(")", "")
