@@ -79,7 +79,8 @@ def _select(source: Source, q: FeatureQuery) -> sql.Composable:
     geometry = (
         sql.SQL("NULL")
         if q.skip_geometry
-        else sql.SQL("ST_AsGeoJSON({})::json").format(geometry_expr(source, q.crs))
+        # options 0: no "crs" member in the geometry (RFC 7946); Content-Crs says it.
+        else sql.SQL("ST_AsGeoJSON({}, 9, 0)::json").format(geometry_expr(source, q.crs))
     )
     return sql.SQL(
         "SELECT json_build_object('type', 'Feature', 'id', {id}, 'geometry', {geom}, "

@@ -152,7 +152,7 @@ def _feature_sql(layer: LayerSpec) -> sql.Composable:
     )
     return sql.SQL(
         "json_build_object('type', 'Feature', 'id', {id}, 'geometry', "
-        "ST_AsGeoJSON({geom}, 8)::json, 'properties', json_build_object({props}))"
+        "ST_AsGeoJSON({geom}, 9, 0)::json, 'properties', json_build_object({props}))"
     ).format(id=ident(layer.id_column), geom=ident(layer.geometry_column), props=props)
 
 

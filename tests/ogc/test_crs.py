@@ -45,6 +45,16 @@ def test_output_crs(client, event, crs, key, lat_first, tol):
     )
 
 
+@pytest.mark.parametrize("crs", ["EPSG/0/4490", "EPSG/0/3857", "EPSG/0/4326"])
+def test_geometry_has_no_crs_member(client, event, crs):
+    """RFC 7946 geometries carry no "crs" member; Content-Crs names the CRS."""
+    for params in ({"crs": URI + crs}, {"crs": URI + crs, "f": "json"}):
+        one = client.get(f"{EVENTS}/{event['code']}", params=params).json()
+        many = client.get(EVENTS, params={**params, "limit": 3}).json()
+        for geometry in [one["geometry"]] + [f["geometry"] for f in many["features"]]:
+            assert "crs" not in geometry, geometry
+
+
 def test_lat_first_really_puts_latitude_first(client, event):
     r = client.get(f"{EVENTS}/{event['code']}", params={"crs": URI + "EPSG/0/4326"})
     lat, lon = r.json()["geometry"]["coordinates"]
