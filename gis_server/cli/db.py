@@ -20,7 +20,22 @@ def prepare_database(settings: Settings, migrate: bool = True) -> None:
                 f"已创建私有 PostGIS 集群 — created the private PostGIS cluster in {cluster.data}"
             )
     if migrate:
+        _migrate(settings, upgrade)
+
+
+def _migrate(settings: Settings, upgrade) -> None:  # noqa: ANN001 - layers.migrate.upgrade
+    """Migrate, turning an unreachable database into a message that says what to do."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
         upgrade(settings.database.sqlalchemy_url)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise ClusterError(
+            f"数据库不可达 — cannot reach the database {settings.database.dsn}: {reason}\n"
+            "Check DATABASE_URL (the database must exist; onemap creates the PostGIS "
+            "extension and the schema in it), or unset it to use the private cluster."
+        ) from None
 
 
 @click.group("db")
@@ -85,5 +100,8 @@ def db_migrate() -> None:
     from layers.migrate import head_revision, upgrade
 
     settings = load_or_exit()
-    upgrade(settings.database.sqlalchemy_url)
+    try:
+        _migrate(settings, upgrade)
+    except ClusterError as exc:
+        fail(str(exc))
     click.echo(f"迁移完成 — migrated to {head_revision()}")
