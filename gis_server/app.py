@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await ogc.fast.db.open()  # the hot read paths' async pool, on this loop
         try:
             database.open_pool(settings.database.dsn, settings.database.pool_size)
             await run_in_threadpool(ogc.api)
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await ogc.fast.db.close()
             database.close_pool()
 
     app = Starlette(

@@ -31,6 +31,9 @@ def open_pool(dsn: str, size: int) -> ThreadedConnectionPool:
     global _pool, _slots
     if _pool is None:
         _pool = ThreadedConnectionPool(1, size, dsn, application_name="onemap")
+        # psycopg2 closes every returned connection beyond `minconn`: with minconn 1, each
+        # request over one at a time opened a new PostgreSQL connection. Keep up to `size`.
+        _pool.minconn = size
         _slots = threading.BoundedSemaphore(size)
     return _pool
 

@@ -71,13 +71,21 @@ def _translate(exc: Exception) -> Exception:
     return exc
 
 
-def run_edit[T](settings: Settings, work: Callable[[connection], T]) -> T:
-    """Run `work(conn)` in one transaction and commit; errors roll back and are translated."""
+def run_edit[T](settings: Settings, work: Callable[[connection], T], *, dry_run: bool = False) -> T:
+    """Run `work(conn)` in one transaction and commit; errors roll back and are translated.
+
+    With `dry_run` the transaction is rolled back even on success: the caller gets
+    what the edit would do (or the same 409/412/422 it would raise), nothing is
+    written, no audit row is kept and no change counter moves.
+    """
     db = settings.database
     with pooled(db.dsn, db.pool_size) as conn:
         try:
             out = work(conn)
-            conn.commit()
+            if dry_run:
+                conn.rollback()
+            else:
+                conn.commit()
             return out
         except (
             topology.TopologyError,
@@ -93,8 +101,22 @@ def run_edit[T](settings: Settings, work: Callable[[connection], T]) -> T:
             raise _translate(exc) from None
 
 
-async def run_edit_async[T](settings: Settings, work: Callable[[connection], T]) -> T:
-    return await run_in_threadpool(run_edit, settings, work)
+async def run_edit_async[T](
+    settings: Settings, work: Callable[[connection], T], *, dry_run: bool = False
+) -> T:
+    return await run_in_threadpool(lambda: run_edit(settings, work, dry_run=dry_run))
+
+
+def dry_run_param(request: Request) -> bool:
+    """`?dry_run=true|false` (absent: false); anything else is a 400 naming the parameter."""
+    raw = request.query_params.get("dry_run")
+    if raw is None:
+        return False
+    if raw.lower() in ("true", "1"):
+        return True
+    if raw.lower() in ("false", "0"):
+        return False
+    raise InvalidParameter("dry_run", "应为 true 或 false — must be true or false")
 
 
 def audit_grid_edit(

@@ -95,6 +95,8 @@ class OgcSettings(_Section):
     default_limit: int = Field(100, ge=1)
     max_limit: int = Field(10000, ge=1)
     public_reads: bool = True
+    # MB of recent vector tiles each worker keeps for the layer version they show (0: none)
+    tile_cache_mb: int = Field(64, ge=0)
     contact: ContactSettings = ContactSettings()
 
     @model_validator(mode="after")

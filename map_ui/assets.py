@@ -18,6 +18,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 LEAFLET = "vendor/leaflet-1.9.4"
 MARKERCLUSTER = "vendor/leaflet.markercluster-1.5.3"
 HEAT = "vendor/leaflet.heat-0.2.0"
+GEOMAN = "vendor/leaflet-geoman-free-2.20.2"
 
 # Folium asset names -> vendored path (None: not used by the console, dropped).
 FOLIUM_JS: dict[str, str | None] = {
@@ -53,11 +54,17 @@ CONSOLE_JS = (
     "console/panel.js",
     "console/search.js",
     "console/pointquery.js",
+    "console/auth.js",
+    "console/editing.js",
     "console/console.js",
 )
 CONSOLE_CSS = ("console/console.css",)
-PLUGIN_JS = (f"{MARKERCLUSTER}/leaflet.markercluster.js", f"{HEAT}/leaflet-heat.js")
-PLUGIN_CSS = (f"{MARKERCLUSTER}/MarkerCluster.css",)
+PLUGIN_JS = (
+    f"{MARKERCLUSTER}/leaflet.markercluster.js",
+    f"{HEAT}/leaflet-heat.js",
+    f"{GEOMAN}/leaflet-geoman.min.js",  # grid editing (only switched on for GIS editors)
+)
+PLUGIN_CSS = (f"{MARKERCLUSTER}/MarkerCluster.css", f"{GEOMAN}/leaflet-geoman.css")
 
 
 def _swap(

@@ -30,3 +30,42 @@ def test_set_nodelay_on_an_accepted_tcp_connection():
 def test_serve_uses_a_nodelay_protocol():
     cls = http_protocol.protocol()
     assert cls.connection_made is not cls.__mro__[1].connection_made
+
+
+def test_reuseport_workers_each_get_connections():
+    """Each worker's twin socket accepts: the kernel spreads connections over both."""
+    import pickle
+    import selectors
+
+    from gis_server.cli import reuseport
+
+    if not reuseport.AVAILABLE:
+        return
+    parent = reuseport.bind("127.0.0.1", 0)
+    # what a spawned worker gets: a new socket on the same address, not the parent's
+    workers = [pickle.loads(pickle.dumps(parent)) for _ in range(2)]
+    try:
+        for w in workers:
+            assert w.fileno() != parent.fileno()
+            assert w.getsockname() == parent.getsockname()
+            w.listen(128)
+            w.setblocking(False)
+        clients = [socket.create_connection(parent.getsockname()) for _ in range(64)]
+        accepted = [0, 0]
+        with selectors.DefaultSelector() as sel:
+            for i, w in enumerate(workers):
+                sel.register(w, selectors.EVENT_READ, i)
+            while sum(accepted) < len(clients):
+                for key, _ in sel.select(timeout=5):
+                    try:
+                        conn, _ = key.fileobj.accept()  # type: ignore[union-attr]
+                    except BlockingIOError:
+                        continue
+                    conn.close()
+                    accepted[key.data] += 1
+        assert all(n > 0 for n in accepted), accepted
+        for c in clients:
+            c.close()
+    finally:
+        for s in (parent, *workers):
+            s.close()

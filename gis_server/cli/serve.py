@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
+from gis_server.cli import reuseport
 from gis_server.cli.db import prepare_database
 from gis_server.cli.http_protocol import protocol
 from gis_server.cli.options import fail, load_or_exit
@@ -36,14 +40,29 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
 
 
 def run_server(host: str, port: int, workers: int | None, reload: bool = False) -> None:
-    """uvicorn with httptools/uvloop when installed and TCP_NODELAY on every connection."""
-    uvicorn.run(
-        "gis_server.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        reload=reload,
-        http=protocol(),  # type: ignore[arg-type]
-        log_level="info",
-    )
+    """uvicorn with httptools/uvloop when installed and TCP_NODELAY on every connection.
+
+    Several workers each listen on their own SO_REUSEPORT socket (`reuseport.py`),
+    so the kernel spreads connections instead of one worker taking a whole burst.
+    """
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "reload": reload,
+        "http": protocol(),
+        "log_level": "info",
+    }
+    if reload or (workers or 1) <= 1 or not reuseport.AVAILABLE:
+        uvicorn.run("gis_server.app:create_app", **options)
+        return
+    config = uvicorn.Config("gis_server.app:create_app", **options)
+    try:
+        sock = reuseport.bind(host, port)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc}")
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass

@@ -22,9 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import psycopg
+import psycopg.errors
 import psycopg2
 
 from gis_server.database import pooled
+from gis_server.ogc.adb import AsyncDB
 
 LOGGER = logging.getLogger(__name__)
 
@@ -60,8 +63,26 @@ class LayerVersions:
                     self._read_at = time.monotonic()
         return self._changes.get(table.rpartition(".")[2])
 
+    async def get_async(self, table: str, db: AsyncDB) -> Change | None:
+        """`get` on the event loop (the hot paths): a stale copy is re-read through `db`."""
+        if time.monotonic() - self._read_at > self.ttl:
+            changes = await self._read_async(db)
+            self._changes, self._read_at = changes, time.monotonic()
+        return self._changes.get(table.rpartition(".")[2])
+
     def invalidate(self) -> None:
         self._read_at = float("-inf")
+
+    async def _read_async(self, db: AsyncDB) -> dict[str, Change]:
+        try:
+            async with db.connection() as conn, conn.cursor() as cur:
+                await cur.execute("SELECT layer, version, changed_at FROM layer_changes")
+                return {r[0]: Change(r[1], r[2]) for r in await cur.fetchall()}
+        except psycopg.errors.UndefinedTable:
+            return {}
+        except psycopg.Error as exc:  # no validators rather than no answer
+            LOGGER.warning("layer_changes unreadable: %s", exc)
+            return {}
 
     def _read(self) -> dict[str, Change]:
         try:

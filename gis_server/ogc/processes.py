@@ -4,7 +4,9 @@ onemap's own routes rather than a pygeoapi BaseProcessor: pygeoapi's process
 manager calls `execute(data)` without the request, so it cannot authorise the
 caller, audit who did it, or share one transaction with the audit rows; and its
 job store (TinyDB) is a second place of truth. Each execution here is one
-transaction: the edit (through `grid_edits.apply`), its audit rows, commit.
+transaction: the edit (through `grid_edits.apply`), its audit rows, commit —
+or, with the input `"dry_run": true`, roll back: the caller sees the would-be
+result (`"dry_run": true` in it) or the same 409 with violations, nothing is written.
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ _VERSIONS = {
     "additionalProperties": {"type": "integer"},
     "description": "code → version the editor saw (optimistic concurrency, like If-Match)",
 }
+_DRY_RUN = {
+    "title": "试算 Dry run",
+    "schema": {"type": "boolean", "default": False},
+    "minOccurs": 0,
+    "description": "true: check and report what would happen (result or 409 violations), "
+    "then roll back — nothing is written",
+}
 _OUTPUTS = {
     "result": {
         "title": "结果 Result",
@@ -42,6 +51,7 @@ _OUTPUTS = {
                 "opened": {"type": "array", "description": "new versions {code, version, area_m2}"},
                 "reassigned": {"type": "object", "description": "{cameras, events} re-assigned"},
                 "violations": {"type": "array"},
+                "dry_run": {"type": "boolean", "description": "true: nothing was written"},
             },
         },
     }
@@ -69,6 +79,7 @@ PROCESSES: dict[str, dict[str, Any]] = {
                 "schema": _VERSIONS,
                 "minOccurs": 0,
             },
+            "dry_run": _DRY_RUN,
         },
     },
     "grid-split": {
@@ -88,6 +99,7 @@ PROCESSES: dict[str, dict[str, Any]] = {
                 "schema": {"type": "integer"},
                 "minOccurs": 0,
             },
+            "dry_run": _DRY_RUN,
         },
     },
     "grid-merge": {
@@ -110,6 +122,7 @@ PROCESSES: dict[str, dict[str, Any]] = {
                 "schema": _VERSIONS,
                 "minOccurs": 0,
             },
+            "dry_run": _DRY_RUN,
         },
     },
 }
@@ -207,7 +220,11 @@ def process_routes(settings: Settings) -> list[Route]:
             raise InvalidParameter(
                 "inputs", '请求体应为 {"inputs": {...}} — body must be {"inputs": {...}}'
             )
-        run = _runner(pid, body["inputs"], editing.tolerance(settings))
+        inputs = dict(body["inputs"])
+        dry_run = inputs.pop("dry_run", False)
+        if not isinstance(dry_run, bool):
+            raise InvalidParameter("inputs.dry_run", "应为布尔值 — must be true or false")
+        run = _runner(pid, inputs, editing.tolerance(settings))
 
         def work(conn: connection) -> dict[str, Any]:
             with conn.cursor() as cur:
@@ -215,7 +232,9 @@ def process_routes(settings: Settings) -> list[Route]:
             editing.audit_grid_edit(conn, principal, pid, result, request)
             return result.outputs()
 
-        outputs = await editing.run_edit_async(settings, work)
+        outputs = await editing.run_edit_async(settings, work, dry_run=dry_run)
+        if dry_run:
+            outputs["dry_run"] = True
         return JSONResponse(outputs)
 
     return [

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg2
 
-from gis_server.ogc import crs
+from gis_server.ogc import crs, offline, templates
 from gis_server.ogc.provider import Database
 from gis_server.ogc.source import Source, from_extra, from_layer, key_columns
 from gis_server.settings import Settings
@@ -129,9 +129,11 @@ def build_config(settings: Settings, sources: list[Source]) -> dict[str, Any]:
                 "max_items": settings.ogc.max_limit,
                 "on_exceed": "throttle",
             },
-            "map": {
-                "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                "attribution": "OpenStreetMap",
+            # Offline: the HTML pages load only onemap's URLs (ogc/templates.py, ogc/offline.py).
+            "map": offline.map_config(settings),
+            "templates": {
+                "path": str(templates.templates_dir()),
+                "static": str(templates.PYGEOAPI_STATIC),
             },
             "pretty_print": False,
         },

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
@@ -31,8 +32,9 @@ from starlette.staticfiles import StaticFiles
 
 from gis_server.database import pooled
 from gis_server.errors import DatabaseUnavailable, NotFound
-from gis_server.ogc import fast_items, handlers, validate
+from gis_server.ogc import coverages, fast_items, handlers, validate
 from gis_server.ogc.context import ParsedFilter, current_filter
+from gis_server.ogc.offline import offline_routes
 from gis_server.ogc.processes import process_routes
 from gis_server.ogc.pygeoapi_config import build_config, build_sources
 from gis_server.ogc.source import Source
@@ -64,6 +66,9 @@ class OgcService:
         self._lock = threading.Lock()
         self._api: API | None = None
         self._sources: dict[str, Source] = {}
+        self._coverage_ids: set[str] = set()  # rasters published as coverages (ogc/coverages.py)
+        self._raster_stamp: coverages.RasterStamp | None = None
+        self._rasters_checked = 0.0
         self.fast = fast_items.FastFeatures(settings)  # GeoJSON built in PostGIS, no pygeoapi
 
     # -- construction -----------------------------------------------------
@@ -81,12 +86,15 @@ class OgcService:
         try:
             with pooled(db.dsn, db.pool_size) as conn:
                 sources = build_sources(self.settings, conn)
+                stamp = coverages.raster_stamp(conn)
+            config = build_config(self.settings, sources)
+            coverage_ids = coverages.merge_coverages(config["resources"], db.dsn)
         except psycopg2.OperationalError as exc:
             LOGGER.error("OGC API not ready: %s", exc)
             raise DatabaseUnavailable("database unavailable, retry later") from None
-        config = build_config(self.settings, sources)
         openapi = get_oas(config, fail_on_invalid_collection=False)
         self._sources = {s.id: s for s in sources}
+        self._coverage_ids, self._raster_stamp = coverage_ids, stamp
         self._api = API(config, openapi)
         # pygeoapi logs every 4xx with a traceback; onemap logs 5xx itself (see _call).
         logging.getLogger("pygeoapi").setLevel(logging.CRITICAL)
@@ -97,6 +105,26 @@ class OgcService:
         if source is None:
             raise NotFound(f"collection {collection_id!r} not found")
         return source
+
+    def _refresh_rasters(self) -> None:
+        self.api()
+        db = self.settings.database
+        with pooled(db.dsn, db.pool_size) as conn:
+            stamp = coverages.raster_stamp(conn)
+        if stamp != self._raster_stamp:
+            with self._lock:
+                if stamp != self._raster_stamp:
+                    LOGGER.info("rasters changed; rebuilding the OGC API")
+                    self._build()
+
+    async def coverage_ids_async(self) -> set[str]:
+        """Raster collection ids; a raster imported or deleted since the build (checked at most
+        every coverages.CHECK_INTERVAL_S) rebuilds the API first, so no restart is needed."""
+        now = time.monotonic()
+        if self._api is None or now - self._rasters_checked >= coverages.CHECK_INTERVAL_S:
+            self._rasters_checked = now
+            await run_in_threadpool(self._refresh_rasters)
+        return self._coverage_ids
 
     async def source_async(self, collection_id: str) -> Source:
         """`source` without a thread hop once the API is built (then it is a dict lookup)."""
@@ -113,13 +141,14 @@ class OgcService:
         params: dict[str, str] | None = None,
         parsed_filter: ParsedFilter | None = None,
         geojson: bool = False,
+        formats: tuple[str, ...] = (),
     ) -> Response:
         api = await run_in_threadpool(self.api)
         api_request = await APIRequest.from_starlette(request, api.locales)
         api_request._data = b""  # GET only: a body never becomes a filter
         if params is not None:
             api_request._args = _Params(params)
-        if not api_request.is_valid():
+        if not api_request.is_valid() and api_request.format not in formats:
             validate.check_format(request.query_params)
 
         def run() -> tuple[dict[str, Any], int, Any]:
@@ -156,13 +185,22 @@ class OgcService:
         validate.check_format(request.query_params)
         return await self._call(request, handlers.conformance)
 
+    async def call_pygeoapi(
+        self, request: Request, function: ApiFunction, *args: Any, formats: tuple[str, ...]
+    ) -> Response:
+        """A pygeoapi API function for routes in other modules (ogc/coverages.py), with the
+        extra `f` values (exact spelling) that route accepts."""
+        return await self._call(request, function, *args, formats=formats)
+
     async def collections(self, request: Request) -> Response:
         validate.check_format(request.query_params)
+        await self.coverage_ids_async()
         return await self._call(request, core_api.describe_collections)
 
     async def collection(self, request: Request) -> Response:
         cid = request.path_params["collection_id"]
-        await run_in_threadpool(self.source, cid)
+        if cid not in await self.coverage_ids_async():
+            await run_in_threadpool(self.source, cid)
         validate.check_format(request.query_params)
         return await self._call(request, core_api.describe_collections, cid)
 
@@ -202,6 +240,7 @@ class OgcService:
         validate.check_format(request.query_params)
         params = dict(request.query_params)
         params.update(validate.check_crs(request.query_params))
+        validate.check_item_datetime(source, request.query_params)
         if fast_items.wants_geojson(request):
             return await self.fast.item(request, self.api(), source, params.get("crs"))
         response = await self._call(
@@ -237,6 +276,8 @@ class OgcService:
             *write_routes(self.settings),  # Part 4 (POST/PUT/PATCH/DELETE)
             *process_routes(self.settings),  # grid-reshape, grid-split, grid-merge
             *tile_routes(self),  # OGC API - Tiles (MVT from PostGIS)
+            coverages.coverage_route(self),  # rasters from `onemap import raster`
+            *offline_routes(),  # vendored JS/CSS and a blank basemap for the HTML pages
             Mount("/static", StaticFiles(directory=static), name="ogc-static"),
         ]
 

@@ -182,21 +182,32 @@ def item_sql(
     crs: Crs,
     binds: Binds,
     extra: sql.Composable | None = None,
+    time: TimeRange | None = None,
 ) -> sql.Composable:
-    """One feature by id; on versioned layers the current version, else the latest."""
-    order: list[sql.Composable] = []
-    if source.current_filter:
-        order.append(sql.SQL("(" + source.current_filter + ") DESC"))
-    if source.time_start:
-        order.append(sql.SQL("{} DESC").format(ident(source.time_start)))
-    order_sql = sql.SQL(" ORDER BY ") + sql.SQL(", ").join(order) if order else sql.SQL("")
+    """One feature by id.
+
+    Versioned layers (with a `current_filter`): without `time` only the current
+    version — a code with no open version (deleted, merged away) has no row, so
+    the route answers 404; with `time`, the latest version in force then. Other
+    layers: the row (the latest by time if the id repeats).
+    """
+    conds = [sql.SQL("{} = {}").format(ident(source.id_column), binds(identifier))]
+    if time is not None and source.temporal:
+        conds.extend(_time(source, time, binds))
+    elif source.current_filter:
+        conds.append(sql.SQL("(" + source.current_filter + ")"))
+    order = (
+        sql.SQL(" ORDER BY {} DESC").format(ident(source.time_start))
+        if source.time_start
+        else sql.SQL("")
+    )
     return sql.Composed(
         [
             _select(source, FeatureQuery(crs=crs)),
             sql.SQL(", {}").format(extra) if extra is not None else sql.SQL(""),
             _from(source),
-            sql.SQL(" WHERE {} = {}").format(ident(source.id_column), binds(identifier)),
-            order_sql,
+            sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds),
+            order,
             sql.SQL(" LIMIT 1"),
         ]
     )

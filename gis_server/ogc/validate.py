@@ -41,6 +41,14 @@ def check_crs(query: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+def check_item_datetime(source: Source, query: Mapping[str, str]) -> None:
+    """`datetime` on one feature: the version in force then (JSON path); 400 if unusable."""
+    if "datetime" in query:
+        if not source.temporal:
+            raise InvalidParameter("datetime", f"collection {source.id!r} has no time property")
+        params.parse_datetime(query["datetime"])
+
+
 def _single(query: Mapping[str, str], multi: Mapping[str, list[str]]) -> None:
     for name, value in query.items():
         if "\x00" in value:

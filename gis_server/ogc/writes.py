@@ -6,6 +6,10 @@ property. Grids go through `layers.grid_edits.apply` (new version, topology rule
 re-assignment); other layers are updated in place. Every write is authorised with
 `require_write`, runs in one transaction with its audit row, and honours If-Match
 (ETag "v<version>" for grids, "u<updated_at µs>" for other layers).
+
+`?dry_run=true` runs the same checks and the same statements, then rolls back:
+the answer is the would-be feature (200, `"onemap:dry_run": true`, no ETag) or
+the very 409/412/422 the write would get, and nothing is written.
 """
 
 from __future__ import annotations
@@ -342,6 +346,7 @@ def write_routes(settings: Settings) -> list[Route]:
                 layer, body, patch=method == "PATCH", path_code=path_code
             )
         tags = None if method == "POST" else editing.if_match(request, layer.id, settings)
+        dry_run = editing.dry_run_param(request)
         code = props["code"]
 
         def work(conn: connection) -> tuple[Any, Any]:
@@ -363,7 +368,13 @@ def write_routes(settings: Settings) -> list[Route]:
             )
             return after, None
 
-        after, outputs = await editing.run_edit_async(settings, work)
+        after, outputs = await editing.run_edit_async(settings, work, dry_run=dry_run)
+        if dry_run:  # what would happen; no ETag or Location: nothing exists to point at
+            preview = dict(after or {})
+            if outputs is not None:
+                preview["onemap:edit"] = outputs
+            preview["onemap:dry_run"] = True
+            return JSONResponse(preview, media_type="application/geo+json")
         if method == "DELETE":
             return Response(status_code=204)
         headers = {}

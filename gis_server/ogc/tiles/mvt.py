@@ -6,7 +6,8 @@ by integer SRID only after that. Zoom decides the detail:
 - points up to `cluster_max_zoom` (higher on bigger layers) are grouped on a grid of `CLUSTER_CELLS`²
   cells into one point per cell with a `count` (cells are half-open, so the
   counts of all tiles of a zoom add up to the layer);
-- lines and polygons are simplified by half a tile unit before clipping;
+- lines and polygons are simplified by half a tile unit before clipping below
+  `DETAIL_ZOOM` (above it, simplifying costs more than transforming the few vertices);
 - below `DETAIL_ZOOM` features carry only id, name and the style property.
 """
 
@@ -107,7 +108,7 @@ def _features_sql(
 ) -> sql.Composable:
     src = layer.source
     geom = _geom_in(src, tms.srid)
-    if not layer.points and z < 16:
+    if not layer.points and z < DETAIL_ZOOM:  # from z12 ST_AsMVTGeom's own snapping is enough
         w, _ = tms.tile_span(z)
         tolerance = w / EXTENT / 2
         if src.srid == tms.srid:
@@ -122,8 +123,8 @@ def _features_sql(
     box = lonlat_envelope(tms, z, row, col, BUFFER)
     inner = sql.SQL(
         "SELECT ST_AsMVTGeom({geom}, {env}, {extent}, {buffer}, true) AS mvt_geom{props} "
-        "FROM {table}{where}"
-    ).format(
+        "FROM {table}{where} OFFSET 0"  # a fence: `mvt_geom IS NOT NULL` is not pushed into
+    ).format(  # the scan, where it would compute ST_AsMVTGeom a second time per row
         geom=geom,
         env=_box2d(tms, z, row, col, binds),
         extent=sql.Literal(EXTENT),
@@ -163,7 +164,7 @@ def _cluster_sql(
         "FROM (SELECT count(*)::int AS count, avg(x) AS x, avg(y) AS y FROM ("
         "SELECT {x} AS x, {y} AS y FROM {table}{where}) p "
         "WHERE x >= {bx0} AND x < {bx1} AND y > {by0} AND y <= {by1} "
-        "GROUP BY floor((x - {bx0}) / {cell}), floor((y - {by0}) / {cell})) c) m "
+        "GROUP BY floor((x - {bx0}) / {cell}), floor((y - {by0}) / {cell})) c OFFSET 0) m "
         "WHERE mvt_geom IS NOT NULL"
     ).format(
         name=sql.Literal(src.id),

@@ -10,19 +10,17 @@ Tiles carry a strong ETag and Last-Modified from the layer's change counter and
 from __future__ import annotations
 
 import json
-import threading
 import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from psycopg2 import sql
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gis_server.errors import InvalidParameter
-from gis_server.ogc import caching
-from gis_server.ogc.readonly import read_cursor
+from gis_server.ogc import adb, caching
 from gis_server.ogc.source import Source
 from gis_server.ogc.sql import Binds
 from gis_server.ogc.tiles import mvt, tms
@@ -39,13 +37,51 @@ _STATS_TTL = 60.0
 _TIMEOUT = sql.SQL(f"SET LOCAL statement_timeout = {TILE_TIMEOUT_MS}; ")
 
 
+class TileCache:
+    """Recent tiles per process, valid for one version of their layer (LRU, bounded in bytes).
+
+    A tile is built from one layer only, so it stays right until that layer's
+    change counter moves (`caching.LayerVersions`, read at most once a second:
+    the same staleness as the ETag's). Without `layer_changes` nothing is kept.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._bytes = 0
+        self._tiles: OrderedDict[tuple[Any, ...], tuple[caching.Change, bytes]] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...], change: caching.Change | None) -> bytes | None:
+        hit = self._tiles.get(key)
+        if hit is None or change is None:
+            return None
+        if hit[0] != change:  # the layer changed since: rebuild
+            self._drop(key)
+            return None
+        self._tiles.move_to_end(key)
+        return hit[1]
+
+    def put(self, key: tuple[Any, ...], change: caching.Change | None, tile: bytes) -> None:
+        if change is None or not self.max_bytes or len(tile) > self.max_bytes // 16:
+            return
+        self._drop(key)
+        self._tiles[key] = (change, tile)
+        self._bytes += len(tile)
+        while self._bytes > self.max_bytes:
+            self._drop(next(iter(self._tiles)))
+
+    def _drop(self, key: tuple[Any, ...]) -> None:
+        old = self._tiles.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old[1])
+
+
 class TileService:
     """Tile handlers for one OgcService (which knows the collections and the base URL)."""
 
     def __init__(self, ogc: OgcService):
         self.ogc = ogc
-        self._lock = threading.Lock()
         self._rows: dict[str, tuple[float, float]] = {}
+        self._cache = TileCache(ogc.settings.ogc.tile_cache_mb * 1024 * 1024)
 
     # -- helpers ------------------------------------------------------------
     @property
@@ -63,22 +99,21 @@ class TileService:
         points = spec is not None and spec.geometry_type == "Point"
         return mvt.TileLayer(source, points, tuple(light), rows)
 
-    def _row_estimate(self, cur: Any, table: str) -> float:
+    async def _row_estimate(self, cur: Any, table: str) -> float:
         cached = self._rows.get(table)
         if cached is not None and time.monotonic() - cached[1] < _STATS_TTL:
             return cached[0]
-        cur.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", (table,))
-        row = cur.fetchone()
+        await cur.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", (table,))
+        row = await cur.fetchone()
         value = float(row[0]) if row and row[0] is not None else -1.0
         if value < 0:  # partitioned parent or never analysed: sum the children
-            cur.execute(
+            await cur.execute(
                 "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0) FROM pg_inherits i "
                 "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(%s)",
                 (table,),
             )
-            value = float(cur.fetchone()[0])
-        with self._lock:
-            self._rows[table] = (value, time.monotonic())
+            value = float((await cur.fetchone())[0])
+        self._rows[table] = (value, time.monotonic())
         return value
 
     # -- tiles --------------------------------------------------------------
@@ -93,9 +128,9 @@ class TileService:
         matrix_set = tms.get(p["tms"])
         matrix_set.check(z, row, col)
         source = await self.ogc.source_async(p["collection_id"])
-        return await run_in_threadpool(self._tile, request, source, matrix_set, z, row, col)
+        return await self._tile(request, source, matrix_set, z, row, col)
 
-    def _tile(
+    async def _tile(
         self,
         request: Request,
         source: Source,
@@ -104,17 +139,22 @@ class TileService:
         row: int,
         col: int,
     ) -> Response:
-        change = self.ogc.fast.versions.get(source.table)
+        fast = self.ogc.fast
+        change = await fast.versions.get_async(source.table, fast.db)
         tag = caching.etag(change, "tile", request.url.path, weak=False)
         headers = caching.validators(tag, change, caching.TILES_CACHE_CONTROL)
         if caching.not_modified(request.headers, tag, change):
             return Response(status_code=304, headers=headers)
-        binds = Binds()
-        with read_cursor(self.ogc.settings, f"tile {z}/{row}/{col} of {source.id!r}") as cur:
-            layer = self._layer(source, self._row_estimate(cur, source.table))
-            statement = mvt.tile_sql(layer, matrix_set, z, row, col, binds)
-            cur.execute(_TIMEOUT + statement, binds.values)
-            tile = bytes(cur.fetchone()[0] or b"")
+        key = (source.id, matrix_set.id, z, row, col)
+        tile = self._cache.get(key, change)
+        if tile is None:
+            binds = Binds()
+            async with fast.db.cursor(f"tile {z}/{row}/{col} of {source.id!r}") as cur:
+                layer = self._layer(source, await self._row_estimate(cur, source.table))
+                statement = mvt.tile_sql(layer, matrix_set, z, row, col, binds)
+                await adb.execute(cur, _TIMEOUT + statement, binds.values)
+                tile = bytes((await cur.fetchone())[0] or b"")
+            self._cache.put(key, change, tile)
         if not tile:
             return Response(status_code=204, headers=headers)
         headers["Content-Type"] = MVT_TYPE

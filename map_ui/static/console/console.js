@@ -53,6 +53,8 @@
     OC.panel.init();
     OC.search.init(map);
     OC.pointQuery.init(map);
+    OC.auth.init();
+    OC.editing.init(map);
     clock();
     fullscreen();
 
@@ -105,6 +107,8 @@
           lastSearch: OC.search.last,
           lastPoint: OC.pointQuery.last,
           errors: OC.errors.slice(),
+          user: OC.auth.user ? { username: OC.auth.user.username, role: OC.auth.user.role } : null,
+          editing: OC.editing.state(),
         };
       },
       search: (q) => OC.search.query(q).then((hits) => { if (hits.length) OC.search.select(hits[0]); return hits; }),
@@ -114,6 +118,8 @@
       events: OC.events,
       setBasemap: (id) => OC.basemap.select(id),
       setVariant: (v) => OC.basemap.setVariant(v),
+      auth: OC.auth,
+      editing: OC.editing,
     };
     window.onemapConsole = hook;
   };

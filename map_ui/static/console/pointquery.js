@@ -29,6 +29,7 @@
     init(map) {
       this.map = map;
       map.on('click', (e) => {
+        if (OC.editing && OC.editing.capturesClicks()) return; // selecting or drawing grids
         const [lon, lat] = OC.fromLatLng(e.latlng);
         this.run(lon, lat).catch((err) => OC.reportError('point query', err));
       });
