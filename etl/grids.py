@@ -13,25 +13,19 @@ from psycopg2.extensions import cursor
 from etl.catalog import Column
 from etl.load import STAGE, LoadCounts, _area, _col, _differs, _value
 from etl.validate import Reject
+from layers.grid_edits import WRITABLE
 
 CLASSIFIED = "_onemap_grid_changes"
-CARRIED = (
-    "name",
-    "town_code",
-    "grid_type",
-    "worker_name",
-    "worker_phone",
-    "population",
-    "households",
-)
+# The attributes a new grid version carries over: the same ones an editor may set.
+CARRIED = WRITABLE
 
 
 def check_grid_topology(cur: cursor, stage_table: str) -> list[Reject]:
-    """HOOK for the grid topology rules (a later issue): overlaps between grids of one
-    type, gaps, grids crossing their town. Return one Reject per offending staged
-    row (`_row`, code, reason); any reject makes the import fail as a whole unless
-    --allow-rejects. Runs after staging, before any grid row changes."""
-    from layers.topology import check_staged  # grid topology rules (layers/topology.py)
+    """The grid topology rules (layers/topology.py) applied to the staged layout:
+    overlaps between grids of one type, gaps, grids crossing their town. One Reject
+    per offending staged row (`_row`, code, reason); any reject fails the import as
+    a whole unless --allow-rejects. Runs after staging, before any grid row changes."""
+    from layers.topology import check_staged
 
     return [
         Reject(row or 0, v.code or v.other, f"{v.kind}: {v.message}")
