@@ -8,7 +8,6 @@ the error mapping.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import math
 
@@ -22,6 +21,7 @@ from gis_server.ogc import adb, caching, crs
 from gis_server.ogc.sql import Binds, FeatureQuery, features_sql, item_sql
 from gis_server.ogc.tiles import mvt, tms
 from gis_server.ogc.tiles.routes import TileCache, TileService
+from tests.helpers import run_async
 
 GRID = "/ogc/collections/grids/items"
 
@@ -44,7 +44,7 @@ def _both(dsn: str, statement: sql.Composable, values: dict) -> tuple[list, list
         finally:
             await db.close()
 
-    return old, asyncio.run(run())
+    return old, run_async(run())
 
 
 def test_feature_pages_identical_bytes(client, demo_db):
@@ -116,7 +116,7 @@ def test_bad_values_are_400_not_500(demo_db):
 
     for value, cast in (("a\x00b", "text"), ("not a time", "timestamptz")):
         with pytest.raises(InvalidParameter):
-            asyncio.run(run(value, cast))
+            run_async(run(value, cast))
 
 
 def test_tile_cache_keeps_one_version():
