@@ -128,7 +128,7 @@ class AsyncDB:
     async def cursor(
         self, what: str = "query", text_as_bytes: bool = False
     ) -> AsyncIterator[AsyncClientCursor[Any]]:
-        """An autocommit cursor; database failures become onemap errors as in `read_cursor`:
+        """An autocommit cursor; database failures become onemap errors:
         a bad value is a 400, a cancelled or impossible query a 503."""
         try:
             async with self.connection() as conn:

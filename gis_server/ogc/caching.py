@@ -15,7 +15,6 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import logging
-import threading
 import time
 import zlib
 from collections.abc import Mapping
@@ -24,9 +23,7 @@ from datetime import UTC, datetime
 
 import psycopg
 import psycopg.errors
-import psycopg2
 
-from gis_server.database import pooled
 from gis_server.ogc.adb import AsyncDB
 
 LOGGER = logging.getLogger(__name__)
@@ -47,24 +44,13 @@ class Change:
 class LayerVersions:
     """The process's cached copy of layer_changes (empty when the table is missing)."""
 
-    def __init__(self, dsn: str, pool_size: int, ttl: float = TTL):
-        self.dsn = dsn
-        self.pool_size = pool_size
+    def __init__(self, ttl: float = TTL):
         self.ttl = ttl
-        self._lock = threading.Lock()
         self._read_at = float("-inf")
         self._changes: dict[str, Change] = {}
 
-    def get(self, table: str) -> Change | None:
-        if time.monotonic() - self._read_at > self.ttl:
-            with self._lock:
-                if time.monotonic() - self._read_at > self.ttl:
-                    self._changes = self._read()
-                    self._read_at = time.monotonic()
-        return self._changes.get(table.rpartition(".")[2])
-
     async def get_async(self, table: str, db: AsyncDB) -> Change | None:
-        """`get` on the event loop (the hot paths): a stale copy is re-read through `db`."""
+        """The table's counter; a stale copy is re-read through `db` (on the event loop)."""
         if time.monotonic() - self._read_at > self.ttl:
             changes = await self._read_async(db)
             self._changes, self._read_at = changes, time.monotonic()
@@ -81,18 +67,6 @@ class LayerVersions:
         except psycopg.errors.UndefinedTable:
             return {}
         except psycopg.Error as exc:  # no validators rather than no answer
-            LOGGER.warning("layer_changes unreadable: %s", exc)
-            return {}
-
-    def _read(self) -> dict[str, Change]:
-        try:
-            with pooled(self.dsn, self.pool_size) as conn, conn.cursor() as cur:
-                cur.execute("SELECT to_regclass('layer_changes') IS NOT NULL")
-                if not cur.fetchone()[0]:
-                    return {}
-                cur.execute("SELECT layer, version, changed_at FROM layer_changes")
-                return {r[0]: Change(r[1], r[2]) for r in cur.fetchall()}
-        except psycopg2.Error as exc:  # no validators rather than no answer
             LOGGER.warning("layer_changes unreadable: %s", exc)
             return {}
 

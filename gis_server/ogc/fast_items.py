@@ -117,7 +117,7 @@ class FastFeatures:
     def __init__(self, settings: Settings):
         self.settings = settings
         db = settings.database
-        self.versions = caching.LayerVersions(db.dsn, db.pool_size)
+        self.versions = caching.LayerVersions()
         self.db = adb.AsyncDB(db.dsn, db.pool_size)  # opened by the app's lifespan
         self._stats = _TableStats()
         self._item_queries: dict[tuple[str, str], tuple[Source, bytes]] = {}
