@@ -210,6 +210,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--probe-timeout", type=float, default=20.0,
                    help="seconds one request may take before it counts as a timeout (20)")  # fmt: skip
     p.add_argument("--no-floor", action="store_true", help="skip the pgbench floors")
+    p.add_argument("--tile-cache", type=int, default=0, metavar="MB",
+                   help="onemap's per-worker tile cache; 0 (default): build every tile, "
+                   "as the baselines do (wrk repeats one URL, so a cache would measure hits)")  # fmt: skip
     p.add_argument("--budget", type=float, default=15.0, help="minutes; later cells are skipped")
     p.add_argument("--output", default=str(ROOT / "bench" / "RESULTS.md"), help="Markdown results")
     p.add_argument("--note", default="", help="a line for RESULTS.md (e.g. the machine was busy)")
@@ -225,7 +228,7 @@ def start_servers(
 ) -> dict[str, servers.Server]:
     wanted: list[servers.Server] = []
     if "onemap" in args.servers:
-        wanted.append(servers.onemap_server())
+        wanted.append(servers.onemap_server(args.tile_cache))
     if "tipg" in args.servers:
         venvs.ensure(venvs.TIPG, log)
         wanted.append(servers.tipg_server(dsn, layers))
@@ -308,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"TCP_NODELAY {name}: {nodelay[name] if isinstance(nodelay[name], str) else nodelay[name].describe()}"
             )
         with_versions = versions(conn, pgbench)
+        with_versions["servers"] = "2 uvicorn workers each, no access log; onemap's tile cache " + (
+            f"{args.tile_cache} MB per worker" if args.tile_cache else "off (every tile built)"
+        )
         load_end = Path("/proc/loadavg").read_text().split()[:3]
         with_versions["load average (1/5/15 min)"] = (
             f"{' '.join(load_start)} at start, {' '.join(load_end)} at end"

@@ -23,6 +23,7 @@ from gis_server.console import console_routes
 from gis_server.errors import OnemapError, add_exception_handlers
 from gis_server.health import health_route
 from gis_server.ogc.service import OgcService
+from gis_server.ogc.tiles.fast_lane import TileFastLane
 from gis_server.settings import Settings, get_settings
 
 LOGGER = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await ogc.fast.db.open()  # the hot read paths' async pool, on this loop
+        await ogc.open_pools()  # the hot read paths' async pools, on this loop
         try:
             database.open_pool(settings.database.dsn, settings.database.pool_size)
             await run_in_threadpool(ogc.api)
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
-            await ogc.fast.db.close()
+            await ogc.close_pools()
             database.close_pool()
 
     app = Starlette(
@@ -54,7 +55,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *ogc.mount(),
             *console_routes(settings),
         ],
-        middleware=[Middleware(AuthMiddleware, settings=settings)],
+        middleware=[
+            Middleware(AuthMiddleware, settings=settings),
+            Middleware(TileFastLane, tiles=ogc.tiles),  # tiles skip the router (see its docstring)
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -107,6 +107,14 @@ def status_for(exc: OnemapError, codes: Mapping[type[OnemapError], int]) -> int:
     return 500
 
 
+def onemap_error_response(
+    exc: OnemapError, codes: Mapping[type[OnemapError], int] = DEFAULT_STATUS_CODES
+) -> JSONResponse:
+    """The JSON answer to an OnemapError (its code, description and extra members)."""
+    body = {**error_body(exc.code, exc.description), **exc.extra}
+    return JSONResponse(body, status_code=status_for(exc, codes))
+
+
 def add_exception_handlers(
     app: Starlette, codes: Mapping[type[OnemapError], int] = DEFAULT_STATUS_CODES
 ) -> None:
@@ -114,8 +122,7 @@ def add_exception_handlers(
 
     async def onemap_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, OnemapError)
-        body = {**error_body(exc.code, exc.description), **exc.extra}
-        return JSONResponse(body, status_code=status_for(exc, codes))
+        return onemap_error_response(exc, codes)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)

@@ -31,6 +31,7 @@ class ServerSettings(_Section):
     port: int = Field(8000, ge=1, le=65535)
     public_url: str = "http://127.0.0.1:8000"
     workers: int = Field(1, ge=1, le=64)
+    access_log: bool = True
 
     @field_validator("public_url")
     @classmethod

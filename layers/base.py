@@ -42,6 +42,8 @@ class LayerSpec:
     time_start has instants; with both, intervals (tracks, grid versions).
     current_filter: SQL condition selecting the current rows when a request
     gives no datetime (grid versions still in force).
+    mercator_column: a stored EPSG:3857 copy of the geometry (a generated
+    column), read by Web Mercator vector tiles instead of transforming per row.
     """
 
     id: str
@@ -55,6 +57,7 @@ class LayerSpec:
     id_column: str = "code"
     id_type: str = "string"  # string | integer
     geometry_column: str = "geom"
+    mercator_column: str | None = None
     time_start: str | None = None
     time_end: str | None = None
     current_filter: str | None = None

@@ -11,6 +11,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Column,
+    Computed,
     Date,
     DateTime,
     Float,
@@ -27,6 +28,15 @@ def _geom(kind: str) -> Column:
     return Column("geom", Geometry(kind, srid=4326, spatial_index=False), nullable=False)
 
 
+def _mercator(kind: str) -> Column:
+    """The stored EPSG:3857 copy of `geom` that vector tiles read (migration 0006)."""
+    return Column(
+        "geom_3857",
+        Geometry(kind, srid=3857, spatial_index=False),
+        Computed("ST_Transform(geom, 3857)", persisted=True),
+    )
+
+
 def _updated() -> Column:
     return Column("updated_at", DateTime(timezone=True), nullable=False)
 
@@ -40,6 +50,7 @@ towns = Table(
     Column("kind", Text, nullable=False),
     Column("area_km2", Float),
     _geom("MULTIPOLYGON"),
+    _mercator("MULTIPOLYGON"),
     _updated(),
 )
 
@@ -60,6 +71,7 @@ grids = Table(
     Column("valid_from", DateTime(timezone=True), nullable=False),
     Column("valid_to", DateTime(timezone=True)),
     _geom("MULTIPOLYGON"),
+    _mercator("MULTIPOLYGON"),
     _updated(),
 )
 
@@ -76,6 +88,7 @@ cameras = Table(
     Column("town_code", Text),
     Column("installed_on", Date),
     _geom("POINT"),
+    _mercator("POINT"),
     _updated(),
 )
 
@@ -92,6 +105,7 @@ vehicles = Table(
     Column("speed_kmh", Float),
     Column("heading", Float),
     Column("geom", Geometry("POINT", srid=4326, spatial_index=False)),
+    _mercator("POINT"),
     _updated(),
 )
 
@@ -121,6 +135,7 @@ vehicle_tracks = Table(
     Column("fix_count", Integer, nullable=False),
     Column("distance_km", Float),
     Column("geom", Geometry("LINESTRINGM", srid=4326, spatial_index=False), nullable=False),
+    _mercator("LINESTRINGM"),
     _updated(),
 )
 
@@ -137,6 +152,7 @@ river_patrol_zones = Table(
     Column("town_code", Text),
     Column("area_km2", Float),
     _geom("MULTIPOLYGON"),
+    _mercator("MULTIPOLYGON"),
     _updated(),
 )
 
@@ -159,6 +175,7 @@ events = Table(
     Column("due_at", DateTime(timezone=True)),
     Column("closed_at", DateTime(timezone=True)),
     _geom("POINT"),
+    _mercator("POINT"),
     _updated(),
 )
 

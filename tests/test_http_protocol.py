@@ -69,3 +69,47 @@ def test_reuseport_workers_each_get_connections():
     finally:
         for s in (parent, *workers):
             s.close()
+
+
+class _Recorder:
+    """A transport that records what reaches the socket, send by send."""
+
+    def __init__(self) -> None:
+        self.sends: list[bytes] = []
+        self.closed = False
+
+    def writelines(self, chunks) -> None:
+        self.sends.append(b"".join(chunks))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+
+def test_coalescing_sends_one_turns_writes_at_once():
+    import asyncio
+
+    from tests.helpers import run_async
+
+    async def scenario() -> _Recorder:
+        real = _Recorder()
+        transport = http_protocol.CoalescingTransport(real)
+        transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        transport.write(b"body")
+        assert real.sends == []  # nothing yet: the turn is not over
+        await asyncio.sleep(0)
+        assert real.sends == [b"HTTP/1.1 200 OK\r\n\r\nbody"]
+        big = b"x" * http_protocol.COALESCE_MAX_BYTES
+        transport.write(big)  # past the limit: out at once (flow control sees it)
+        assert real.sends[-1] == big
+        transport.write(b"last")
+        assert not transport.is_closing()  # other attributes are the real transport's
+        transport.close()  # close flushes first
+        assert real.sends[-1] == b"last" and real.closed
+        await asyncio.sleep(0)  # the scheduled flush finds nothing left
+        assert len(real.sends) == 3
+        return real
+
+    run_async(scenario())

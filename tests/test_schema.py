@@ -55,6 +55,25 @@ def test_geometry_has_gist_index(db, layer):
     assert any("USING gist" in d and f"({layer.geometry_column})" in d for d in defs), defs
 
 
+@pytest.mark.parametrize(
+    "layer", [spec for spec in LAYERS if spec.mercator_column], ids=lambda spec: spec.id
+)
+def test_mercator_copy_is_generated_from_the_geometry(db, layer):
+    """Vector tiles read `mercator_column`: it must be a generated column that follows every
+    write of the geometry (so it can never disagree with it)."""
+    with db.cursor() as cur:
+        cur.execute(
+            "SELECT attgenerated FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s",
+            (layer.table, layer.mercator_column),
+        )
+        assert cur.fetchone() == ("s",)
+        cur.execute(
+            f"SELECT count(*) FROM {layer.table} WHERE {layer.mercator_column} IS DISTINCT FROM "
+            f"ST_Transform({layer.geometry_column}, 3857)"  # names from the registry
+        )
+        assert cur.fetchone() == (0,)
+
+
 def test_reporter_contacts_are_not_in_events(db):
     cols = _columns(db, "events")
     assert not {"reporter_name", "reporter_phone"} & set(cols)

@@ -209,12 +209,15 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
 # -- the three servers --------------------------------------------------------
 
 
-def onemap_server() -> Server:
-    """`onemap serve --workers 2`, with onemap's own settings (so the same database)."""
+def onemap_server(tile_cache_mb: int = 0) -> Server:
+    """`onemap serve --workers 2 --no-access-log`, with onemap's own settings (so the same
+    database). The baselines log no requests and keep no tiles, so by default neither does
+    onemap: every tile request builds its tile in PostGIS."""
     port = free_port()
     env = {
         "ONEMAP_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "ONEMAP_SERVER__PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "ONEMAP_OGC__TILE_CACHE_MB": str(tile_cache_mb),
     }
     return Server(
         name="onemap",
@@ -227,6 +230,7 @@ def onemap_server() -> Server:
             str(port),
             "--workers",
             str(WORKERS),
+            "--no-access-log",
         ],  # fmt: skip
         port=port,
         health_path="/ogc/collections?f=json",

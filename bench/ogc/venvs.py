@@ -48,6 +48,8 @@ class Venv:
 
     def version(self, package: str) -> str:
         """Installed version of `package` in this venv ('?' when unknown)."""
+        if not self.python.exists():  # a run with --servers that left this one out
+            return "not installed"
         out = subprocess.run(
             [
                 str(self.python),

@@ -21,8 +21,15 @@ from gis_server.cluster import ClusterError
 @click.option(
     "--workers", type=int, default=None, help="Worker processes (default: server.workers)."
 )
+@click.option(
+    "--access-log/--no-access-log",
+    default=None,
+    help="Log every request (default: server.access_log).",
+)
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
-def serve(host: str | None, port: int | None, workers: int | None, reload: bool) -> None:
+def serve(
+    host: str | None, port: int | None, workers: int | None, access_log: bool | None, reload: bool
+) -> None:
     """服务 — serve the console and the OGC API."""
     settings = load_or_exit()
     try:
@@ -36,10 +43,14 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
     click.echo(f"控制台 Console:  {base}/console")
     click.echo(f"OGC API:        {base}/ogc")
     click.echo(f"健康检查 Health: {base}/healthz")
-    run_server(host, port, None if reload else workers, reload)
+    if access_log is None:
+        access_log = settings.server.access_log
+    run_server(host, port, None if reload else workers, reload, access_log)
 
 
-def run_server(host: str, port: int, workers: int | None, reload: bool = False) -> None:
+def run_server(
+    host: str, port: int, workers: int | None, reload: bool = False, access_log: bool = True
+) -> None:
     """uvicorn with httptools/uvloop when installed and TCP_NODELAY on every connection.
 
     Several workers each listen on their own SO_REUSEPORT socket (`reuseport.py`),
@@ -53,6 +64,7 @@ def run_server(host: str, port: int, workers: int | None, reload: bool = False) 
         "reload": reload,
         "http": protocol(),
         "log_level": "info",
+        "access_log": access_log,
     }
     if reload or (workers or 1) <= 1 or not reuseport.AVAILABLE:
         uvicorn.run("gis_server.app:create_app", **options)

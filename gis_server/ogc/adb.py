@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
 import psycopg.errors
-from psycopg import AsyncClientCursor, AsyncConnection, pq
+from psycopg import AsyncClientCursor, AsyncConnection, AsyncCursor, pq
 from psycopg import sql as sql3
 from psycopg.adapt import Loader
 from psycopg2 import sql as sql2
@@ -61,9 +61,17 @@ def to_query(node: sql2.Composable) -> sql3.Composable:
 class AsyncDB:
     """A pool of autocommit psycopg 3 connections for one event loop."""
 
-    def __init__(self, dsn: str, size: int):
+    def __init__(
+        self,
+        dsn: str,
+        size: int,
+        statement_timeout_ms: int | None = None,
+        prepared: bool = False,
+    ):
         self.dsn = dsn
         self.size = size
+        self.statement_timeout_ms = statement_timeout_ms
+        self.prepared = prepared
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: list[AsyncConnection[Any]] = []
         self._slots: asyncio.Semaphore | None = None
@@ -84,26 +92,28 @@ class AsyncDB:
                 pass
 
     async def _connect(self) -> AsyncConnection[Any]:
+        # short reads: JIT compiling a tile's or a page's expressions (~6 ms on a camera
+        # tile at z12) costs more than it saves
+        options = "-c jit=off"
+        if self.statement_timeout_ms:
+            options += f" -c statement_timeout={int(self.statement_timeout_ms)}"
         return await AsyncConnection.connect(
             self.dsn,
             autocommit=True,
             cursor_factory=AsyncClientCursor,
-            prepare_threshold=None,
+            # `prepared` pools prepare server-side-bound statements on first use (psycopg
+            # ignores execute(prepare=True) when the threshold is None); client-side-bound
+            # cursors (the default factory) never prepare
+            prepare_threshold=0 if self.prepared else None,
             application_name="onemap",
-            # short reads: JIT compiling a tile's or a page's expressions (~6 ms on a camera
-            # tile at z12) costs more than it saves
-            options="-c jit=off",
+            options=options,
         )
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+    async def acquire(self) -> AsyncConnection[Any]:
+        """A connection of the pool (give it back with `release`); psycopg errors pass through.
+        Off the lifespan's loop (never under uvicorn) it is a one-off connection."""
         if self._loop is None or self._loop is not asyncio.get_running_loop():
-            conn = await self._connect()  # not the lifespan's loop: one-off connection
-            try:
-                yield conn
-            finally:
-                await conn.close()
-            return
+            return await self._connect()
         assert self._slots is not None
         if self._slots.locked():  # all connections busy: queue, but not forever
             try:
@@ -112,42 +122,71 @@ class AsyncDB:
                 raise DatabaseUnavailable("no database connection free, retry later") from None
         else:
             await self._slots.acquire()
-        conn = None
+        if self._idle:
+            return self._idle.pop()
         try:
-            conn = self._idle.pop() if self._idle else await self._connect()
+            return await self._connect()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def release(self, conn: AsyncConnection[Any]) -> None:
+        """Back to the pool; a closed or mid-transaction connection is closed instead."""
+        pooled = self._loop is not None and self._loop is asyncio.get_running_loop()
+        if pooled and not conn.closed and conn.info.transaction_status == pq.TransactionStatus.IDLE:
+            self._idle.append(conn)
+        else:
+            await _discard(conn)
+        if pooled:
+            assert self._slots is not None
+            self._slots.release()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        conn = await self.acquire()
+        try:
             yield conn
         finally:
-            if conn is not None:
-                if not conn.closed and conn.info.transaction_status == pq.TransactionStatus.IDLE:
-                    self._idle.append(conn)
-                else:
-                    await _discard(conn)
-            self._slots.release()
+            await self.release(conn)
 
     @asynccontextmanager
     async def cursor(
         self, what: str = "query", text_as_bytes: bool = False
     ) -> AsyncIterator[AsyncClientCursor[Any]]:
-        """An autocommit cursor; database failures become onemap errors:
+        """An autocommit client-side-binding cursor, with `checked_connection`'s errors."""
+        async with self.checked_connection(what) as conn:
+            cur = conn.cursor()
+            assert isinstance(cur, AsyncClientCursor)
+            if text_as_bytes:
+                text_as_bytes_(cur)
+            try:
+                yield cur
+            finally:
+                await cur.close()
+
+    @asynccontextmanager
+    async def checked_connection(self, what: str = "query") -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection; database failures become onemap errors:
         a bad value is a 400, a cancelled or impossible query a 503."""
         try:
             async with self.connection() as conn:
-                cur = conn.cursor()
-                assert isinstance(cur, AsyncClientCursor)
-                if text_as_bytes:
-                    text_as_bytes_(cur)
-                try:
-                    yield cur
-                finally:
-                    await cur.close()
-        except psycopg.errors.QueryCanceled:
-            raise DatabaseUnavailable(f"{what} took too long, retry later") from None
-        except psycopg.DataError as exc:
-            detail = str(exc).strip().splitlines()[0]
-            raise InvalidParameter("value", f"invalid value: {detail}") from None
-        except (psycopg.OperationalError, psycopg.InterfaceError):
-            LOGGER.exception("database unavailable during %s", what)
-            raise DatabaseUnavailable("database unavailable, retry later") from None
+                yield conn
+        except psycopg.Error as exc:
+            raise onemap_error(exc, what) from None
+
+
+def onemap_error(exc: psycopg.Error, what: str) -> Exception:
+    """What a database failure during `what` means to the client: a bad value is a 400,
+    a cancelled or impossible query a 503; anything else is re-raised as it is."""
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        return DatabaseUnavailable(f"{what} took too long, retry later")
+    if isinstance(exc, psycopg.DataError):
+        detail = str(exc).strip().splitlines()[0]
+        return InvalidParameter("value", f"invalid value: {detail}")
+    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+        LOGGER.error("database unavailable during %s: %s", what, exc)
+        return DatabaseUnavailable("database unavailable, retry later")
+    return exc
 
 
 def text_as_bytes(cur: AsyncClientCursor[Any]) -> None:
@@ -163,6 +202,21 @@ async def _discard(conn: AsyncConnection[Any]) -> None:
         await conn.close()
     except psycopg.Error:
         pass
+
+
+async def fetch_bytes_prepared(
+    conn: AsyncConnection[Any], query: bytes, values: Mapping[str, Any]
+) -> bytes | None:
+    """The first column of one row, by the extended protocol: the statement is prepared
+    once per connection (no parse or plan per call) and the result comes back binary
+    (a bytea tile is not hex-encoded by the server and decoded here)."""
+    cur = AsyncCursor(conn)
+    try:
+        await cur.execute(query, values, prepare=True, binary=True)
+        row = await cur.fetchone()
+    finally:
+        await cur.close()
+    return None if row is None or row[0] is None else bytes(row[0])
 
 
 def compile_query(statement: sql2.Composable) -> bytes:

@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 import psycopg
 import psycopg.errors
@@ -39,6 +40,16 @@ GZIP_LEVEL = 3  # large GeoJSON pages: most of the gain for a fraction of level 
 class Change:
     version: int
     changed_at: datetime
+
+    @cached_property
+    def stamp(self) -> str:
+        """The version part of every validator of this layer version (computed once)."""
+        return f"{self.version:x}.{int(self.changed_at.timestamp() * 1e6):x}"
+
+    @cached_property
+    def http_date(self) -> str:
+        """changed_at as a Last-Modified value (computed once)."""
+        return email.utils.format_datetime(self.changed_at.astimezone(UTC), usegmt=True)
 
 
 class LayerVersions:
@@ -76,7 +87,7 @@ def etag(change: Change | None, *parts: str, weak: bool = True) -> str | None:
     if change is None:
         return None
     digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=8).hexdigest()
-    stamp = f"{change.version:x}.{int(change.changed_at.timestamp() * 1e6):x}.{digest}"
+    stamp = f"{change.stamp}.{digest}"
     return f'W/"{stamp}"' if weak else f'"{stamp}"'
 
 
@@ -111,9 +122,7 @@ def validators(tag: str | None, change: Change | None, cache_control: str) -> di
     if tag is not None:
         headers["ETag"] = tag
     if change is not None:
-        headers["Last-Modified"] = email.utils.format_datetime(
-            change.changed_at.astimezone(UTC), usegmt=True
-        )
+        headers["Last-Modified"] = change.http_date
     return headers
 
 

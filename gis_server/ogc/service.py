@@ -32,13 +32,13 @@ from starlette.staticfiles import StaticFiles
 
 from gis_server.database import pooled
 from gis_server.errors import DatabaseUnavailable, NotFound
-from gis_server.ogc import coverages, fast_items, handlers, validate
+from gis_server.ogc import adb, coverages, fast_items, handlers, validate
 from gis_server.ogc.context import ParsedFilter, current_filter
 from gis_server.ogc.offline import offline_routes
 from gis_server.ogc.processes import process_routes
 from gis_server.ogc.pygeoapi_config import build_config, build_sources
 from gis_server.ogc.source import Source
-from gis_server.ogc.tiles.routes import tile_routes
+from gis_server.ogc.tiles.routes import TILE_TIMEOUT_MS, TileService, tile_routes
 from gis_server.ogc.writes import add_etag, write_routes
 from gis_server.settings import Settings
 
@@ -70,6 +70,20 @@ class OgcService:
         self._raster_stamp: coverages.RasterStamp | None = None
         self._rasters_checked = 0.0
         self.fast = fast_items.FastFeatures(settings)  # GeoJSON built in PostGIS, no pygeoapi
+        db = settings.database  # tiles get their own pool: a tile storm cannot starve item pages
+        self.tile_db = adb.AsyncDB(
+            db.dsn, db.pool_size, statement_timeout_ms=TILE_TIMEOUT_MS, prepared=True
+        )
+        self.tiles = TileService(self)  # MVT tiles (routed, and the app's fast lane)
+
+    async def open_pools(self) -> None:
+        """Bind the async pools of the hot read paths to the running loop (the app's lifespan)."""
+        await self.fast.db.open()
+        await self.tile_db.open()
+
+    async def close_pools(self) -> None:
+        await self.fast.db.close()
+        await self.tile_db.close()
 
     # -- construction -----------------------------------------------------
     def api(self) -> API:

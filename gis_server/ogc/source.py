@@ -41,6 +41,7 @@ class Source:
     current_filter: str | None = None  # trusted SQL from the layer registry
     default_sort: str | None = None
     title: str = ""
+    mercator_column: str | None = None  # stored EPSG:3857 copy of the geometry, if any
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -70,6 +71,7 @@ def from_layer(layer: LayerSpec, key_columns: tuple[str, ...] = ()) -> Source:
         current_filter=layer.current_filter,
         default_sort=layer.default_sort,
         title=layer.title,
+        mercator_column=layer.mercator_column,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import mapbox_vector_tile
+import psycopg2
 import pytest
 
 from gis_server.ogc.tiles import mvt
@@ -72,6 +73,39 @@ def test_grid_tile_holds_the_current_grids_it_overlaps(client, sql):
     )
     assert {c for (c,) in inside} <= got <= {c for (c,) in touching}
     assert len(inside) > 0
+
+
+def test_overview_grid_tile_keeps_every_grid_of_the_tile(client, sql):
+    """Below DETAIL_ZOOM grids are simplified (in metres, on the stored Web Mercator copy),
+    never dropped, and carry only the light attributes."""
+    lon, lat = sql(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grids "
+        "WHERE valid_to IS NULL ORDER BY code LIMIT 1) s"
+    )[0]
+    z = 10
+    row, col = _tile_of(lon, lat, z)
+    r = client.get(_url("grids", WMQ, z, row, col))
+    assert r.status_code == 200
+    features = _decode(r.content)["grids"]["features"]
+    inside = sql(
+        "SELECT code FROM grids WHERE valid_to IS NULL AND "
+        "ST_Within(ST_Transform(geom, 3857), ST_TileEnvelope(%s, %s, %s))",
+        (z, col, row),
+    )
+    assert {f["properties"]["code"] for f in features} >= {c for (c,) in inside} != set()
+    assert all(set(f["properties"]) <= {"code", "name", "grid_type"} for f in features)
+
+
+def test_detail_tile_served_twice_is_the_same(client, sql):
+    """The second request of a tile kind runs the prepared statement: same bytes; HEAD
+    (the routed handler, not the tiles' fast lane) gives the same validators."""
+    lon, lat = sql("SELECT ST_X(geom), ST_Y(geom) FROM cameras ORDER BY code LIMIT 1")[0]
+    row, col = _tile_of(lon, lat, 15)
+    url = _url("cameras", WMQ, 15, row, col)
+    first, second, head = client.get(url), client.get(url), client.head(url)
+    assert first.status_code == second.status_code == head.status_code == 200
+    assert first.content == second.content and head.content == b""
+    assert first.headers["etag"] == head.headers["etag"]
 
 
 def test_low_zoom_clusters_sum_to_the_layer(client, sql):
@@ -183,3 +217,29 @@ def test_collection_links_to_its_tilesets(client):
     links = client.get("/ogc/collections/cameras", params={"f": "json"}).json()["links"]
     tiles = [link for link in links if link["rel"].endswith("/tilesets-vector")]
     assert tiles and tiles[0]["href"].endswith("/ogc/collections/cameras/tiles?f=json")
+
+
+def test_private_reads_cover_tiles(ogc_settings, demo_db):
+    """With `ogc.public_reads: false` a tile needs credentials like any other read (the
+    tiles' fast lane sits inside the access policy)."""
+    import secrets
+
+    from starlette.testclient import TestClient
+
+    from gis_server.app import create_app
+    from gis_server.auth import store
+    from gis_server.auth.roles import Role
+
+    private = ogc_settings.model_copy(
+        update={"ogc": ogc_settings.ogc.model_copy(update={"public_reads": False})}
+    )
+    with psycopg2.connect(demo_db) as conn:
+        name = f"tiles-{secrets.token_hex(4)}"
+        store.add_user(conn, name, Role.VIEWER, secrets.token_urlsafe(16) + "aA1!")
+        _, key, _ = store.issue_key(conn, name, "tiles test")
+    conn.close()
+    url = _url("grids", WMQ, 3, 3, 6)
+    with TestClient(create_app(private)) as c:
+        r = c.get(url)
+        assert r.status_code == 401 and r.json()["code"] == "NotAuthenticated"
+        assert c.get(url, headers={"X-API-Key": key}).status_code == 200

@@ -1,8 +1,17 @@
 """One MVT tile of one collection as a single PostGIS statement (ST_AsMVT).
 
-The tile's lon/lat envelope (exact: both quads are axis-separable) is bound as
-numbers and meets the storage GiST index with `&&`; geometries are transformed
-by integer SRID only after that. Zoom decides the detail:
+The statement depends only on the collection, the tile matrix set and the
+tile's *kind* (which zoom band it is in); the tile itself comes in as numbers
+bound to named placeholders. So a statement is composed once per kind, kept as
+bytes, and prepared once per connection: a tile request only computes its
+envelope and binds it (composing the SQL for every tile cost more Python time
+than PostGIS spent building a small tile).
+
+The tile's lon/lat envelope (exact: both quads are axis-separable) meets the
+storage GiST index with `&&`. Web Mercator tiles then read the layer's stored
+EPSG:3857 copy (`Source.mercator_column`, a generated column) where it has one;
+otherwise geometries are transformed by integer SRID, only after the index
+filter. Zoom decides the detail:
 - points up to `cluster_max_zoom` (higher on bigger layers) are grouped on a grid of `CLUSTER_CELLS`²
   cells into one point per cell with a `count` (cells are half-open, so the
   counts of all tiles of a zoom add up to the layer);
@@ -13,6 +22,7 @@ by integer SRID only after that. Zoom decides the detail:
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass
 
@@ -20,7 +30,6 @@ from psycopg2 import sql
 
 from gis_server.database import ident
 from gis_server.ogc.source import Source
-from gis_server.ogc.sql import Binds
 from gis_server.ogc.tiles.tms import TileMatrixSet
 
 EXTENT = 4096
@@ -35,6 +44,14 @@ _R = 6378137.0
 _M_PER_DEG = math.pi * _R / 180.0
 
 
+class TileKind(enum.Enum):
+    """The zoom bands that need different SQL (everything else is a bound number)."""
+
+    CLUSTERS = "clusters"  # points grouped per cell, with a count
+    OVERVIEW = "overview"  # simplified shapes, light attributes (below DETAIL_ZOOM)
+    DETAIL = "detail"  # every public attribute
+
+
 @dataclass(frozen=True)
 class TileLayer:
     """What a tile needs to know about a collection beyond its Source."""
@@ -47,6 +64,11 @@ class TileLayer:
     @property
     def cluster_max_zoom(self) -> int:
         return next((z for rows, z in CLUSTER_MAX_ZOOM if self.rows <= rows), CLUSTER_MAX_ZOOM_HUGE)
+
+    def kind(self, z: int) -> TileKind:
+        if self.points and z <= self.cluster_max_zoom:
+            return TileKind.CLUSTERS
+        return TileKind.DETAIL if z >= DETAIL_ZOOM else TileKind.OVERVIEW
 
 
 def _lonlat(tms: TileMatrixSet, x: float, y: float) -> tuple[float, float]:
@@ -68,70 +90,91 @@ def lonlat_envelope(
     return lon0, max(lat0, -90.0), lon1, min(lat1, 90.0)
 
 
-def _index_filter(src: Source, box: tuple[float, ...], binds: Binds) -> sql.Composable:
-    env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(*(binds(v) for v in box))
+def tile_values(
+    layer: TileLayer, tms: TileMatrixSet, z: int, row: int, col: int
+) -> dict[str, float]:
+    """The numbers one tile binds into its kind's statement (see `tile_statement`)."""
+    kind = layer.kind(z)
+    x0, y0, x1, y1 = tms.envelope(z, row, col)
+    margin = 1 if kind is TileKind.CLUSTERS else BUFFER  # clusters: exact half-open test in SQL
+    lon0, lat0, lon1, lat1 = lonlat_envelope(tms, z, row, col, margin)
+    values = {"x0": x0, "y0": y0, "x1": x1, "y1": y1,
+              "lon0": lon0, "lat0": lat0, "lon1": lon1, "lat1": lat1}  # fmt: skip
+    if kind is TileKind.CLUSTERS:
+        values["cell"] = (x1 - x0) / CLUSTER_CELLS
+    elif kind is TileKind.OVERVIEW:
+        tolerance = (x1 - x0) / EXTENT / 2  # half a tile unit
+        stored = stored_in(layer.source, tms.srid)  # else: simplified in degrees, then transformed
+        values["tolerance"] = tolerance if stored or tms.srid != 3857 else tolerance / _M_PER_DEG
+    return values
+
+
+def tile_statement(layer: TileLayer, tms: TileMatrixSet, kind: TileKind) -> sql.Composable:
+    """SELECT ST_AsMVT(...) for every tile of `kind` (bytea, empty when no feature touches it).
+
+    Placeholders: %(x0)s %(y0)s %(x1)s %(y1)s (the tile in the quad's units),
+    %(lon0)s … %(lat1)s (the index box in degrees), and %(cell)s (clusters) or
+    %(tolerance)s (overview): `tile_values` gives them for one tile.
+    """
+    if kind is TileKind.CLUSTERS:
+        return _cluster_sql(layer, tms)
+    return _features_sql(layer, tms, kind)
+
+
+_X0, _Y0, _X1, _Y1 = (sql.Placeholder(n) for n in ("x0", "y0", "x1", "y1"))
+_BOX2D = sql.SQL("ST_MakeBox2D(ST_Point({}, {}), ST_Point({}, {}))").format(_X0, _Y0, _X1, _Y1)
+
+
+def _where(src: Source) -> sql.Composable:
+    env: sql.Composable = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(
+        *(sql.Placeholder(n) for n in ("lon0", "lat0", "lon1", "lat1"))
+    )
     if src.srid != 4326:
         env = sql.SQL("ST_Transform({}, {})").format(env, sql.Literal(src.srid))
-    return sql.SQL("{} && {}").format(ident(src.geometry_column), env)
-
-
-def _where(src: Source, box: tuple[float, ...], binds: Binds) -> sql.Composable:
-    conds = [_index_filter(src, box, binds)]
+    conds = [sql.SQL("{} && {}").format(ident(src.geometry_column), env)]
     if src.current_filter:
         conds.append(sql.SQL("(" + src.current_filter + ")"))
     return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds)
 
 
+def stored_in(src: Source, srid: int) -> bool:
+    """The layer's geometry is stored in `srid` (as such, or as its Web Mercator copy)."""
+    return src.srid == srid or (srid == 3857 and src.mercator_column is not None)
+
+
 def _geom_in(src: Source, srid: int) -> sql.Composable:
+    if srid == 3857 and src.mercator_column is not None and src.srid != 3857:
+        return ident(src.mercator_column)  # transformed once, when the row was written
     geom: sql.Composable = ident(src.geometry_column)
     if src.srid != srid:
         geom = sql.SQL("ST_Transform({}, {})").format(geom, sql.Literal(srid))
     return geom
 
 
-def tile_sql(layer: TileLayer, tms: TileMatrixSet, z: int, row: int, col: int, binds: Binds):
-    """SELECT ST_AsMVT(...) for one tile (bytea, empty when no feature touches it)."""
-    if layer.points and z <= layer.cluster_max_zoom:
-        return _cluster_sql(layer, tms, z, row, col, binds)
-    return _features_sql(layer, tms, z, row, col, binds)
-
-
-def _box2d(tms: TileMatrixSet, z: int, row: int, col: int, binds: Binds) -> sql.Composable:
-    x0, y0, x1, y1 = tms.envelope(z, row, col)
-    return sql.SQL("ST_MakeBox2D(ST_Point({}, {}), ST_Point({}, {}))").format(
-        binds(x0), binds(y0), binds(x1), binds(y1)
-    )
-
-
-def _features_sql(
-    layer: TileLayer, tms: TileMatrixSet, z: int, row: int, col: int, binds: Binds
-) -> sql.Composable:
+def _features_sql(layer: TileLayer, tms: TileMatrixSet, kind: TileKind) -> sql.Composable:
     src = layer.source
     geom = _geom_in(src, tms.srid)
-    if not layer.points and z < DETAIL_ZOOM:  # from z12 ST_AsMVTGeom's own snapping is enough
-        w, _ = tms.tile_span(z)
-        tolerance = w / EXTENT / 2
-        if src.srid == tms.srid:
-            geom = sql.SQL("ST_Simplify({}, {}, true)").format(geom, binds(tolerance))
+    if not layer.points and kind is TileKind.OVERVIEW:  # from z12 ST_AsMVTGeom's snapping is enough
+        tolerance = sql.Placeholder("tolerance")
+        if stored_in(src, tms.srid):
+            geom = sql.SQL("ST_Simplify({}, {}, true)").format(geom, tolerance)
         else:  # simplify in storage units (degrees) before the transform: cheaper
-            deg = tolerance / _M_PER_DEG if tms.srid == 3857 else tolerance
             geom = sql.SQL("ST_Transform(ST_Simplify({}, {}, true), {})").format(
-                ident(src.geometry_column), binds(deg), sql.Literal(tms.srid)
+                ident(src.geometry_column), tolerance, sql.Literal(tms.srid)
             )
-    columns = list(src.names) if z >= DETAIL_ZOOM else list(layer.light_columns)
+    columns = list(src.names) if kind is TileKind.DETAIL else list(layer.light_columns)
     props = [ident(c) for c in columns]
-    box = lonlat_envelope(tms, z, row, col, BUFFER)
     inner = sql.SQL(
         "SELECT ST_AsMVTGeom({geom}, {env}, {extent}, {buffer}, true) AS mvt_geom{props} "
         "FROM {table}{where} OFFSET 0"  # a fence: `mvt_geom IS NOT NULL` is not pushed into
     ).format(  # the scan, where it would compute ST_AsMVTGeom a second time per row
         geom=geom,
-        env=_box2d(tms, z, row, col, binds),
+        env=_BOX2D,
         extent=sql.Literal(EXTENT),
         buffer=sql.Literal(BUFFER),
         props=sql.SQL("").join(sql.SQL(", ") + p for p in props),
         table=ident(src.table),
-        where=_where(src, box, binds),
+        where=_where(src),
     )
     return sql.SQL(
         "SELECT ST_AsMVT(t, {name}, {extent}, 'mvt_geom') FROM ({inner}) t "
@@ -140,7 +183,11 @@ def _features_sql(
 
 
 def _xy(src: Source, tms: TileMatrixSet) -> tuple[sql.Composable, sql.Composable]:
-    """x, y of each point in the quad's units, by arithmetic (cheaper than ST_Transform)."""
+    """x, y of each point in the quad's units: stored, else by arithmetic (cheaper than
+    ST_Transform)."""
+    if stored_in(src, tms.srid):
+        g = _geom_in(src, tms.srid)
+        return sql.SQL("ST_X({})").format(g), sql.SQL("ST_Y({})").format(g)
     g = _geom_in(src, 4326)
     if tms.srid == 4326:
         return sql.SQL("ST_X({})").format(g), sql.SQL("ST_Y({})").format(g)
@@ -149,15 +196,9 @@ def _xy(src: Source, tms: TileMatrixSet) -> tuple[sql.Composable, sql.Composable
     return x, y.format(g, sql.Literal(_R))
 
 
-def _cluster_sql(
-    layer: TileLayer, tms: TileMatrixSet, z: int, row: int, col: int, binds: Binds
-) -> sql.Composable:
+def _cluster_sql(layer: TileLayer, tms: TileMatrixSet) -> sql.Composable:
     src = layer.source
-    x0, y0, x1, y1 = tms.envelope(z, row, col)
-    cell = (x1 - x0) / CLUSTER_CELLS
     x, y = _xy(src, tms)
-    box = lonlat_envelope(tms, z, row, col, 1)  # the exact half-open test is below
-    bx0, by0, bx1, by1, bcell = (binds(v) for v in (x0, y0, x1, y1, cell))
     return sql.SQL(
         "SELECT ST_AsMVT(m, {name}, {extent}, 'mvt_geom') FROM ("
         "SELECT count, ST_AsMVTGeom(ST_Point(x, y), {env}, {extent}, 0, false) AS mvt_geom "
@@ -169,14 +210,14 @@ def _cluster_sql(
     ).format(
         name=sql.Literal(src.id),
         extent=sql.Literal(EXTENT),
-        env=_box2d(tms, z, row, col, binds),
+        env=_BOX2D,
         x=x,
         y=y,
         table=ident(src.table),
-        where=_where(src, box, binds),
-        bx0=bx0,
-        bx1=bx1,
-        by0=by0,
-        by1=by1,
-        cell=bcell,
+        where=_where(src),
+        bx0=_X0,
+        bx1=_X1,
+        by0=_Y0,
+        by1=_Y1,
+        cell=sql.Placeholder("cell"),
     )

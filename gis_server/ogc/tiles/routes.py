@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from psycopg2 import sql
+import psycopg
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -22,7 +24,6 @@ from starlette.routing import BaseRoute, Route
 from gis_server.errors import InvalidParameter
 from gis_server.ogc import adb, caching
 from gis_server.ogc.source import Source
-from gis_server.ogc.sql import Binds
 from gis_server.ogc.tiles import mvt, tms
 from layers.registry import BY_ID
 
@@ -34,7 +35,6 @@ TILE_TIMEOUT_MS = 5000
 REL_TILESETS = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 REL_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
 _STATS_TTL = 60.0
-_TIMEOUT = sql.SQL(f"SET LOCAL statement_timeout = {TILE_TIMEOUT_MS}; ")
 
 
 class TileCache:
@@ -75,12 +75,46 @@ class TileCache:
             self._bytes -= len(old[1])
 
 
+@dataclass
+class TileAnswer:
+    """A tile response before it is sent (by the routed handler or the fast lane)."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+
+
+@dataclass
+class _LayerPlan:
+    """A collection's TileLayer and its composed statements, for one Source object."""
+
+    source: Source
+    layer: mvt.TileLayer
+    read_at: float  # when the row estimate (which picks the zoom bands) was read
+    statements: dict[tuple[str, mvt.TileKind], bytes] = field(default_factory=dict)
+
+    def statement(self, matrix_set: tms.TileMatrixSet, kind: mvt.TileKind) -> bytes:
+        """The kind's statement as query bytes, composed on first use."""
+        key = (matrix_set.id, kind)
+        query = self.statements.get(key)
+        if query is None:
+            query = adb.compile_query(mvt.tile_statement(self.layer, matrix_set, kind))
+            self.statements[key] = query
+        return query
+
+
 class TileService:
-    """Tile handlers for one OgcService (which knows the collections and the base URL)."""
+    """Tile handlers for one OgcService (which knows the collections and the base URL).
+
+    A tile request does as little Python as possible: the collection's plan
+    (layer, statements) is kept per Source object and renewed when the API is
+    rebuilt or the row estimate is older than a minute; the statement is
+    prepared once per connection, so the tile only binds its envelope.
+    """
 
     def __init__(self, ogc: OgcService):
         self.ogc = ogc
-        self._rows: dict[str, tuple[float, float]] = {}
+        self._plans: dict[str, _LayerPlan] = {}
         self._cache = TileCache(ogc.settings.ogc.tile_cache_mb * 1024 * 1024)
 
     # -- helpers ------------------------------------------------------------
@@ -99,67 +133,78 @@ class TileService:
         points = spec is not None and spec.geometry_type == "Point"
         return mvt.TileLayer(source, points, tuple(light), rows)
 
-    async def _row_estimate(self, cur: Any, table: str) -> float:
-        cached = self._rows.get(table)
-        if cached is not None and time.monotonic() - cached[1] < _STATS_TTL:
-            return cached[0]
-        await cur.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", (table,))
-        row = await cur.fetchone()
-        value = float(row[0]) if row and row[0] is not None else -1.0
-        if value < 0:  # partitioned parent or never analysed: sum the children
-            await cur.execute(
-                "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0) FROM pg_inherits i "
-                "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(%s)",
-                (table,),
-            )
-            value = float((await cur.fetchone())[0])
-        self._rows[table] = (value, time.monotonic())
-        return value
+    async def _plan(self, conn: Any, source: Source) -> _LayerPlan:
+        plan = self._plans.get(source.id)
+        now = time.monotonic()
+        if plan is None or plan.source is not source or now - plan.read_at > _STATS_TTL:
+            rows = await _row_estimate(conn, source.table)
+            plan = _LayerPlan(source, self._layer(source, rows), now)
+            self._plans[source.id] = plan
+        return plan
 
     # -- tiles --------------------------------------------------------------
     async def tile(self, request: Request) -> Response:
         p = request.path_params
-        z = tms.parse_index(p["z"], "tileMatrix")
-        row = tms.parse_index(p["row"], "tileRow")
-        col = tms.parse_index(p["col"], "tileCol")
-        f = request.query_params.get("f")
+        answer = await self.answer(
+            p["collection_id"], p["tms"], p["z"], p["row"], p["col"],
+            request.query_params.get("f"), request.url.path, request.headers,
+        )  # fmt: skip
+        return Response(answer.body, status_code=answer.status, headers=answer.headers)
+
+    async def answer(
+        self,
+        collection_id: str,
+        tms_id: str,
+        z_text: str,
+        row_text: str,
+        col_text: str,
+        f: str | None,
+        path: str,
+        request_headers: Mapping[str, str],
+    ) -> TileAnswer:
+        """One tile request, from its path parts, `f` and the request's (lower-case)
+        conditional and Accept-Encoding headers; OnemapError for a bad request."""
+        z = tms.parse_index(z_text, "tileMatrix")
+        row = tms.parse_index(row_text, "tileRow")
+        col = tms.parse_index(col_text, "tileCol")
         if f is not None and f.lower() != "mvt":
             raise InvalidParameter("f", f"unsupported format {f!r} for tiles; use mvt")
-        matrix_set = tms.get(p["tms"])
+        matrix_set = tms.get(tms_id)
         matrix_set.check(z, row, col)
-        source = await self.ogc.source_async(p["collection_id"])
-        return await self._tile(request, source, matrix_set, z, row, col)
-
-    async def _tile(
-        self,
-        request: Request,
-        source: Source,
-        matrix_set: tms.TileMatrixSet,
-        z: int,
-        row: int,
-        col: int,
-    ) -> Response:
+        source = await self.ogc.source_async(collection_id)
         fast = self.ogc.fast
         change = await fast.versions.get_async(source.table, fast.db)
-        tag = caching.etag(change, "tile", request.url.path, weak=False)
+        tag = caching.etag(change, "tile", path, weak=False)
         headers = caching.validators(tag, change, caching.TILES_CACHE_CONTROL)
-        if caching.not_modified(request.headers, tag, change):
-            return Response(status_code=304, headers=headers)
+        if caching.not_modified(request_headers, tag, change):
+            return TileAnswer(304, headers)
         key = (source.id, matrix_set.id, z, row, col)
         tile = self._cache.get(key, change)
         if tile is None:
-            binds = Binds()
-            async with fast.db.cursor(f"tile {z}/{row}/{col} of {source.id!r}") as cur:
-                layer = self._layer(source, await self._row_estimate(cur, source.table))
-                statement = mvt.tile_sql(layer, matrix_set, z, row, col, binds)
-                await adb.execute(cur, _TIMEOUT + statement, binds.values)
-                tile = bytes((await cur.fetchone())[0] or b"")
+            tile = await self._build(source, matrix_set, z, row, col)
             self._cache.put(key, change, tile)
         if not tile:
-            return Response(status_code=204, headers=headers)
+            return TileAnswer(204, headers)
         headers["Content-Type"] = MVT_TYPE
-        body = caching.maybe_gzip(tile, caching.accepts_gzip(request.headers), headers)
-        return Response(body, headers=headers)
+        body = caching.maybe_gzip(tile, caching.accepts_gzip(request_headers), headers)
+        return TileAnswer(200, headers, body)
+
+    async def _build(
+        self, source: Source, matrix_set: tms.TileMatrixSet, z: int, row: int, col: int
+    ) -> bytes:
+        """The tile's MVT bytes from PostGIS (empty: no feature touches the tile)."""
+        db = self.ogc.tile_db
+        conn = await db.acquire()
+        try:
+            plan = await self._plan(conn, source)
+            kind = plan.layer.kind(z)
+            values = mvt.tile_values(plan.layer, matrix_set, z, row, col)
+            tile = await adb.fetch_bytes_prepared(conn, plan.statement(matrix_set, kind), values)
+        except psycopg.Error as exc:
+            raise adb.onemap_error(exc, f"tile {z}/{row}/{col} of {source.id!r}") from None
+        finally:
+            await db.release(conn)
+        return tile or b""
 
     # -- metadata -----------------------------------------------------------
     def _check_json(self, request: Request) -> None:
@@ -258,6 +303,22 @@ class TileService:
         return doc
 
 
+async def _row_estimate(conn: Any, table: str) -> float:
+    """pg_class's row estimate of a table (of its partitions when it is partitioned)."""
+    async with conn.cursor() as cur:
+        await cur.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", (table,))
+        row = await cur.fetchone()
+        value = float(row[0]) if row and row[0] is not None else -1.0
+        if value < 0:  # partitioned parent or never analysed: sum the children
+            await cur.execute(
+                "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0) FROM pg_inherits i "
+                "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(%s)",
+                (table,),
+            )
+            value = float((await cur.fetchone())[0])
+    return value
+
+
 def _json(doc: dict[str, Any]) -> Response:
     return Response(
         json.dumps(doc, ensure_ascii=False).encode(),
@@ -268,7 +329,7 @@ def _json(doc: dict[str, Any]) -> Response:
 
 def tile_routes(ogc: OgcService) -> list[BaseRoute]:
     """Routes relative to the /ogc mount."""
-    tiles = TileService(ogc)
+    tiles = ogc.tiles
     get = ["GET", "HEAD"]
     return [
         Route("/tileMatrixSets", tiles.matrix_sets, methods=get),

@@ -313,13 +313,13 @@
         return { status: r.status, body: r.body };
       }
       const out = r.body['onemap:edit'] || r.body;
-      this.lastResult = out;
       this._endTool();
       const codes = new Set([...out.closed.map((c) => c.code), ...out.opened.map((o) => o.code)]);
       this.clearSelection();
       await this.refreshGrids(out);
       for (const o of out.opened) await this.select(o.code).catch(() => {});
       this.say(`${T('已保存', 'Saved')}<br>${this._summary(out)}`);
+      this.lastResult = out; // only now: the grids layer and the selection show the result
       OC.emit('grids-edited', out, [...codes]);
       return { status: r.status, body: out };
     },
