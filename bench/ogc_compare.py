@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.ogc import cases as cases_mod  # noqa: E402
-from bench.ogc import measure, report, servers, venvs  # noqa: E402
+from bench.ogc import measure, report, servers, venvs, zooms  # noqa: E402
 from bench.ogc.cases import Case  # noqa: E402
 from bench.ogc.report import FLOOR, Cell  # noqa: E402
 from gis_server.settings import get_settings  # noqa: E402
@@ -210,6 +210,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--probe-timeout", type=float, default=20.0,
                    help="seconds one request may take before it counts as a timeout (20)")  # fmt: skip
     p.add_argument("--no-floor", action="store_true", help="skip the pgbench floors")
+    p.add_argument("--sweep-servers", default="onemap,tipg",
+                   help="servers whose slowest tile at any zoom is measured ('' skips it)")  # fmt: skip
     p.add_argument("--tile-cache", type=int, default=0, metavar="MB",
                    help="onemap's per-worker tile cache; 0 (default): build every tile, "
                    "as the baselines do (wrk repeats one URL, so a cache would measure hits)")  # fmt: skip
@@ -220,7 +222,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.concurrency = sorted({int(c) for c in args.concurrency.split(",")})
     args.servers = [s for s in cases_mod.SERVERS if s in args.servers.split(",")]
+    args.sweep_servers = [s for s in args.servers if s in args.sweep_servers.split(",")]
     return args
+
+
+def sweep_zooms(
+    conn: psycopg2.extensions.connection, up: dict[str, servers.Server], args: argparse.Namespace
+) -> dict[str, dict[str, zooms.Sweep]]:
+    """{layer: {server: its slowest tile over every zoom}} (see bench/ogc/zooms.py)."""
+    out: dict[str, dict[str, zooms.Sweep]] = {}
+    for layer in zooms.tiled_layers():
+        rows, tiles = zooms.densest_tiles(conn, layer)
+        for name in args.sweep_servers:
+            if name not in up:
+                continue
+            found = zooms.sweep_layer(
+                up[name].base_url, name, layer, rows, tiles, min(args.probe_timeout, 10.0)
+            )
+            out.setdefault(layer.id, {})[name] = found
+            log(f"  slowest tile {layer.id:20} {name:9} {found.describe()}")
+    return out
 
 
 def start_servers(
@@ -278,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     atexit.register(servers.stop_all)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results: dict[str, dict[str, Cell]] = {}
+    sweeps: dict[str, dict[str, zooms.Sweep]] = {}
     nodelay: dict[str, measure.NoDelay | str] = {}
     try:
         up = start_servers(args, dsn, cases_mod.layer_info())
@@ -300,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
                     log(f"  {name}: {c.note} {cells[name].skipped}")
             if not args.no_floor:
                 cells[FLOOR] = bench_floor(case, args, pgbench, dsn)
+        if args.sweep_servers:
+            log(f"slowest tile at any zoom (z0–z{zooms.MAX_ZOOM}, densest tile of each zoom)")
+            sweeps = sweep_zooms(conn, up, args)
         grid = next((c for c in cases if c.name == "grid_by_id"), None)
         for name, server in up.items():
             path = grid.urls[name] if grid else server.health_path
@@ -331,8 +356,11 @@ def main(argv: list[str] | None = None) -> int:
                             report.ratio_rows(cases, results, hi), wrap_last=200))  # fmt: skip
     command = "scripts/bench.sh ogc " + shlex.join(argv if argv is not None else sys.argv[1:])
     note = args.note + (" Partial run (--only)." if args.only else "")
+    if sweeps:
+        print()
+        print(report.text_table(report.SWEEP_HEAD, report.sweep_rows(sweeps)))
     md = report.markdown(cases, results, args.concurrency, args.duration, with_versions,
-                         nodelay, note.strip(), command.strip())  # fmt: skip
+                         nodelay, note.strip(), command.strip(), sweeps)  # fmt: skip
     Path(args.output).write_text(md)
     raw = venvs.BENCH_VAR / "ogc_results.json"
     raw.write_text(json.dumps(

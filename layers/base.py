@@ -44,6 +44,10 @@ class LayerSpec:
     gives no datetime (grid versions still in force).
     mercator_column: a stored EPSG:3857 copy of the geometry (a generated
     column), read by Web Mercator vector tiles instead of transforming per row.
+    tile_min_zoom: no vector tiles below this zoom (a layer of millions of
+    points has no useful overview tile, and it could not be built in time).
+    tile_window_hours: tiles without `datetime` show only the features of the
+    last so many (whole) hours — for a feed that grows by millions a day.
     """
 
     id: str
@@ -58,6 +62,8 @@ class LayerSpec:
     id_type: str = "string"  # string | integer
     geometry_column: str = "geom"
     mercator_column: str | None = None
+    tile_min_zoom: int = 0
+    tile_window_hours: int | None = None
     time_start: str | None = None
     time_end: str | None = None
     current_filter: str | None = None

@@ -144,6 +144,10 @@ VEHICLE_POSITIONS = LayerSpec(
         n("heading", "航向(度)", "Heading (°)"),
     ),
     time_start="fix_time",
+    # millions of fixes a day: tiles from z12 (a town-sized tile), the last 24 h by default;
+    # the overview is the tracks layer
+    tile_min_zoom=12,
+    tile_window_hours=24,
     keywords=("GPS", "定位"),
     style=Style(color="#e67e22", radius=2),
 )

@@ -211,13 +211,19 @@ def _items_case(
     )
 
 
-def _tile_case(conn: psycopg2.extensions.connection, layer: LayerSpec, z: int) -> Case:
-    x, y, _n = densest_tile(conn, layer, z)
+def tile_urls(layer: LayerSpec, z: int, x: int, y: int) -> dict[str, str]:
+    """One WebMercatorQuad tile's path on each server (current grid versions only)."""
     urls = _urls(TILE, layer, z=z, x=x, y=y)
     if layer.current_filter:
         for server, extra in TILE_FILTER.items():
             sep = "&" if "?" in urls[server] else "?"
             urls[server] += sep + extra.format(f=quote(layer.current_filter))
+    return urls
+
+
+def _tile_case(conn: psycopg2.extensions.connection, layer: LayerSpec, z: int) -> Case:
+    x, y, _n = densest_tile(conn, layer, z)
+    urls = tile_urls(layer, z, x, y)
     sql = tile_floor_sql(layer, z, x, y)
     tile = bytes(_scalar(conn, sql) or b"")
     return Case(

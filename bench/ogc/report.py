@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from .cases import Case
 from .measure import Check, Load, NoDelay
+from .zooms import CEILING_S, MAX_ZOOM, TRIES, Sweep
 
 FLOOR = "postgis"
 ROWS = ("onemap", "tipg", "pygeoapi", FLOOR)
@@ -225,6 +226,7 @@ def markdown(
     nodelay: dict[str, NoDelay | str],
     note: str,
     command: str,
+    sweeps: dict[str, dict[str, Sweep]] | None = None,
 ) -> str:
     lo, hi = min(conc), max(conc)
     head = [h.format(lo=lo, hi=hi) for h in HEAD]
@@ -257,6 +259,7 @@ def markdown(
         "",
         md_table(rhead, ratio_rows(cases, results, hi)),
         "",
+        *(sweep_section(sweeps) if sweeps else []),
         "## TCP_NODELAY check (small keep-alive request, concurrency 1)",
         "",
         *[f"- {name}: {v if isinstance(v, str) else v.describe()}" for name, v in nodelay.items()],
@@ -270,3 +273,34 @@ def markdown(
         "",
     ]
     return "\n".join(parts)
+
+
+SWEEP_HEAD = ["layer", "features", "onemap", "tipg", f"no tile over {CEILING_S:g} s (onemap)"]
+
+
+def sweep_rows(sweeps: dict[str, dict[str, Sweep]]) -> list[list[str]]:
+    rows = []
+    for layer, by_server in sweeps.items():
+        first = next(iter(by_server.values()))
+        onemap = by_server.get("onemap")
+        verdict = "-" if onemap is None else ("PASS" if onemap.passed else "FAIL")
+        rows.append([
+            layer, f"{first.rows:,}",
+            *(by_server[s].describe() if s in by_server else "-" for s in ("onemap", "tipg")),
+            verdict,
+        ])  # fmt: skip
+    return rows
+
+
+def sweep_section(sweeps: dict[str, dict[str, Sweep]]) -> list[str]:
+    return [
+        f"## Slowest tile at any zoom (z0–z{MAX_ZOOM})",
+        "",
+        f"For every layer and zoom, the WebMercatorQuad tile holding the most features, "
+        f"requested {TRIES} times on fresh connections (onemap builds each: no tile cache); "
+        "the slowest answer over all zooms, and its zoom. Stock pygeoapi is left out "
+        "(its z12 camera tile alone takes seconds).",
+        "",
+        md_table(SWEEP_HEAD, sweep_rows(sweeps)),
+        "",
+    ]

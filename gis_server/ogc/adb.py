@@ -204,15 +204,16 @@ async def _discard(conn: AsyncConnection[Any]) -> None:
         pass
 
 
-async def fetch_bytes_prepared(
-    conn: AsyncConnection[Any], query: bytes, values: Mapping[str, Any]
+async def fetch_bytes(
+    conn: AsyncConnection[Any], query: bytes, values: Mapping[str, Any], prepare: bool = True
 ) -> bytes | None:
-    """The first column of one row, by the extended protocol: the statement is prepared
-    once per connection (no parse or plan per call) and the result comes back binary
-    (a bytea tile is not hex-encoded by the server and decoded here)."""
+    """The first column of one row, by the extended protocol, the result binary (a bytea
+    tile is not hex-encoded by the server and decoded here). `prepare`: the statement is
+    prepared once per connection, and after five runs PostgreSQL may keep one generic plan
+    for it; without, every run is planned for its own values."""
     cur = AsyncCursor(conn)
     try:
-        await cur.execute(query, values, prepare=True, binary=True)
+        await cur.execute(query, values, prepare=prepare, binary=True)
         row = await cur.fetchone()
     finally:
         await cur.close()

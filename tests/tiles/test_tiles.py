@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import mapbox_vector_tile
@@ -243,3 +244,91 @@ def test_private_reads_cover_tiles(ogc_settings, demo_db):
         r = c.get(url)
         assert r.status_code == 401 and r.json()["code"] == "NotAuthenticated"
         assert c.get(url, headers={"X-API-Key": key}).status_code == 200
+
+
+def _densest(sql, table: str, z: int, where: str = "TRUE") -> tuple[int, int]:
+    """(row, col) of the z tile holding most rows of `table` matching `where`."""
+    n = 2**z
+    row, col = sql(
+        f"SELECT floor((1 - asinh(tan(radians(ST_Y(p)))) / pi()) / 2 * {n})::int r, "
+        f"floor((ST_X(p) + 180) / 360 * {n})::int c "
+        f"FROM (SELECT ST_PointOnSurface(geom) p FROM {table} WHERE {where}) s "
+        "GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 1"
+    )[0]
+    return row, col
+
+
+def _codes_in(sql, table: str, z: int, row: int, col: int, where: str, params=()) -> set:
+    env = "ST_TileEnvelope(%s, %s, %s, margin => %s)"
+    rows = sql(
+        f"SELECT code FROM {table} WHERE ST_Intersects(ST_Transform(geom, 3857), {env}) "
+        f"AND {where}",
+        (z, col, row, mvt.BUFFER / mvt.EXTENT, *params),
+    )
+    return {c for (c,) in rows}
+
+
+def test_datetime_keeps_the_events_of_that_day(client, sql):
+    (day,) = sql(
+        "SELECT (created_at AT TIME ZONE 'Asia/Shanghai')::date FROM events "
+        "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+    )[0]
+    lo, hi = f"{day}T00:00:00+08:00", f"{day}T23:59:59.999999+08:00"
+    z = 15  # past the clustering zooms: one feature per event
+    row, col = _densest(sql, "events", z, f"created_at BETWEEN '{lo}' AND '{hi}'")
+    r = client.get(_url("events", WMQ, z, row, col), params={"datetime": f"{lo}/{hi}"})
+    assert r.status_code == 200
+    got = {f["properties"]["code"] for f in _decode(r.content)["events"]["features"]}
+    want = _codes_in(sql, "events", z, row, col, "created_at BETWEEN %s AND %s", (lo, hi))
+    assert got == want and want
+    everything = client.get(_url("events", WMQ, z, row, col))
+    assert everything.headers["etag"] != r.headers["etag"]  # another representation
+    assert len(_decode(everything.content)["events"]["features"]) > len(got)
+
+
+def test_datetime_on_grids_shows_the_layout_then(client, sql):
+    (first,) = sql("SELECT min(valid_from) FROM grids")[0]
+    row, col = _densest(sql, "grids", 13, "valid_to IS NULL")
+    now = client.get(_url("grids", WMQ, 13, row, col))
+    before = (first - dt.timedelta(days=1)).isoformat()
+    assert (
+        client.get(_url("grids", WMQ, 13, row, col), params={"datetime": before}).status_code == 204
+    )
+    at_load = client.get(_url("grids", WMQ, 13, row, col), params={"datetime": first.isoformat()})
+    assert at_load.status_code == 200 and now.status_code == 200
+
+
+def test_gps_fixes_tiles_start_at_z12_and_show_the_last_24_hours(client, sql):
+    r = client.get(_url("vehicle_positions", WMQ, 11, 0, 0))
+    assert r.status_code == 404 and "tileMatrix 12" in r.json()["description"]
+    meta = client.get("/ogc/collections/vehicle_positions/tiles/WebMercatorQuad").json()
+    assert meta["minzoom"] == 12 and meta["layers"][0]["minTileMatrix"] == "12"
+    assert "24" in meta["description"]
+
+    hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    since = hour - dt.timedelta(hours=24)
+    z = 16  # past the clustering zooms of two million fixes
+    row, col = _densest(sql, "vehicle_positions", z, f"fix_time >= '{since.isoformat()}'")
+    r = client.get(_url("vehicle_positions", WMQ, z, row, col))
+    assert r.status_code == 200
+    got = len(_decode(r.content)["vehicle_positions"]["features"])
+    env = "ST_TileEnvelope(%s, %s, %s, margin => %s)"
+    (want,) = sql(
+        f"SELECT count(*) FROM vehicle_positions WHERE fix_time >= %s AND "
+        f"ST_Intersects(ST_Transform(geom, 3857), {env})",
+        (since, z, col, row, mvt.BUFFER / mvt.EXTENT),
+    )[0]
+    assert got == want > 0
+    all_days = client.get(_url("vehicle_positions", WMQ, z, row, col), params={"datetime": "../.."})
+    assert len(_decode(all_days.content)["vehicle_positions"]["features"]) >= got
+
+
+@pytest.mark.parametrize(
+    ("query", "word"),
+    [({"datetime": "yesterday"}, "datetime"), ({"datetime": "2026-02-01/2026-01-01"}, "datetime"),
+     ({"bbox": "1,2,3,4"}, "bbox"), ({"filter": "code='x'"}, "filter")],
+)  # fmt: skip
+def test_tile_query_errors_name_the_parameter(client, query, word):
+    r = client.get(_url("events", WMQ, 14, 6652, 13718), params=query)
+    assert r.status_code == 400 and r.json()["code"] == "InvalidParameterValue"
+    assert word in r.json()["description"]

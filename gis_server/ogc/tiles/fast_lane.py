@@ -24,15 +24,11 @@ _TILE = re.compile(r"/ogc/collections/([^/]+)/tiles/([^/]+)/([^/]+)/([^/]+)/([^/
 _HEADERS = frozenset({b"if-none-match", b"if-modified-since", b"accept-encoding"})
 
 
-def _f_param(query_string: bytes) -> str | None:
-    """The last `f` of the query (as Starlette's query_params.get would give it)."""
+def _query(query_string: bytes) -> dict[str, str]:
+    """The query's parameters, the last value of each (as Starlette's query_params.get)."""
     if not query_string:
-        return None
-    found = None
-    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-        if name == "f":
-            found = value
-    return found
+        return {}
+    return dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
 
 
 class TileFastLane:
@@ -56,7 +52,7 @@ class TileFastLane:
         }
         try:
             answer = await self.tiles.answer(
-                *match.groups(), _f_param(scope["query_string"]), scope["path"], wanted
+                *match.groups(), _query(scope["query_string"]), scope["path"], wanted
             )
         except OnemapError as exc:
             await onemap_error_response(exc)(scope, receive, send)

@@ -22,6 +22,7 @@ filter. Zoom decides the detail:
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import math
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from psycopg2 import sql
 
 from gis_server.database import ident
+from gis_server.ogc.params import TimeRange
 from gis_server.ogc.source import Source
 from gis_server.ogc.tiles.tms import TileMatrixSet
 
@@ -109,32 +111,64 @@ def tile_values(
     return values
 
 
-def tile_statement(layer: TileLayer, tms: TileMatrixSet, kind: TileKind) -> sql.Composable:
+def tile_statement(
+    layer: TileLayer, tms: TileMatrixSet, kind: TileKind, timed: bool = False
+) -> sql.Composable:
     """SELECT ST_AsMVT(...) for every tile of `kind` (bytea, empty when no feature touches it).
 
     Placeholders: %(x0)s %(y0)s %(x1)s %(y1)s (the tile in the quad's units),
     %(lon0)s … %(lat1)s (the index box in degrees), and %(cell)s (clusters) or
-    %(tolerance)s (overview): `tile_values` gives them for one tile.
+    %(tolerance)s (overview): `tile_values` gives them for one tile. A `timed`
+    statement (temporal layers only) also takes %(t0)s and %(t1)s, the half-open
+    time window [t0, t1) (`time_window`), in place of the layer's current filter.
     """
     if kind is TileKind.CLUSTERS:
-        return _cluster_sql(layer, tms)
-    return _features_sql(layer, tms, kind)
+        return _cluster_sql(layer, tms, timed)
+    return _features_sql(layer, tms, kind, timed)
+
+
+# open ends of a time window, as timestamps PostgreSQL and Python both represent
+TIME_MIN = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+TIME_MAX = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+
+
+def time_window(time: TimeRange) -> dict[str, dt.datetime]:
+    """A datetime parameter as the half-open window [t0, t1) the timed statements bind
+    (an inclusive end moves up by the microsecond that timestamps resolve)."""
+    t1 = TIME_MAX
+    if time.hi is not None:
+        t1 = time.hi + dt.timedelta(microseconds=1) if time.hi_inclusive else time.hi
+    return {"t0": time.lo or TIME_MIN, "t1": t1}
 
 
 _X0, _Y0, _X1, _Y1 = (sql.Placeholder(n) for n in ("x0", "y0", "x1", "y1"))
 _BOX2D = sql.SQL("ST_MakeBox2D(ST_Point({}, {}), ST_Point({}, {}))").format(_X0, _Y0, _X1, _Y1)
 
 
-def _where(src: Source) -> sql.Composable:
+def _where(src: Source, timed: bool) -> sql.Composable:
     env: sql.Composable = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(
         *(sql.Placeholder(n) for n in ("lon0", "lat0", "lon1", "lat1"))
     )
     if src.srid != 4326:
         env = sql.SQL("ST_Transform({}, {})").format(env, sql.Literal(src.srid))
     conds = [sql.SQL("{} && {}").format(ident(src.geometry_column), env)]
-    if src.current_filter:
+    if timed and src.time_start:  # the features of the window (grids: the layout then)
+        conds += _time_conditions(src)
+    elif src.current_filter:
         conds.append(sql.SQL("(" + src.current_filter + ")"))
     return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds)
+
+
+def _time_conditions(src: Source) -> list[sql.Composable]:
+    """Instants in [t0, t1); intervals [start, end) that overlap it (as the items' datetime)."""
+    start, t0, t1 = ident(src.time_start), sql.Placeholder("t0"), sql.Placeholder("t1")
+    if src.time_end is None:
+        return [sql.SQL("{} >= {}").format(start, t0), sql.SQL("{} < {}").format(start, t1)]
+    end = ident(src.time_end)
+    return [
+        sql.SQL("{} < {}").format(start, t1),
+        sql.SQL("({0} IS NULL OR {0} > {1})").format(end, t0),
+    ]
 
 
 def stored_in(src: Source, srid: int) -> bool:
@@ -151,7 +185,9 @@ def _geom_in(src: Source, srid: int) -> sql.Composable:
     return geom
 
 
-def _features_sql(layer: TileLayer, tms: TileMatrixSet, kind: TileKind) -> sql.Composable:
+def _features_sql(
+    layer: TileLayer, tms: TileMatrixSet, kind: TileKind, timed: bool
+) -> sql.Composable:
     src = layer.source
     geom = _geom_in(src, tms.srid)
     if not layer.points and kind is TileKind.OVERVIEW:  # from z12 ST_AsMVTGeom's snapping is enough
@@ -174,7 +210,7 @@ def _features_sql(layer: TileLayer, tms: TileMatrixSet, kind: TileKind) -> sql.C
         buffer=sql.Literal(BUFFER),
         props=sql.SQL("").join(sql.SQL(", ") + p for p in props),
         table=ident(src.table),
-        where=_where(src),
+        where=_where(src, timed),
     )
     return sql.SQL(
         "SELECT ST_AsMVT(t, {name}, {extent}, 'mvt_geom') FROM ({inner}) t "
@@ -196,7 +232,7 @@ def _xy(src: Source, tms: TileMatrixSet) -> tuple[sql.Composable, sql.Composable
     return x, y.format(g, sql.Literal(_R))
 
 
-def _cluster_sql(layer: TileLayer, tms: TileMatrixSet) -> sql.Composable:
+def _cluster_sql(layer: TileLayer, tms: TileMatrixSet, timed: bool) -> sql.Composable:
     src = layer.source
     x, y = _xy(src, tms)
     return sql.SQL(
@@ -214,7 +250,7 @@ def _cluster_sql(layer: TileLayer, tms: TileMatrixSet) -> sql.Composable:
         x=x,
         y=y,
         table=ident(src.table),
-        where=_where(src),
+        where=_where(src, timed),
         bx0=_X0,
         bx1=_X1,
         by0=_Y0,
