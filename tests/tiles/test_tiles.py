@@ -49,11 +49,16 @@ def test_camera_tile_holds_exactly_the_cameras_in_it(client, sql):
     assert set(features[0]["properties"]) >= {"code", "name", "kind", "status"}
 
 
-def test_grid_tile_holds_the_current_grids_it_overlaps(client, sql):
-    lon, lat = sql(
+def _first_grid_point(sql) -> tuple[float, float]:
+    """A point inside the first current grid (by code)."""
+    return sql(
         "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grids "
         "WHERE valid_to IS NULL ORDER BY code LIMIT 1) s"
     )[0]
+
+
+def test_grid_tile_holds_the_current_grids_it_overlaps(client, sql):
+    lon, lat = _first_grid_point(sql)
     z = 13
     row, col = _tile_of(lon, lat, z)
     r = client.get(_url("grids", WMQ, z, row, col))
@@ -79,10 +84,7 @@ def test_grid_tile_holds_the_current_grids_it_overlaps(client, sql):
 def test_overview_grid_tile_keeps_every_grid_of_the_tile(client, sql):
     """Below DETAIL_ZOOM grids are simplified (in metres, on the stored Web Mercator copy),
     never dropped, and carry only the light attributes."""
-    lon, lat = sql(
-        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grids "
-        "WHERE valid_to IS NULL ORDER BY code LIMIT 1) s"
-    )[0]
+    lon, lat = _first_grid_point(sql)
     z = 10
     row, col = _tile_of(lon, lat, z)
     r = client.get(_url("grids", WMQ, z, row, col))

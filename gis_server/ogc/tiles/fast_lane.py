@@ -52,7 +52,7 @@ class TileFastLane:
         }
         try:
             answer = await self.tiles.answer(
-                *match.groups(), _query(scope["query_string"]), scope["path"], wanted
+                match.groups(), _query(scope["query_string"]), scope["path"], wanted
             )
         except OnemapError as exc:
             await onemap_error_response(exc)(scope, receive, send)

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -168,10 +168,8 @@ class TileService:
     # -- tiles --------------------------------------------------------------
     async def tile(self, request: Request) -> Response:
         p = request.path_params
-        answer = await self.answer(
-            p["collection_id"], p["tms"], p["z"], p["row"], p["col"],
-            request.query_params, request.url.path, request.headers,
-        )  # fmt: skip
+        parts = (p["collection_id"], p["tms"], p["z"], p["row"], p["col"])
+        answer = await self.answer(parts, request.query_params, request.url.path, request.headers)
         return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
     async def parse(
@@ -209,18 +207,15 @@ class TileService:
 
     async def answer(
         self,
-        collection_id: str,
-        tms_id: str,
-        z_text: str,
-        row_text: str,
-        col_text: str,
+        parts: Sequence[str],
         query: Mapping[str, str],
         path: str,
         request_headers: Mapping[str, str],
     ) -> TileAnswer:
-        """One tile request, from its path parts, query and the request's (lower-case)
-        conditional and Accept-Encoding headers; OnemapError for a bad request."""
-        t = await self.parse(collection_id, tms_id, z_text, row_text, col_text, query)
+        """One tile request, from its path parts (collection, tileMatrixSet, tileMatrix,
+        tileRow, tileCol), query and the request's (lower-case) conditional and
+        Accept-Encoding headers; OnemapError for a bad request."""
+        t = await self.parse(*parts, query)
         fast = self.ogc.fast
         change = await fast.versions.get_async(t.source.table, fast.db)
         tag = caching.etag(change, "tile", path, t.window_key, weak=False)
