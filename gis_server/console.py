@@ -44,6 +44,7 @@ def console_options(settings: Settings) -> ConsoleOptions:
         vehicles_refresh_s=c.vehicles_refresh_s,
         stats_refresh_s=c.stats_refresh_s,
         events_refresh_s=c.events_refresh_s,
+        layers_refresh_s=c.layers_refresh_s,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
 import json
 import re
 import threading
@@ -53,12 +54,37 @@ def error_response(exc: ApiError) -> JSONResponse:
     return JSONResponse({"code": exc.code, "description": exc.description}, exc.status)
 
 
-def json_bytes_response(request: Request, body: str | bytes, max_age: int = 0) -> Response:
-    """A JSON body built by PostGIS, gzipped when the browser accepts it (most are large)."""
-    data = body.encode() if isinstance(body, str) else body
+class Cached:
+    """A JSON body, its validator (a digest of the body) and its gzip, made once."""
+
+    def __init__(self, body: str | bytes):
+        self.data = body.encode() if isinstance(body, str) else body
+        self.etag = '"' + hashlib.blake2b(self.data, digest_size=12).hexdigest() + '"'
+        self._gzip: bytes | None = None
+
+    @property
+    def gzipped(self) -> bytes:
+        if self._gzip is None:
+            self._gzip = gzip.compress(self.data, compresslevel=5)
+        return self._gzip
+
+
+def json_bytes_response(request: Request, body: str | bytes | Cached, max_age: int = 0) -> Response:
+    """A JSON body built by PostGIS, gzipped when the browser accepts it (most are large).
+    A cached body carries an ETag, so a screen that polls gets 304 until it changes."""
     headers = {"Cache-Control": f"max-age={max_age}" if max_age else "no-cache"}
+    data = (
+        body.data
+        if isinstance(body, Cached)
+        else (body.encode() if isinstance(body, str) else body)
+    )
+    if isinstance(body, Cached):
+        headers["ETag"] = body.etag
+        wanted = request.headers.get("if-none-match", "")
+        if body.etag in (t.strip().removeprefix("W/") for t in wanted.split(",")):
+            return Response(status_code=304, headers=headers)
     if len(data) > 1024 and "gzip" in request.headers.get("accept-encoding", ""):
-        data = gzip.compress(data, compresslevel=5)
+        data = body.gzipped if isinstance(body, Cached) else gzip.compress(data, compresslevel=5)
         headers["Content-Encoding"] = "gzip"
         headers["Vary"] = "Accept-Encoding"
     return Response(data, media_type="application/json", headers=headers)
@@ -70,21 +96,26 @@ def compact(text: str) -> str:
 
 
 class TtlCache:
-    """Tiny per-process cache: a big screen and its neighbours ask for the same layers."""
+    """Tiny per-process cache: a big screen and its neighbours ask for the same layers.
+
+    An entry is good for `ttl` seconds and only for the `stamp` it was made with
+    (the versions of the tables it reads, from layer_changes), so an edit shows
+    on the next request, not a TTL later.
+    """
 
     def __init__(self) -> None:
-        self._items: dict[Any, tuple[float, str]] = {}
+        self._items: dict[Any, tuple[float, str, Cached]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Any, ttl: float, produce: Callable[[], str]) -> str:
+    def get(self, key: Any, ttl: float, produce: Callable[[], str], stamp: str = "") -> Cached:
         now = time.monotonic()
         with self._lock:
             hit = self._items.get(key)
-        if hit and hit[0] > now:
-            return hit[1]
-        value = produce()
+        if hit and hit[0] > now and hit[1] == stamp:
+            return hit[2]
+        value = Cached(produce())
         with self._lock:
-            self._items[key] = (now + ttl, value)
+            self._items[key] = (now + ttl, stamp, value)
         return value
 
 
@@ -101,6 +132,11 @@ def _geojson(geom: str) -> sql.Composable:
         g=sql.SQL(geom), tol=sql.Literal(SIMPLIFY_DEG), d=sql.Literal(DIGITS)
     )
 
+
+VERSIONS_SQL = (
+    "SELECT coalesce(string_agg(layer || ':' || version, ',' ORDER BY layer), '') "
+    "FROM layer_changes WHERE layer = ANY(%s)"
+)
 
 TOWNS_SQL = sql.SQL("""
 SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
@@ -364,8 +400,19 @@ class ConsoleApi:
                 row = cur.fetchone()
         return row[0] if row else None
 
-    def _cached(self, key: Any, ttl: float, query: sql.Composable) -> str:
-        return self.cache.get(key, ttl, lambda: compact(self._fetch(query) or "null"))
+    def _cached(
+        self, key: Any, ttl: float, query: sql.Composable, tables: tuple[str, ...] = ()
+    ) -> Cached:
+        """The query's body, cached for `ttl` seconds while `tables` do not change."""
+        stamp = self._versions(tables) if tables else ""
+        return self.cache.get(key, ttl, lambda: compact(self._fetch(query) or "null"), stamp)
+
+    def _versions(self, tables: tuple[str, ...]) -> str:
+        """The change counters of `tables` (layer_changes, bumped by every write), as text."""
+        with pooled(self.settings.database.dsn, self.settings.database.pool_size) as conn:
+            with conn.cursor() as cur:
+                cur.execute(VERSIONS_SQL, (list(tables),))
+                return cur.fetchone()[0]
 
     def handle(self, fn: Callable[[Request], Response]) -> Callable[[Request], Response]:
         """Wrap a handler so ApiErrors become JSON error bodies (sync: runs in the threadpool)."""
@@ -379,17 +426,21 @@ class ConsoleApi:
         endpoint.__name__ = fn.__name__
         return endpoint
 
+    # The layers the console polls (`console.layers_refresh_s`): cached per table versions,
+    # validated by ETag, and never cached by the browser without asking.
     def towns(self, request: Request) -> Response:
-        return json_bytes_response(request, self._cached("towns", 60, TOWNS_SQL), 60)
+        return json_bytes_response(request, self._cached("towns", 60, TOWNS_SQL, ("towns",)))
 
     def grids(self, request: Request) -> Response:
-        return json_bytes_response(request, self._cached("grids", 30, GRIDS_SQL), 30)
+        body = self._cached("grids", 30, GRIDS_SQL, ("grids", "towns", "events"))
+        return json_bytes_response(request, body)
 
     def zones(self, request: Request) -> Response:
-        return json_bytes_response(request, self._cached("zones", 60, ZONES_SQL), 60)
+        body = self._cached("zones", 60, ZONES_SQL, ("river_patrol_zones",))
+        return json_bytes_response(request, body)
 
     def cameras(self, request: Request) -> Response:
-        return json_bytes_response(request, self._cached("cameras", 30, CAMERAS_SQL), 30)
+        return json_bytes_response(request, self._cached("cameras", 30, CAMERAS_SQL, ("cameras",)))
 
     def vehicles(self, request: Request) -> Response:
         return json_bytes_response(request, self._cached("vehicles", 1, VEHICLES_SQL))

@@ -182,6 +182,7 @@ class ConsoleSettings(_Section):
     vehicles_refresh_s: int = Field(5, ge=1, le=3600)
     stats_refresh_s: int = Field(30, ge=5, le=3600)
     events_refresh_s: int = Field(60, ge=5, le=3600)
+    layers_refresh_s: int = Field(60, ge=1, le=3600)
     events_limit: int = Field(50000, ge=100, le=500000)
 
 

@@ -84,6 +84,7 @@ def client_config(options: ConsoleOptions) -> dict[str, Any]:
             "vehicles": options.vehicles_refresh_s * 1000,
             "stats": options.stats_refresh_s * 1000,
             "events": options.events_refresh_s * 1000,
+            "layers": options.layers_refresh_s * 1000,
         },
         "basemaps": [
             {

@@ -21,3 +21,4 @@ class ConsoleOptions:
     vehicles_refresh_s: int = 5
     stats_refresh_s: int = 30
     events_refresh_s: int = 60
+    layers_refresh_s: int = 60

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import psycopg2
 import pytest
 
 from gis_server.console_api import parse_coordinate
@@ -93,3 +94,38 @@ def test_reporter_contacts_never_leave(console_url: str, sql) -> None:
         assert "reporter" not in body
         for phone in phones:
             assert phone not in body
+
+
+def _execute(dsn: str, query: str, params: tuple = ()) -> None:
+    """One committed statement (the layer_changes triggers see it at once)."""
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+    conn.close()
+
+
+def test_polled_layers_answer_304_until_they_change(console_url: str, console_dsn: str, sql):
+    """A big screen polls its layers; an edit made elsewhere shows on the next poll,
+    not after a cache's TTL, and an unchanged layer costs a 304."""
+    code, name = sql("SELECT code || '|' || worker_name FROM grids WHERE valid_to IS NULL "
+                     "ORDER BY code LIMIT 1").split("|")  # fmt: skip
+    with httpx.Client(base_url=console_url, timeout=30) as c:
+        first = c.get("/api/console/layers/grids")
+        etag = first.headers["etag"]
+        assert first.headers["cache-control"] == "no-cache"
+        assert (
+            c.get("/api/console/layers/grids", headers={"If-None-Match": etag}).status_code == 304
+        )
+        try:
+            _execute(console_dsn, "UPDATE grids SET worker_name = %s WHERE code = %s "
+                     "AND valid_to IS NULL", ("测试员", code))  # fmt: skip
+            changed = c.get("/api/console/layers/grids", headers={"If-None-Match": etag})
+            assert changed.status_code == 200 and changed.headers["etag"] != etag
+            mine = next(f for f in changed.json()["features"] if f["id"] == code)
+            assert mine["properties"]["worker_name"] == "测试员"
+        finally:
+            _execute(console_dsn, "UPDATE grids SET worker_name = %s WHERE code = %s "
+                     "AND valid_to IS NULL", (name, code))  # fmt: skip
+        gz = c.get("/api/console/layers/cameras", headers={"Accept-Encoding": "gzip"})
+        assert gz.headers["content-encoding"] == "gzip" and gz.json()["rows"]

@@ -158,3 +158,36 @@ def test_gcj02_basemap_shifts_overlays_and_clicks_back(console) -> None:
     back = page.evaluate("([lng, lat]) => OnemapConsole.fromLatLng(L.latLng(lat, lng))", ll)
     assert back == pytest.approx([before["lon"], before["lat"]], abs=1e-7)
     assert console.stats()["counts"]["grids"] > 0 and console.errors() == []
+
+
+def test_other_screens_edits_show_without_a_reload(console, console_dsn, sql) -> None:
+    """The console polls grids, river zones and cameras (`console.layers_refresh_s`):
+    a camera switched off elsewhere is redrawn; an unchanged layer is not."""
+    import psycopg2
+
+    page = console.page
+    code, status = sql("SELECT code || '|' || status FROM cameras WHERE status = 'online' "
+                       "ORDER BY code LIMIT 1").split("|")  # fmt: skip
+    page.evaluate("onemapConsole.refreshLayers()")  # settle: whatever changed before the test
+    before = console.stats()["layerRedraws"]
+    page.evaluate("onemapConsole.refreshLayers()")
+    assert console.stats()["layerRedraws"] == before  # all 304: nothing redrawn
+
+    def set_status(value: str) -> None:
+        conn = psycopg2.connect(console_dsn)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("UPDATE cameras SET status = %s WHERE code = %s", (value, code))
+        conn.close()
+
+    try:
+        set_status("offline")
+        page.evaluate("onemapConsole.refreshLayers()")
+        after = console.stats()["layerRedraws"]
+        assert after["cameras"] == before["cameras"] + 1
+        assert after.get("grids", 0) == before.get("grids", 0)
+        drawn = page.evaluate(f"OnemapConsole.cameras.index[{json.dumps(code)}].options.status")
+        assert drawn == "offline"
+    finally:
+        set_status(status)
+    assert console.errors() == []

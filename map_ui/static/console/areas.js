@@ -22,6 +22,8 @@
     index: { towns: {}, grids: {}, river_patrol_zones: {} },
     labels: null,
     counts: { towns: 0, grids: 0, river_patrol_zones: 0 },
+    etags: {},
+    refreshed: {}, // layer → how many times a change was redrawn
     gridPopupHtml,
 
     init(map) {
@@ -40,11 +42,33 @@
 
     /** Fetch and draw one polygon layer; resolves when drawn. */
     load(id) {
-      const fetched = id === 'towns' ? this.townsData : OC.api('/layers/' + id);
-      return fetched.then((fc) => {
-        this.data[id] = fc;
+      if (id === 'towns') {
+        return this.townsData.then((fc) => {
+          this.data[id] = fc;
+          this.render(id);
+        });
+      }
+      return OC.apiFresh('/layers/' + id).then((doc) => {
+        this.etags[id] = doc.etag;
+        this.data[id] = doc.body;
         this.render(id);
       });
+    },
+
+    /**
+     * Redraw a layer if it changed on the server (another editor's redrawn grids, a
+     * new patrol zone); resolves to true when it did. A grid edit in progress here
+     * holds the grids back until it ends, so nothing moves under the editor.
+     */
+    async refresh(id) {
+      if (id === 'grids' && OC.editing && OC.editing.busy()) return false;
+      const doc = await OC.apiFresh('/layers/' + id, this.etags[id]);
+      if (!doc) return false;
+      this.etags[id] = doc.etag;
+      this.data[id] = doc.body;
+      this.render(id);
+      this.refreshed[id] = (this.refreshed[id] || 0) + 1;
+      return true;
     },
 
     renderAll() {

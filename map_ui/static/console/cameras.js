@@ -62,10 +62,21 @@
       return this.icons[status];
     },
     load() {
-      return OC.api('/layers/cameras').then((doc) => {
-        this.data = OC.rows(doc);
+      return OC.apiFresh('/layers/' + ID).then((doc) => {
+        this.etag = doc.etag;
+        this.data = OC.rows(doc.body);
         return this.render();
       });
+    },
+    /** Redraw if any camera changed on the server (status, new points); true when it did. */
+    async refresh() {
+      const doc = await OC.apiFresh('/layers/' + ID, this.etag);
+      if (!doc) return false;
+      this.etag = doc.etag;
+      this.data = OC.rows(doc.body);
+      await this.render();
+      this.refreshed = (this.refreshed || 0) + 1;
+      return true;
     },
     /** (Re)build the markers; resolves when the cluster group has taken them all. */
     render() {

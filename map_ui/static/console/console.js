@@ -73,6 +73,8 @@
       hook.ready = true;
       hook.readyMs = Math.round(performance.now());
       document.body.dataset.ready = '1';
+      // other screens' edits: each poll is a 304 until a layer changes on the server
+      setInterval(() => hook.refreshLayers().catch((e) => OC.reportError('layers', e)), OC.state.cfg.refresh_ms.layers);
     });
 
     const hook = {
@@ -80,6 +82,10 @@
       ready: false,
       readyMs: null,
       whenReady: ready,
+      /** Redraw the grids, patrol zones and cameras that changed on the server. */
+      refreshLayers() {
+        return Promise.all([OC.areas.refresh('grids'), OC.areas.refresh('river_patrol_zones'), OC.cameras.refresh()]);
+      },
       /** What is drawn now: counts per layer, refresh counters, errors. */
       stats() {
         const on = Object.keys(OC.layers).filter((id) => map.hasLayer(OC.layers[id].layer));
@@ -103,6 +109,7 @@
           },
           vehicleRefreshes: OC.vehicles.refreshes,
           statsRefreshes: OC.panel.refreshes,
+          layerRedraws: Object.assign({ cameras: OC.cameras.refreshed || 0 }, OC.areas.refreshed),
           track: OC.tracks.state(),
           lastSearch: OC.search.last,
           lastPoint: OC.pointQuery.last,

@@ -44,6 +44,25 @@
     return body;
   };
 
+  /**
+   * GET a layer document unless it is still `etag`: resolves to {body, etag}, or
+   * to null when the server answers 304 (the screen already shows it).
+   */
+  OC.apiFresh = async function (path, etag) {
+    const url = new URL(OC.state.cfg.api + path, window.location.origin);
+    const headers = { Accept: 'application/json' };
+    if (etag) headers['If-None-Match'] = etag;
+    const res = await fetch(url, { headers, cache: 'no-store' });
+    if (res.status === 304) return null;
+    const body = await res.json().catch(() => null);
+    if (!res.ok) {
+      const err = new Error((body && body.description) || `HTTP ${res.status}`);
+      err.status = res.status;
+      throw err;
+    }
+    return { body, etag: res.headers.get('ETag') };
+  };
+
   /** Storage (WGS84) → map coordinates: shifted to GCJ-02 on a GCJ-02 basemap. */
   OC.toLatLng = function (lon, lat) {
     if (OC.state.variant === 'gcj02') {

@@ -48,6 +48,11 @@
     lastResult: null,
     lastViolations: [],
 
+    /** A grid edit is under way here (a selection, a tool, an unsaved change). */
+    busy() {
+      return this.sel.size > 0 || this.tool !== null || this.pending !== null || this.picking;
+    },
+
     init(map) {
       this.map = map;
       if (map.pm === undefined || map.pm === null) {
