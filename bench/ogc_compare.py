@@ -36,6 +36,7 @@ from bench.ogc import measure, report, servers, venvs, zooms  # noqa: E402
 from bench.ogc.cases import Case  # noqa: E402
 from bench.ogc.report import FLOOR, Cell  # noqa: E402
 from gis_server.settings import get_settings  # noqa: E402
+from layers.registry import LAYERS  # noqa: E402
 
 ONEMAP = ROOT / ".venv" / "bin" / "onemap"
 LAYER_TABLES = ("towns", "grids", "cameras", "events")
@@ -231,7 +232,7 @@ def sweep_zooms(
 ) -> dict[str, dict[str, zooms.Sweep]]:
     """{layer: {server: its slowest tile over every zoom}} (see bench/ogc/zooms.py)."""
     out: dict[str, dict[str, zooms.Sweep]] = {}
-    for layer in zooms.tiled_layers():
+    for layer in LAYERS:
         rows, tiles = zooms.densest_tiles(conn, layer)
         for name in args.sweep_servers:
             if name not in up:

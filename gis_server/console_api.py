@@ -70,21 +70,16 @@ class Cached:
 
 
 def json_bytes_response(request: Request, body: str | bytes | Cached, max_age: int = 0) -> Response:
-    """A JSON body built by PostGIS, gzipped when the browser accepts it (most are large).
-    A cached body carries an ETag, so a screen that polls gets 304 until it changes."""
-    headers = {"Cache-Control": f"max-age={max_age}" if max_age else "no-cache"}
-    data = (
-        body.data
-        if isinstance(body, Cached)
-        else (body.encode() if isinstance(body, str) else body)
-    )
-    if isinstance(body, Cached):
-        headers["ETag"] = body.etag
-        wanted = request.headers.get("if-none-match", "")
-        if body.etag in (t.strip().removeprefix("W/") for t in wanted.split(",")):
-            return Response(status_code=304, headers=headers)
+    """A JSON body built by PostGIS with an ETag (a screen that polls gets 304 until it
+    changes), gzipped when the browser accepts it (most are large)."""
+    doc = body if isinstance(body, Cached) else Cached(body)
+    headers = {"Cache-Control": f"max-age={max_age}" if max_age else "no-cache", "ETag": doc.etag}
+    wanted = request.headers.get("if-none-match", "")
+    if doc.etag in (t.strip().removeprefix("W/") for t in wanted.split(",")):
+        return Response(status_code=304, headers=headers)
+    data = doc.data
     if len(data) > 1024 and "gzip" in request.headers.get("accept-encoding", ""):
-        data = body.gzipped if isinstance(body, Cached) else gzip.compress(data, compresslevel=5)
+        data = doc.gzipped
         headers["Content-Encoding"] = "gzip"
         headers["Vary"] = "Accept-Encoding"
     return Response(data, media_type="application/json", headers=headers)

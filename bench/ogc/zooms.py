@@ -18,7 +18,6 @@ import numpy as np
 import psycopg2.extensions
 
 from layers.base import LayerSpec
-from layers.registry import LAYERS
 
 from . import cases
 from .measure import fetch
@@ -78,10 +77,6 @@ def densest_tiles(
     return len(xy), out
 
 
-def tile_url(server: str, layer: LayerSpec, z: int, x: int, y: int) -> str:
-    return cases.tile_urls(layer, z, x, y)[server]
-
-
 def sweep_layer(
     base_url: str,
     server: str,
@@ -96,7 +91,7 @@ def sweep_layer(
         if server == "onemap" and z < layer.tile_min_zoom:
             result.note = f"tiles from z{layer.tile_min_zoom}"
             continue  # onemap answers 404 there, by design (tests/tiles check it)
-        path = tile_url(server, layer, z, x, y)
+        path = cases.tile_urls(layer, z, x, y)[server]
         worst = 0.0
         for _ in range(TRIES):
             probe = fetch(base_url, path, timeout)
@@ -111,7 +106,3 @@ def sweep_layer(
         if worst > result.slowest_s:
             result.slowest_s, result.slowest_zoom = worst, z
     return result
-
-
-def tiled_layers() -> list[LayerSpec]:
-    return list(LAYERS)

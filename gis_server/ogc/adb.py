@@ -109,11 +109,15 @@ class AsyncDB:
             options=options,
         )
 
-    async def acquire(self) -> AsyncConnection[Any]:
-        """A connection of the pool (give it back with `release`); psycopg errors pass through.
-        Off the lifespan's loop (never under uvicorn) it is a one-off connection."""
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
         if self._loop is None or self._loop is not asyncio.get_running_loop():
-            return await self._connect()
+            conn = await self._connect()  # not the lifespan's loop: one-off connection
+            try:
+                yield conn
+            finally:
+                await conn.close()
+            return
         assert self._slots is not None
         if self._slots.locked():  # all connections busy: queue, but not forever
             try:
@@ -122,32 +126,17 @@ class AsyncDB:
                 raise DatabaseUnavailable("no database connection free, retry later") from None
         else:
             await self._slots.acquire()
-        if self._idle:
-            return self._idle.pop()
+        conn = None
         try:
-            return await self._connect()
-        except BaseException:
-            self._slots.release()
-            raise
-
-    async def release(self, conn: AsyncConnection[Any]) -> None:
-        """Back to the pool; a closed or mid-transaction connection is closed instead."""
-        pooled = self._loop is not None and self._loop is asyncio.get_running_loop()
-        if pooled and not conn.closed and conn.info.transaction_status == pq.TransactionStatus.IDLE:
-            self._idle.append(conn)
-        else:
-            await _discard(conn)
-        if pooled:
-            assert self._slots is not None
-            self._slots.release()
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
-        conn = await self.acquire()
-        try:
+            conn = self._idle.pop() if self._idle else await self._connect()
             yield conn
         finally:
-            await self.release(conn)
+            if conn is not None:
+                if not conn.closed and conn.info.transaction_status == pq.TransactionStatus.IDLE:
+                    self._idle.append(conn)
+                else:
+                    await _discard(conn)
+            self._slots.release()
 
     @asynccontextmanager
     async def cursor(
@@ -171,22 +160,14 @@ class AsyncDB:
         try:
             async with self.connection() as conn:
                 yield conn
-        except psycopg.Error as exc:
-            raise onemap_error(exc, what) from None
-
-
-def onemap_error(exc: psycopg.Error, what: str) -> Exception:
-    """What a database failure during `what` means to the client: a bad value is a 400,
-    a cancelled or impossible query a 503; anything else is re-raised as it is."""
-    if isinstance(exc, psycopg.errors.QueryCanceled):
-        return DatabaseUnavailable(f"{what} took too long, retry later")
-    if isinstance(exc, psycopg.DataError):
-        detail = str(exc).strip().splitlines()[0]
-        return InvalidParameter("value", f"invalid value: {detail}")
-    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
-        LOGGER.error("database unavailable during %s: %s", what, exc)
-        return DatabaseUnavailable("database unavailable, retry later")
-    return exc
+        except psycopg.errors.QueryCanceled:
+            raise DatabaseUnavailable(f"{what} took too long, retry later") from None
+        except psycopg.DataError as exc:
+            detail = str(exc).strip().splitlines()[0]
+            raise InvalidParameter("value", f"invalid value: {detail}") from None
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            LOGGER.exception("database unavailable during %s", what)
+            raise DatabaseUnavailable("database unavailable, retry later") from None
 
 
 def text_as_bytes(cur: AsyncClientCursor[Any]) -> None:

@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import psycopg
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -235,9 +234,8 @@ class TileService:
 
     async def _build(self, t: TileRequest) -> bytes:
         """The tile's MVT bytes from PostGIS (empty: no feature touches the tile)."""
-        db = self.ogc.tile_db
-        conn = await db.acquire()
-        try:
+        what = f"tile {t.z}/{t.row}/{t.col} of {t.source.id!r}"
+        async with self.ogc.tile_db.checked_connection(what) as conn:
             plan = await self._plan(conn, t.source)
             kind = plan.layer.kind(t.z)
             values: dict[str, Any] = mvt.tile_values(plan.layer, t.matrix_set, t.z, t.row, t.col)
@@ -248,11 +246,6 @@ class TileService:
             # times slower for the district-wide tiles of the low zooms
             prepare = kind is not mvt.TileKind.CLUSTERS
             tile = await adb.fetch_bytes(conn, statement, values, prepare)
-        except psycopg.Error as exc:
-            what = f"tile {t.z}/{t.row}/{t.col} of {t.source.id!r}"
-            raise adb.onemap_error(exc, what) from None
-        finally:
-            await db.release(conn)
         return tile or b""
 
     # -- metadata -----------------------------------------------------------
