@@ -37,6 +37,7 @@ from gis_server.errors import InvalidParameter, NotFound
 from gis_server.ogc import adb, caching, cql2_sql, keyset, params
 from gis_server.ogc import crs as crs_mod
 from gis_server.ogc.context import ParsedFilter
+from gis_server.ogc.row_estimate import row_estimate
 from gis_server.ogc.source import Source
 from gis_server.ogc.sql import (
     Binds,
@@ -88,16 +89,16 @@ class _TableStats:
             "SELECT coalesce(array_agg(attname::text) FILTER (WHERE attnotnull), '{}'), "
             "coalesce(array_agg(attname::text) FILTER (WHERE EXISTS (SELECT 1 FROM pg_index i "
             "WHERE i.indrelid = attrelid AND i.indisunique AND i.indnkeyatts = 1 "
-            "AND i.indpred IS NULL AND i.indkey[0] = attnum)), '{}'), "
-            "(SELECT reltuples FROM pg_class WHERE oid = to_regclass(%(t)s)) "
+            "AND i.indpred IS NULL AND i.indkey[0] = attnum)), '{}') "
             "FROM pg_attribute WHERE attrelid = to_regclass(%(t)s) AND attnum > 0 "
             "AND NOT attisdropped",
             {"t": table},
         )
-        not_null, unique, reltuples = await cur.fetchone()
+        not_null, unique = await cur.fetchone()
+        rows_estimate = await row_estimate(cur, table)
         with self._lock:
             self._columns[table] = (frozenset(not_null), frozenset(unique))
-            self._rows[table] = (reltuples if reltuples is not None else -1.0, now)
+            self._rows[table] = (rows_estimate, now)
         return (*self._columns[table], self._rows[table][0])
 
 

@@ -38,7 +38,9 @@ from gis_server.ogc.offline import offline_routes
 from gis_server.ogc.processes import process_routes
 from gis_server.ogc.pygeoapi_config import build_config, build_sources
 from gis_server.ogc.source import Source
-from gis_server.ogc.tiles.routes import TILE_TIMEOUT_MS, TileService, tile_routes
+from gis_server.ogc.tiles.answer import TILE_TIMEOUT_MS, TileService
+from gis_server.ogc.tiles.metadata import TileMetadata
+from gis_server.ogc.tiles.routes import tile_routes
 from gis_server.ogc.writes import add_etag, write_routes
 from gis_server.settings import Settings
 
@@ -74,7 +76,14 @@ class OgcService:
         self.tile_db = adb.AsyncDB(
             db.dsn, db.pool_size, statement_timeout_ms=TILE_TIMEOUT_MS, prepared=True
         )
-        self.tiles = TileService(self)  # MVT tiles (routed, and the app's fast lane)
+        # MVT tiles (routed, and the app's fast lane); their ETags read the items' counters
+        self.tiles = TileService(
+            self.source_async,
+            self.fast.versions,
+            self.fast.db,
+            self.tile_db,
+            settings.ogc.tile_cache_mb * 1024 * 1024,
+        )
 
     async def open_pools(self) -> None:
         """Bind the async pools of the hot read paths to the running loop (the app's lifespan)."""
@@ -271,6 +280,8 @@ class OgcService:
     def routes(self) -> list[BaseRoute]:
         """Routes relative to the /ogc mount."""
         static = Path(pygeoapi.__file__).parent / "static"
+        server, district = self.settings.server, self.settings.district
+        tile_metadata = TileMetadata(self.source_async, server.public_url, district.extent)
         return [
             Route("/", self.landing, methods=["GET", "HEAD"]),
             Route("/openapi", self.openapi, methods=["GET", "HEAD"]),
@@ -289,7 +300,7 @@ class OgcService:
             ),
             *write_routes(self.settings),  # Part 4 (POST/PUT/PATCH/DELETE)
             *process_routes(self.settings),  # grid-reshape, grid-split, grid-merge
-            *tile_routes(self),  # OGC API - Tiles (MVT from PostGIS)
+            *tile_routes(self.tiles, tile_metadata),  # OGC API - Tiles (MVT from PostGIS)
             coverages.coverage_route(self),  # rasters from `onemap import raster`
             *offline_routes(),  # vendored JS/CSS and a blank basemap for the HTML pages
             Mount("/static", StaticFiles(directory=static), name="ogc-static"),

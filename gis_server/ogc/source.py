@@ -7,6 +7,7 @@ settings.collections (columns introspected once, at start-up).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import psycopg2.extensions
@@ -53,6 +54,11 @@ class Source:
     @property
     def temporal(self) -> bool:
         return self.time_start is not None
+
+
+# A published collection's Source by id, NotFound for an unknown one (the OGC service's
+# `source_async`): what the tile routes get instead of the whole service.
+SourceLookup = Callable[[str], Awaitable[Source]]
 
 
 def from_layer(layer: LayerSpec, key_columns: tuple[str, ...] = ()) -> Source:

@@ -20,7 +20,8 @@ from gis_server.errors import InvalidParameter
 from gis_server.ogc import adb, caching, crs
 from gis_server.ogc.sql import Binds, FeatureQuery, features_sql, item_sql
 from gis_server.ogc.tiles import mvt, tms
-from gis_server.ogc.tiles.routes import TileCache, TileService
+from gis_server.ogc.tiles.answer import tile_layer
+from gis_server.ogc.tiles.cache import TileCache
 from tests.helpers import run_async
 
 GRID = "/ogc/collections/grids/items"
@@ -74,7 +75,6 @@ def test_feature_by_id_identical_bytes(client, demo_db, sql):
 def test_tile_identical_bytes(client, demo_db):
     ogc = client.app.state.ogc
     quad = tms.get("WebMercatorQuad")
-    tiles = TileService(ogc)
     built = []
     for cid, points in (("grids", False), ("cameras", True)):
         source = ogc.source(cid)
@@ -83,7 +83,7 @@ def test_tile_identical_bytes(client, demo_db):
             n = 2**z
             col = int((lon + 180) / 360 * n)
             row = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-            layer = mvt.TileLayer(source, points, tiles._layer(source, 0).light_columns, 20_000)
+            layer = mvt.TileLayer(source, points, tile_layer(source, 0).light_columns, 20_000)
             statement = mvt.tile_statement(layer, quad, layer.kind(z))
             values = mvt.tile_values(layer, quad, z, row, col)
             old, new = _both(demo_db, statement, values)

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gis_server.errors import OnemapError, onemap_error_response
-from gis_server.ogc.tiles.routes import TileService
+from gis_server.ogc.tiles.answer import TileService
 
 _TILE = re.compile(r"/ogc/collections/([^/]+)/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)")
 _HEADERS = frozenset({b"if-none-match", b"if-modified-since", b"accept-encoding"})

@@ -34,6 +34,7 @@ from gis_server.ogc.params import TimeRange
 from gis_server.ogc.source import Source
 from gis_server.ogc.tiles.tms import TileMatrixSet
 
+MVT_TYPE = "application/vnd.mapbox-vector-tile"
 EXTENT = 4096
 BUFFER = 64
 DETAIL_ZOOM = 12
