@@ -1,6 +1,6 @@
 """`onemap import raster`: a GeoTIFF checked, reprojected to EPSG:4326 if needed and
 written as a Cloud-Optimized GeoTIFF with overviews, then recorded in `rasters`
-so the OGC API can publish it as a coverage (etl.raster_catalog)."""
+so the OGC API can publish it as a coverage (layers.rasters)."""
 
 from __future__ import annotations
 
@@ -19,24 +19,9 @@ from rasterio.vrt import WarpedVRT
 from etl import importlog
 from etl.errors import SourceError, UsageError
 from etl.report import ImportResult
+from layers.rasters import record_raster
 
 EPSG4326 = RioCRS.from_epsg(4326)
-
-_UPSERT = """
-INSERT INTO rasters (id, title, description, path, source_file, sha256, crs, width, height,
-                     band_count, dtype, nodata, min_lon, min_lat, max_lon, max_lat, overviews,
-                     imported_by)
-VALUES (%(id)s, %(title)s, %(description)s, %(path)s, %(source_file)s, %(sha256)s, 'EPSG:4326',
-        %(width)s, %(height)s, %(band_count)s, %(dtype)s, %(nodata)s, %(min_lon)s, %(min_lat)s,
-        %(max_lon)s, %(max_lat)s, %(overviews)s, %(who)s)
-ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description,
-    path = EXCLUDED.path, source_file = EXCLUDED.source_file, sha256 = EXCLUDED.sha256,
-    width = EXCLUDED.width, height = EXCLUDED.height, band_count = EXCLUDED.band_count,
-    dtype = EXCLUDED.dtype, nodata = EXCLUDED.nodata, min_lon = EXCLUDED.min_lon,
-    min_lat = EXCLUDED.min_lat, max_lon = EXCLUDED.max_lon, max_lat = EXCLUDED.max_lat,
-    overviews = EXCLUDED.overviews, imported_by = EXCLUDED.imported_by, imported_at = now()
-RETURNING (xmax = 0)
-"""
 
 
 def _raster_id(path: Path, given: str | None) -> str:
@@ -135,8 +120,7 @@ def import_raster(
         "who": who,
     }
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(_UPSERT, params)
-        inserted = cur.fetchone()[0]
+        inserted = record_raster(cur, params)
         result.inserted, result.updated = (1, 0) if inserted else (0, 1)
         result.crs = "EPSG:4326"
         result.notes.append(

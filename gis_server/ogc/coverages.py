@@ -1,6 +1,6 @@
 """Rasters imported with `onemap import raster`, published as OGC API coverage collections.
 
-`etl.raster_catalog` turns the `rasters` table into pygeoapi coverage resources
+The `rasters` catalog (`layers.rasters`) becomes pygeoapi coverage resources
 (pygeoapi's rasterio provider reads the COGs); they are merged into the config
 when the API is built. A raster imported while the server runs is picked up
 without a restart: the collection routes compare `rasters`' count and latest
@@ -11,35 +11,71 @@ at build time and rebuild the API when they differ.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
-import psycopg2.extensions
+import psycopg2
 from pygeoapi.api.coverages import get_collection_coverage
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from etl.raster_catalog import coverage_resources
 from gis_server.errors import InvalidParameter, NotFound
+from layers.rasters import Raster, list_rasters
 
 LOGGER = logging.getLogger(__name__)
 
 CHECK_INTERVAL_S = 2.0
-GTIFF = "GTiff"  # the rasterio provider's format name (etl.raster_catalog)
+GTIFF = "GTiff"  # the rasterio provider's format name
 FORMATS = {"json", "html", "gtiff"}  # CoverageJSON, HTML page, the COG itself
 
-RasterStamp = tuple[int, datetime | None]
+
+class CallPygeoapi(Protocol):
+    """Runs a pygeoapi API function for a request (the OGC service's `call_pygeoapi`),
+    accepting the extra `f` values in `formats`; the function returns (headers, status, content)."""
+
+    def __call__(
+        self,
+        request: Request,
+        function: Callable[..., tuple[dict[str, Any], int, Any]],
+        *args: Any,
+        formats: tuple[str, ...],
+    ) -> Awaitable[Response]: ...
 
 
-def raster_stamp(conn: psycopg2.extensions.connection) -> RasterStamp:
-    """(count, latest imported_at) of `rasters`: changes on every import, re-import and delete."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT count(*), max(imported_at) FROM rasters")
-        count, latest = cur.fetchone()
-    conn.rollback()
-    return int(count), latest
+def coverage_resource(raster: Raster) -> dict[str, Any]:
+    """A pygeoapi `collection` resource served by its rasterio provider."""
+    return {
+        "type": "collection",
+        "title": raster.title,
+        "description": raster.description or raster.title,
+        "keywords": ["raster", "coverage", "栅格"],
+        "extents": {
+            "spatial": {
+                "bbox": list(raster.bbox),
+                "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+            }
+        },
+        "links": [],
+        "providers": [
+            {
+                "type": "coverage",
+                "name": "rasterio",
+                "data": raster.path,
+                "options": {"DATA_ENCODING": "COMPRESSION=DEFLATE"},
+                "format": {"name": GTIFF, "mimetype": "image/tiff"},
+            }
+        ],
+    }
+
+
+def coverage_resources(dsn: str) -> dict[str, dict[str, Any]]:
+    """One pygeoapi resource per row of `rasters`, keyed by raster id."""
+    with psycopg2.connect(dsn) as conn:
+        rasters = list_rasters(conn)
+    conn.close()
+    return {raster.id: coverage_resource(raster) for raster in rasters}
 
 
 def merge_coverages(resources: dict[str, Any], dsn: str) -> set[str]:
@@ -67,12 +103,15 @@ def check_coverage_params(request: Request) -> None:
         raise InvalidParameter("f", f"unsupported format {f!r}; use GTiff, json or html")
 
 
-def coverage_route(service: Any) -> Route:
-    """GET /collections/{id}/coverage (relative to /ogc), answered by pygeoapi."""
+def coverage_route(
+    coverage_ids: Callable[[], Awaitable[set[str]]], call_pygeoapi: CallPygeoapi
+) -> Route:
+    """GET /collections/{id}/coverage (relative to /ogc), answered by pygeoapi; `coverage_ids`
+    gives the published rasters (rebuilding the API when `rasters` changed)."""
 
     async def coverage(request: Request) -> Response:
         cid = request.path_params["collection_id"]
-        if cid not in await service.coverage_ids_async():
+        if cid not in await coverage_ids():
             raise NotFound(f"coverage {cid!r} not found")
         check_coverage_params(request)
         # pygeoapi compares `f` with the provider's format name as written ("GTiff").
@@ -83,6 +122,6 @@ def coverage_route(service: Any) -> Route:
         request = Request(
             dict(request.scope, query_string=urlencode(query).encode()), request.receive
         )
-        return await service.call_pygeoapi(request, get_collection_coverage, cid, formats=(GTIFF,))
+        return await call_pygeoapi(request, get_collection_coverage, cid, formats=(GTIFF,))
 
     return Route("/collections/{collection_id}/coverage", coverage, methods=["GET", "HEAD"])

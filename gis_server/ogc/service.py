@@ -43,6 +43,7 @@ from gis_server.ogc.tiles.metadata import TileMetadata
 from gis_server.ogc.tiles.routes import tile_routes
 from gis_server.ogc.writes import add_etag, write_routes
 from gis_server.settings import Settings
+from layers.rasters import RasterStamp, raster_stamp
 
 LOGGER = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class OgcService:
         self._api: API | None = None
         self._sources: dict[str, Source] = {}
         self._coverage_ids: set[str] = set()  # rasters published as coverages (ogc/coverages.py)
-        self._raster_stamp: coverages.RasterStamp | None = None
+        self._raster_stamp: RasterStamp | None = None
         self._rasters_checked = 0.0
         self.fast = fast_items.FastFeatures(settings)  # GeoJSON built in PostGIS, no pygeoapi
         db = settings.database  # tiles get their own pool: a tile storm cannot starve item pages
@@ -109,7 +110,7 @@ class OgcService:
         try:
             with pooled(db.dsn, db.pool_size) as conn:
                 sources = build_sources(self.settings, conn)
-                stamp = coverages.raster_stamp(conn)
+                stamp = raster_stamp(conn)
             config = build_config(self.settings, sources)
             coverage_ids = coverages.merge_coverages(config["resources"], db.dsn)
         except psycopg2.OperationalError as exc:
@@ -133,7 +134,7 @@ class OgcService:
         self.api()
         db = self.settings.database
         with pooled(db.dsn, db.pool_size) as conn:
-            stamp = coverages.raster_stamp(conn)
+            stamp = raster_stamp(conn)
         if stamp != self._raster_stamp:
             with self._lock:
                 if stamp != self._raster_stamp:
@@ -301,7 +302,8 @@ class OgcService:
             *write_routes(self.settings),  # Part 4 (POST/PUT/PATCH/DELETE)
             *process_routes(self.settings),  # grid-reshape, grid-split, grid-merge
             *tile_routes(self.tiles, tile_metadata),  # OGC API - Tiles (MVT from PostGIS)
-            coverages.coverage_route(self),  # rasters from `onemap import raster`
+            # rasters from `onemap import raster`
+            coverages.coverage_route(self.coverage_ids_async, self.call_pygeoapi),
             *offline_routes(),  # vendored JS/CSS and a blank basemap for the HTML pages
             Mount("/static", StaticFiles(directory=static), name="ogc-static"),
         ]

@@ -12,7 +12,7 @@ from rasterio.transform import from_origin
 
 from etl import chinese_crs
 from etl.crs import resolve
-from etl.raster_catalog import coverage_resources
+from gis_server.ogc.coverages import coverage_resources
 from tests.etl.conftest import rows, scalar
 from tests.etl.test_vector_import import grid_frame
 
