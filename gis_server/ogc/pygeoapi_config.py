@@ -14,6 +14,7 @@ import psycopg2
 from gis_server.ogc import crs, offline, templates
 from gis_server.ogc.provider import Database
 from gis_server.ogc.source import Source, from_extra, from_layer, key_columns
+from gis_server.ogc.tiles.metadata import REL_TILESETS
 from gis_server.settings import Settings
 from layers.registry import LAYERS
 
@@ -80,7 +81,7 @@ def _resource(
         "links": [  # OGC API - Tiles (ogc/tiles/, onemap's own routes)
             {
                 "type": "application/json",
-                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                "rel": REL_TILESETS,
                 "title": "矢量瓦片 Vector tiles (MVT)",
                 "href": f"{settings.server.public_url}/ogc/collections/{source.id}/tiles?f=json",
             }

@@ -19,6 +19,7 @@ from layers.base import LayerSpec
 from layers.registry import BY_ID
 
 REL_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+REL_TILESETS = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"  # collection → its tilesets
 
 
 class TileMetadata:
