@@ -111,7 +111,9 @@ def test_track_playback_moves_the_marker(console, sql) -> None:
     )
     page.select_option("#oc-track-speed", "1800")
     page.click("#oc-track-play")
-    page.wait_for_timeout(1500)
+    page.wait_for_function(
+        "t0 => onemapConsole.stats().track.t > t0", arg=start["t"], timeout=10_000
+    )
     moved = console.stats()["track"]
     assert moved["t"] > start["t"]
     assert (moved["lat"], moved["lng"]) != (start["lat"], start["lng"])
