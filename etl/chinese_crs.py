@@ -98,10 +98,6 @@ def gcj02_to_wgs84(lon: Array, lat: Array) -> tuple[Array, Array]:
     return _invert(wgs84_to_gcj02, lon, lat)
 
 
-def bd09_to_gcj02(lon: Array, lat: Array) -> tuple[Array, Array]:
-    return _invert(gcj02_to_bd09, lon, lat)
-
-
 def bd09_to_wgs84(lon: Array, lat: Array) -> tuple[Array, Array]:
     return _invert(wgs84_to_bd09, lon, lat)
 

@@ -436,10 +436,3 @@ def import_positions(dsn: str, path: str | Path, opts: GpsOptions) -> ImportResu
         return result
     finally:
         conn.close()
-
-
-def day_of(ts: dt.datetime) -> dt.date:
-    """The Asia/Shanghai day a fix belongs to (its partition and track)."""
-    from etl.coerce import SHANGHAI
-
-    return ts.astimezone(SHANGHAI).date()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from psycopg2.extensions import connection, cursor
+
+LOGGER = logging.getLogger(__name__)
 
 
 def sha256_of(path: Path) -> str | None:
@@ -70,17 +73,33 @@ def write(cur: cursor, entry: LogEntry) -> int:
 
 
 def write_alone(dsn_or_conn: str | connection, entry: LogEntry) -> int | None:
-    """Record a failed or rejected run in its own transaction (the import's was rolled back)."""
+    """Record a failed or rejected run in its own transaction (the import's was rolled back).
+
+    The import's own outcome is already decided and reported; a log row that cannot be
+    written must not hide it, so the failure is logged (not raised) and None returned.
+    """
     import psycopg2
 
     try:
         conn = psycopg2.connect(dsn_or_conn) if isinstance(dsn_or_conn, str) else dsn_or_conn
-    except psycopg2.Error:
+    except psycopg2.Error as exc:
+        LOGGER.error(
+            "import_log: cannot connect to record %s of %s: %s",
+            entry.status,
+            entry.file_name or entry.layer,
+            exc,
+        )
         return None
     try:
         with conn, conn.cursor() as cur:
             return write(cur, entry)
-    except psycopg2.Error:
+    except psycopg2.Error as exc:
+        LOGGER.error(
+            "import_log: cannot record %s of %s: %s",
+            entry.status,
+            entry.file_name or entry.layer,
+            exc,
+        )
         return None
     finally:
         if isinstance(dsn_or_conn, str):

@@ -22,9 +22,6 @@ class Mapping:
     fields: dict[str, str]  # source column -> layer field
     ignored: list[str] = field(default_factory=list)
 
-    def source_of(self, target: str) -> str | None:
-        return next((s for s, t in self.fields.items() if t == target), None)
-
 
 def parse_map_option(text: str | None) -> dict[str, str]:
     """`网格编码=code,网格名称=name` -> {'网格编码': 'code', ...}."""

@@ -5,7 +5,7 @@
 #   scripts/bench.sh ogc [ARGS…]     one benchmark: bench/ogc.py or bench/ogc_*.py, with its options
 #   scripts/bench.sh --list          the benchmarks found
 #
-# Uses the project venv (.venv, made by scripts/setup.sh). Benchmarks start and
+# Sets up first (scripts/setup.sh bench: the venv, test tools and wrk). Benchmarks start and
 # stop their own servers; a failing benchmark does not stop the others, but the
 # exit status is non-zero if any failed.
 set -uo pipefail
@@ -14,10 +14,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="$ROOT/.venv/bin/python"
 cd "$ROOT"
 
-if [[ ! -x "$PY" ]]; then
-    echo "no .venv: run scripts/setup.sh first (or make demo)" >&2
-    exit 1
-fi
+case "${1:-}" in
+    --list|-h|--help) ;;
+    *) "$ROOT/scripts/setup.sh" bench || exit 1 ;;
+esac
 
 benchmarks() {
     local f

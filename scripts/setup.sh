@@ -2,6 +2,7 @@
 # Set up everything onemap needs on a Debian/Ubuntu machine; safe to run again.
 #   scripts/setup.sh demo   what the demo needs (Python venv, PostgreSQL+PostGIS)
 #   scripts/setup.sh test   that, plus GDAL tools, Chromium and CJK fonts for the tests
+#   scripts/setup.sh bench  the tests' set-up, plus wrk (the load generator of bench/)
 # System packages are installed with apt-get when missing and we are root (or
 # have password-less sudo); otherwise the script names them and stops.
 set -euo pipefail
@@ -69,10 +70,13 @@ if [ -z "${DATABASE_URL:-}" ]; then
   have_pkg "postgresql-$pgver-postgis-3" || missing+=("postgresql-$pgver-postgis-3")
 fi
 have_pkg libpq5 || missing+=(libpq5)
-if [ "$mode" = test ]; then
+if [ "$mode" = test ] || [ "$mode" = bench ]; then
   command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   have_pkg fonts-noto-cjk || missing+=(fonts-noto-cjk)
+fi
+if [ "$mode" = bench ]; then
+  command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 fi
 apt_install "${missing[@]+"${missing[@]}"}"
 
@@ -85,15 +89,17 @@ if [ ! -x .venv/bin/python ]; then
   say "创建虚拟环境 — creating .venv with $("$PY" --version)"
   "$PY" -m venv .venv
 fi
-# Reinstall only when pyproject.toml changed (a test install also serves the demo).
+# Reinstall only when pyproject.toml changed (a test install also serves the demo;
+# benchmarks use the test install).
 stamp=".venv/.onemap-installed"
 digest="$(sha256sum pyproject.toml | cut -c1-16)"
+venv_mode="$mode"; [ "$mode" = bench ] && venv_mode=test
 installed() { [ -f "$stamp" ] && grep -qx -- "$digest-$1" "$stamp"; }
-if ! installed "$mode" && ! { [ "$mode" = demo ] && installed test; }; then
+if ! installed "$venv_mode" && ! { [ "$venv_mode" = demo ] && installed test; }; then
   say "安装 onemap 及依赖 — installing onemap and its dependencies into .venv"
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-  if [ "$mode" = test ]; then extras=".[test]"; else extras="."; fi
+  if [ "$venv_mode" = test ]; then extras=".[test]"; else extras="."; fi
   .venv/bin/python -m pip install -q --disable-pip-version-check -e "$extras"
-  echo "$digest-$mode" > "$stamp"
+  echo "$digest-$venv_mode" > "$stamp"
 fi
 say "环境就绪 — environment ready ($(.venv/bin/python --version))"

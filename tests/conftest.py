@@ -88,7 +88,8 @@ def demo_db(db_dsn: str) -> str:
     """The test database with the demo dataset loaded (at TEST_SCALE)."""
     from etl.demo import load_demo
 
-    load_demo(db_dsn, scale=TEST_SCALE)
+    demo = get_settings().demo
+    load_demo(db_dsn, scale=TEST_SCALE, seed=demo.seed, anchor=demo.anchor_date)
     return db_dsn
 
 

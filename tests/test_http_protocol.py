@@ -1,49 +1,65 @@
-"""`onemap serve` sets TCP_NODELAY on accepted connections (no Nagle delay on keep-alive)."""
+"""`onemap serve`'s sockets: TCP_NODELAY on accepted connections, one socket per worker,
+and small responses written in one send."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
-from gis_server.cli import http_protocol
+import pytest
+
+from gis_server.cli import http_protocol, reuseport
+
+needs_reuseport = pytest.mark.skipif(
+    not reuseport.AVAILABLE, reason="this platform has no SO_REUSEPORT"
+)
 
 
-class _Transport:
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
+@needs_reuseport
+def test_accepted_connections_get_nodelay_on_the_stock_asyncio_loop():
+    """asyncio sets TCP_NODELAY only on IPPROTO_TCP sockets: the worker sockets are made so."""
 
-    def get_extra_info(self, name: str) -> object:
-        return self.sock if name == "socket" else None
+    async def accepted_nodelay() -> int:
+        sock = pickle_twin(reuseport.bind("127.0.0.1", 0))
+        got: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                conn = transport.get_extra_info("socket")
+                got.set_result(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+        server = await asyncio.get_running_loop().create_server(Probe, sock=sock)
+        _, writer = await asyncio.open_connection(*sock.getsockname())
+        try:
+            return await asyncio.wait_for(got, 5)
+        finally:
+            writer.close()
+            server.close()
+
+    from tests.helpers import run_async
+
+    assert run_async(accepted_nodelay()) != 0  # asyncio.run, in a thread of its own
 
 
-def test_set_nodelay_on_an_accepted_tcp_connection():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:  # proto 0, as uvicorn's
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        with socket.create_connection(server.getsockname()) as _client:
-            conn, _ = server.accept()
-            with conn:
-                assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
-                http_protocol.set_nodelay(_Transport(conn))
-                assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+def pickle_twin(sock: socket.socket) -> socket.socket:
+    """What a spawned worker gets: a new socket on the same address, not the parent's."""
+    import pickle
+
+    return pickle.loads(pickle.dumps(sock))
 
 
-def test_serve_uses_a_nodelay_protocol():
+def test_serve_uses_a_coalescing_protocol():
     cls = http_protocol.protocol()
     assert cls.connection_made is not cls.__mro__[1].connection_made
 
 
+@needs_reuseport
 def test_reuseport_workers_each_get_connections():
     """Each worker's twin socket accepts: the kernel spreads connections over both."""
-    import pickle
     import selectors
 
-    from gis_server.cli import reuseport
-
-    if not reuseport.AVAILABLE:
-        return
     parent = reuseport.bind("127.0.0.1", 0)
-    # what a spawned worker gets: a new socket on the same address, not the parent's
-    workers = [pickle.loads(pickle.dumps(parent)) for _ in range(2)]
+    workers = [pickle_twin(parent) for _ in range(2)]
     try:
         for w in workers:
             assert w.fileno() != parent.fileno()
@@ -89,8 +105,6 @@ class _Recorder:
 
 
 def test_coalescing_sends_one_turns_writes_at_once():
-    import asyncio
-
     from tests.helpers import run_async
 
     async def scenario() -> _Recorder:

@@ -35,6 +35,7 @@ from layers.trips import rebuild_trips
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _LOCK_KEY = 20200610  # advisory lock: one demo load at a time per database
+DEFAULT_SEED = 20200610  # `demo.seed` in config.yml; the CLI passes the configured one
 
 STEP = {"towns": 1, "comprehensive": 2, "special": 3, "cameras": 4, "fleet": 5, "fixes": 6,
         "zones": 7, "events": 8}  # fmt: skip
@@ -42,18 +43,6 @@ STEP = {"towns": 1, "comprehensive": 2, "special": 3, "cameras": 4, "fleet": 5, 
 
 def rng_for(seed: int, step: str) -> np.random.Generator:
     return np.random.default_rng([seed, STEP[step]])
-
-
-def defaults(seed: int | None, anchor: dt.date | None) -> tuple[int, dt.date]:
-    """Seed and anchor from settings when not given (anchor: setting, else today in Shanghai)."""
-    if seed is not None and anchor is not None:
-        return seed, anchor
-    from gis_server.settings import get_settings  # the documented contract; lazy for etl's sake
-
-    demo = get_settings().demo
-    seed = demo.seed if seed is None else seed
-    anchor = anchor or demo.anchor_date or dt.datetime.now(SHANGHAI).date()
-    return seed, anchor
 
 
 def multipolygons(geoms: np.ndarray) -> np.ndarray:
@@ -158,17 +147,18 @@ class _Timer:
 def load_demo(
     dsn: str,
     scale: float = 1.0,
-    seed: int | None = None,
+    seed: int = DEFAULT_SEED,
     anchor: dt.date | None = None,
     reload: bool = False,
 ) -> DemoReport:
     """Load the deterministic demo dataset into the database at `dsn`.
 
+    `anchor` is the last day of the demo year (default: today in Asia/Shanghai).
     A no-op (report.loaded False) when the layers already hold data and reload is False.
     """
     if scale <= 0:
         raise ValueError("scale must be positive")
-    seed, anchor = defaults(seed, anchor)
+    anchor = anchor or dt.datetime.now(SHANGHAI).date()
     started = time.perf_counter()
     report = DemoReport(loaded=False, seed=seed, anchor=anchor, scale=scale)
     conn = psycopg2.connect(dsn, application_name="onemap-demo")

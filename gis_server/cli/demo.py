@@ -28,6 +28,12 @@ def demo(reload: bool, scale: float) -> None:
     except ClusterError as exc:
         fail(str(exc))
     click.echo("演示数据 — demo dataset: checking the layers, loading if empty or --reload …")
-    report = load_demo(settings.database.dsn, scale=scale, reload=reload)
+    report = load_demo(
+        settings.database.dsn,
+        scale=scale,
+        seed=settings.demo.seed,
+        anchor=settings.demo.anchor_date,
+        reload=reload,
+    )
     for line in report.lines():
         click.echo(line)

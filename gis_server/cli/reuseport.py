@@ -10,6 +10,10 @@ The parent binds a `ReusePortSocket` (reserving the address; it never listens);
 uvicorn's supervisor pickles it into each spawned worker, where it unpickles as
 a fresh SO_REUSEPORT socket bound to the same address (`twin`), not a duplicate
 of the parent's. Worker restarts by the supervisor get their own socket likewise.
+
+Sockets are made with proto IPPROTO_TCP: asyncio sets TCP_NODELAY only on such
+sockets' connections (uvloop on every TCP connection), so a small keep-alive
+response never waits ~40 ms for the client's delayed ACK.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ def _reuse(sock: socket.socket) -> None:
 
 def twin(family: int, address: Any) -> socket.socket:
     """A new SO_REUSEPORT socket bound to `address` (a worker's own listening socket)."""
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     _reuse(sock)
     sock.bind(address)
     sock.set_inheritable(True)
@@ -43,7 +47,7 @@ class ReusePortSocket(socket.socket):
 
 def bind(host: str, port: int) -> ReusePortSocket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = ReusePortSocket(family, socket.SOCK_STREAM)
+    sock = ReusePortSocket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     _reuse(sock)
     sock.bind((host, port))
     sock.set_inheritable(True)

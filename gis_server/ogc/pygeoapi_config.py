@@ -12,6 +12,7 @@ from typing import Any
 import psycopg2
 
 from gis_server.ogc import crs, offline, templates
+from gis_server.ogc.language import LANGUAGES
 from gis_server.ogc.provider import Database
 from gis_server.ogc.source import Source, from_extra, from_layer, key_columns
 from gis_server.ogc.tiles.metadata import REL_TILESETS
@@ -124,7 +125,7 @@ def build_config(settings: Settings, sources: list[Source]) -> dict[str, Any]:
             "url": settings.server.public_url + "/ogc",
             "mimetype": "application/json; charset=UTF-8",
             "encoding": "utf-8",
-            "languages": ["zh-CN", "en-US"],
+            "languages": list(LANGUAGES),
             "limits": {
                 "default_items": settings.ogc.default_limit,
                 "max_items": settings.ogc.max_limit,

@@ -111,7 +111,12 @@ def test_track_playback_moves_the_marker(console, sql) -> None:
     )
     page.select_option("#oc-track-speed", "1800")
     page.click("#oc-track-play")
-    page.wait_for_timeout(1500)
+    page.wait_for_function(  # the marker has left its first fix (a stop may come first)
+        "s => { const t = onemapConsole.stats().track;"
+        " return t.t > s.t && (t.lat !== s.lat || t.lng !== s.lng); }",
+        arg=start,
+        timeout=10_000,
+    )
     moved = console.stats()["track"]
     assert moved["t"] > start["t"]
     assert (moved["lat"], moved["lng"]) != (start["lat"], start["lng"])

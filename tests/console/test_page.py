@@ -70,7 +70,7 @@ def test_screenshots_dark_and_legible(browser, console_url) -> None:
     for name, (w, h) in {"console.png": (1920, 1080), "console-4k.png": (3840, 2160)}.items():
         session = open_console(browser, console_url, w, h)
         page = session.page
-        page.wait_for_timeout(400)
+        page.wait_for_function("document.fonts.status === 'loaded'")  # CJK title laid out
         page.screenshot(path=str(ARTIFACTS / name))
         bg = page.evaluate(
             "getComputedStyle(document.querySelector('.leaflet-container')).backgroundColor"

@@ -180,7 +180,6 @@ def test_second_load_without_reload_is_a_no_op(demo_db: str, conn) -> None:  # n
     before = one(conn, "SELECT (SELECT count(*) FROM events), (SELECT max(updated_at) FROM events)")
     report = load_demo(demo_db, scale=0.5)
     assert report.loaded is False
-    assert report.seconds < 5
     assert (
         one(conn, "SELECT (SELECT count(*) FROM events), (SELECT max(updated_at) FROM events)")
         == before

@@ -28,13 +28,8 @@
     }
   };
 
-  /** GET a JSON document from the console API (same origin). */
-  OC.api = async function (path, params) {
-    const url = new URL(OC.state.cfg.api + path, window.location.origin);
-    Object.entries(params || {}).forEach(([k, v]) => {
-      if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
-    });
-    const res = await fetch(url, { headers: { Accept: 'application/json' } });
+  /** The JSON body of a response, or an Error carrying onemap's error description. */
+  async function jsonOrThrow(res) {
     const body = await res.json().catch(() => null);
     if (!res.ok) {
       const err = new Error((body && body.description) || `HTTP ${res.status}`);
@@ -42,6 +37,15 @@
       throw err;
     }
     return body;
+  }
+
+  /** GET a JSON document from the console API (same origin). */
+  OC.api = async function (path, params) {
+    const url = new URL(OC.state.cfg.api + path, window.location.origin);
+    Object.entries(params || {}).forEach(([k, v]) => {
+      if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
+    });
+    return jsonOrThrow(await fetch(url, { headers: { Accept: 'application/json' } }));
   };
 
   /**
@@ -54,13 +58,16 @@
     if (etag) headers['If-None-Match'] = etag;
     const res = await fetch(url, { headers, cache: 'no-store' });
     if (res.status === 304) return null;
-    const body = await res.json().catch(() => null);
-    if (!res.ok) {
-      const err = new Error((body && body.description) || `HTTP ${res.status}`);
-      err.status = res.status;
-      throw err;
-    }
-    return { body, etag: res.headers.get('ETag') };
+    return { body: await jsonOrThrow(res), etag: res.headers.get('ETag') };
+  };
+
+  /** Show a marker of a (possibly hidden) layer group: zoom to at least `minZoom`, open its popup. */
+  OC.openMarker = function (map, group, marker, minZoom) {
+    if (!marker) return false;
+    if (!map.hasLayer(group)) map.addLayer(group);
+    map.setView(marker.getLatLng(), Math.max(map.getZoom(), minZoom));
+    marker.openPopup();
+    return true;
   };
 
   /** Storage (WGS84) → map coordinates: shifted to GCJ-02 on a GCJ-02 basemap. */

@@ -120,12 +120,7 @@
       return this.group.getLayers().length;
     },
     open(code) {
-      const m = this.markers[code];
-      if (!m) return false;
-      if (!this.map.hasLayer(this.group)) this.map.addLayer(this.group);
-      this.map.setView(m.getLatLng(), Math.max(this.map.getZoom(), 16));
-      m.openPopup();
-      return true;
+      return OC.openMarker(this.map, this.group, this.markers[code], 16);
     },
   };
   OC.events = events;

@@ -81,12 +81,7 @@
       return this.group.getLayers().length;
     },
     open(code) {
-      const m = this.markers[code];
-      if (!m) return false;
-      if (!this.map.hasLayer(this.group)) this.map.addLayer(this.group);
-      this.map.setView(m.getLatLng(), Math.max(this.map.getZoom(), 15));
-      m.openPopup();
-      return true;
+      return OC.openMarker(this.map, this.group, this.markers[code], 15);
     },
   };
   OC.vehicles = vehicles;
