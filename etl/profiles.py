@@ -1,26 +1,26 @@
 """How each importable layer is loaded: which fields come from files, which are
-derived or kept by the system, and how rows are keyed, versioned and located."""
+derived or kept by the system, and how rows are keyed, versioned and located.
+
+The rules are the registry's (`LayerSpec.imports`); a profile is their view for the
+feature importer.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from layers.base import LayerSpec
-from layers.registry import get_layer
+from layers.base import ImportRules, LayerSpec
+from layers.registry import LAYERS
 
 _ALWAYS_SYSTEM = frozenset({"gid", "updated_at"})
 
 
 @dataclass(frozen=True)
 class ImportProfile:
-    """One layer's import rules.
+    """One layer's import rules (see layers.base.ImportRules).
 
     system: columns a file never sets (ids, timestamps, versions, live positions).
-    derived_area: area_km2 is computed from the geometry, never taken from a file.
-    contacts: private fields that go to event_contacts, never to events.
     geometry: the layer's geometry type, or None for attribute-only imports.
-    locate: fill grid_code/town_code from the containing grid/town when not given.
-    versioned: a change closes the current version and opens version+1 (grids).
     """
 
     layer: LayerSpec
@@ -29,7 +29,6 @@ class ImportProfile:
     derived_area: bool = False
     contacts: tuple[str, ...] = ()
     locate: bool = False
-    versioned: bool = False
 
     @property
     def id(self) -> str:
@@ -43,32 +42,28 @@ class ImportProfile:
     def key(self) -> str:
         return self.layer.id_column
 
+    @property
+    def versioned(self) -> bool:
+        """A change closes the current version and opens version+1 (grids)."""
+        return self.layer.versioned
 
-def _profile(layer_id: str, extra_system: set[str] = frozenset(), **kw) -> ImportProfile:
-    return ImportProfile(get_layer(layer_id), _ALWAYS_SYSTEM | set(extra_system), **kw)
+
+def _profile(layer: LayerSpec, rules: ImportRules) -> ImportProfile:
+    system = _ALWAYS_SYSTEM | rules.system
+    return ImportProfile(
+        layer,
+        system,
+        geometry=None if layer.geometry_column in system else layer.geometry_type,
+        derived_area=rules.derived_area,
+        contacts=rules.private,
+        locate=rules.locate,
+    )
 
 
 PROFILES: dict[str, ImportProfile] = {
-    p.id: p
-    for p in (
-        _profile("towns", {"area_km2"}, geometry="MultiPolygon", derived_area=True),
-        _profile(
-            "grids",
-            {"area_km2", "version", "valid_from", "valid_to"},
-            geometry="MultiPolygon",
-            derived_area=True,
-            versioned=True,
-        ),
-        _profile("cameras", geometry="Point", locate=True),
-        _profile("river_patrol_zones", {"area_km2"}, geometry="MultiPolygon", derived_area=True),
-        _profile(
-            "events",
-            geometry="Point",
-            locate=True,
-            contacts=("reporter_name", "reporter_phone"),
-        ),
-        _profile("vehicles", {"last_fix_at", "speed_kmh", "heading", "geom"}, geometry=None),
-    )
+    layer.id: _profile(layer, layer.imports)
+    for layer in LAYERS
+    if layer.imports is not None and layer.imports.loader == "features"
 }
 
 # Source column names for the private contact fields (the public layer has no titles for them).
@@ -84,7 +79,8 @@ def get_profile(layer_id: str) -> ImportProfile:
     try:
         return PROFILES[layer_id]
     except KeyError:
+        importable = [layer.id for layer in LAYERS if layer.imports is not None]
         raise UsageError(
             f"不能导入图层 {layer_id!r} — layer {layer_id!r} cannot be imported; choose one of "
-            + ", ".join([*PROFILES, "vehicle_positions", "raster"])
+            + ", ".join([*importable, "raster"])
         ) from None

@@ -31,6 +31,7 @@ from gis_server.errors import (
 )
 from gis_server.settings import Settings
 from layers import grid_edits, topology
+from layers.registry import BY_ID, GRIDS
 
 
 def tolerance(settings: Settings) -> topology.Tolerance:
@@ -132,7 +133,7 @@ def audit_grid_edit(
             conn,
             principal,
             action,
-            "grids",
+            GRIDS.id,
             code,
             result.before.get(code),
             result.after.get(code),
@@ -154,10 +155,13 @@ def grid_etag(version: int) -> str:
 
 
 def if_match(request: Request, layer_id: str, settings: Settings) -> list[str] | None:
-    """The tags of If-Match (None: header absent or `*`); 428 where the layer requires it."""
+    """The tags of If-Match (None: header absent or `*`); 428 where it is required: by
+    the layer's spec (`LayerSpec.if_match_required`) or by `editing.require_if_match`."""
     raw = request.headers.get("if-match")
     if raw is None:
-        if layer_id in settings.editing.require_if_match:
+        layer = BY_ID.get(layer_id)
+        required = layer is not None and layer.if_match_required
+        if required or layer_id in settings.editing.require_if_match:
             raise PreconditionRequired(
                 "If-Match: 编辑前须先读取要素并回传其 ETag — send the feature's ETag in If-Match"
             )

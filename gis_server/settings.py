@@ -113,13 +113,14 @@ class EditingSettings(_Section):
     area_m2: a gap, overlap or piece outside the town smaller than this is allowed.
     snap_m: positional precision; pieces thinner than this are coincident edges, not gaps.
     sliver_width_m: violating pieces thinner than this are reported as slivers.
-    require_if_match: layers whose Part 4 PUT/PATCH/DELETE must send If-Match (else 428).
+    require_if_match: further layers whose Part 4 PUT/PATCH/DELETE must send If-Match
+    (else 428), beyond those whose LayerSpec requires it (grids).
     """
 
     area_m2: float = Field(1.0, ge=0)
     snap_m: float = Field(0.1, ge=0)
     sliver_width_m: float = Field(1.0, ge=0)
-    require_if_match: list[str] = ["grids"]
+    require_if_match: list[str] = []
 
 
 class DistrictSettings(_Section):

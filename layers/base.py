@@ -1,8 +1,14 @@
-"""The description every layer gives of itself, read by the server, ETL and console."""
+"""The description every layer gives of itself, read by the server, ETL and console.
+
+A layer's behaviour (versioned writes, If-Match, how files are imported, where the
+console lists it) is a field here, so code asks the spec and never the layer id.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, String, Table
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,33 @@ class Prop:
         return f"{self.title_zh} {self.title_en}"
 
 
+# SQLAlchemy type -> (JSON schema type, format); the first match wins (Date before
+# String, Integer before Float: none of them subclasses another, but keep it explicit).
+_JSON_TYPES: tuple[tuple[type, str, str | None], ...] = (
+    (DateTime, "string", "date-time"),
+    (Date, "string", "date"),
+    (Boolean, "boolean", None),
+    (Integer, "integer", None),
+    (Float, "number", None),
+    (String, "string", None),
+)
+
+
+def public(table: Table, **titles: tuple[str, str]) -> tuple[Prop, ...]:
+    """The public properties of a layer, in the order given: `name=(中文, English)`.
+
+    Types, formats and enums come from the table's columns (layers/tables/), so
+    the registry names which columns are public and their titles, never their types.
+    """
+    props = []
+    for name, (title_zh, title_en) in titles.items():
+        column = table.columns[name]
+        kind, fmt = next((k, f) for t, k, f in _JSON_TYPES if isinstance(column.type, t))
+        enum = column.info.get("enum")
+        props.append(Prop(name, kind, title_zh, title_en, fmt, tuple(enum) if enum else None))
+    return tuple(props)
+
+
 @dataclass(frozen=True)
 class Style:
     """How the console draws the layer (Leaflet path / marker options)."""
@@ -35,8 +68,27 @@ class Style:
 
 
 @dataclass(frozen=True)
+class ImportRules:
+    """How `onemap import` loads a layer's files.
+
+    loader: "features" upserts rows by the id column (etl/vector_import.py);
+    "gps_fixes" reads a GPS feed and rebuilds tracks and trips (etl/gps.py).
+    system: columns a file never sets (besides gid and updated_at, never set by anyone).
+    derived_area: area_km2 is computed from the geometry, never taken from a file.
+    private: fields kept out of the layer's table (reporter contacts → event_contacts).
+    locate: fill grid_code/town_code from the containing grid/town when not given.
+    """
+
+    loader: str = "features"
+    system: frozenset[str] = frozenset()
+    derived_area: bool = False
+    private: tuple[str, ...] = ()
+    locate: bool = False
+
+
+@dataclass(frozen=True)
 class LayerSpec:
-    """One layer: its table, OGC collection metadata and style.
+    """One layer: its table, OGC collection metadata, style and behaviour.
 
     time_start/time_end: the temporal extent of a feature. A layer with only
     time_start has instants; with both, intervals (tracks, grid versions).
@@ -48,6 +100,13 @@ class LayerSpec:
     points has no useful overview tile, and it could not be built in time).
     tile_window_hours: tiles without `datetime` show only the features of the
     last so many (whole) hours — for a feed that grows by millions a day.
+    editable: OGC API Features Part 4 writes are offered.
+    versioned: a write never overwrites a row: it closes the open version
+    (valid_to) and opens version + 1 (layers/grid_edits.py); the feature's ETag
+    is "v<version>" (others: "u<updated_at µs>").
+    if_match_required: Part 4 PUT/PATCH/DELETE without If-Match are refused (428).
+    imports: how `onemap import` loads the layer (None: it cannot be imported).
+    console_group: the console's layer-control group (None: not on the console).
     """
 
     id: str
@@ -70,6 +129,10 @@ class LayerSpec:
     keywords: tuple[str, ...] = ()
     style: Style = Style(color="#3388ff")
     editable: bool = False
+    versioned: bool = False
+    if_match_required: bool = False
+    imports: ImportRules | None = None
+    console_group: str | None = None
     default_sort: str | None = None
 
     @property
@@ -82,23 +145,3 @@ class LayerSpec:
 
     def prop(self, name: str) -> Prop | None:
         return next((p for p in self.properties if p.name == name), None)
-
-
-def s(name: str, zh: str, en: str, enum: tuple[str, ...] | None = None) -> Prop:
-    return Prop(name, "string", zh, en, enum=enum)
-
-
-def i(name: str, zh: str, en: str) -> Prop:
-    return Prop(name, "integer", zh, en)
-
-
-def n(name: str, zh: str, en: str) -> Prop:
-    return Prop(name, "number", zh, en)
-
-
-def t(name: str, zh: str, en: str) -> Prop:
-    return Prop(name, "string", zh, en, format="date-time")
-
-
-def d(name: str, zh: str, en: str) -> Prop:
-    return Prop(name, "string", zh, en, format="date")

@@ -170,14 +170,33 @@ def apply(
     if len(set(codes)) != len(codes):
         raise GridConflict("同一网格在一次修改中出现两次 — a code appears twice in one edit")
     lock_codes(cur, codes)
-    result = EditResult()
     olds: dict[str, dict[str, Any] | None] = {c.code: current(cur, c.code) for c in changes}
-    for code, want in (expected or {}).items():
+    _check_expected(olds, expected or {})
+    towns = _towns_touched(changes, olds)
+    _lock(cur, "town", towns)
+    _check_towns_exist(cur, changes)
+    result = EditResult()
+    touched_gids, opened_codes = _write_versions(cur, changes, olds, result)
+    _read_opened(cur, touched_gids, result)
+    _check_topology(cur, result, opened_codes, towns, touched_gids, tolerance)
+    result.reassigned = reassign(cur, touched_gids, codes)
+    return result
+
+
+def _check_expected(olds: Mapping[str, dict[str, Any] | None], expected: Mapping[str, int]) -> None:
+    """The versions the editor saw are still the open ones (compared under the lock)."""
+    for code, want in expected.items():
         old = olds.get(code)
         if old is None:
             raise GridNotFound(code)
         if old["version"] != want:
             raise StaleVersion(code, want, old["version"])
+
+
+def _towns_touched(
+    changes: Sequence[Change], olds: Mapping[str, dict[str, Any] | None]
+) -> list[str]:
+    """The towns of the grids before and after the edit: their layouts are re-checked."""
     towns: set[str] = set()
     for change in changes:
         old = olds[change.code]
@@ -186,13 +205,25 @@ def apply(
         if change.values is not None:
             merged = {**(old["feature"]["properties"] if old else {}), **change.values}
             towns.add(merged.get("town_code"))
-    _lock(cur, "town", [t for t in towns if t])
+    return sorted(t for t in towns if t)
+
+
+def _check_towns_exist(cur: cursor, changes: Sequence[Change]) -> None:
     for change in changes:
         town = None if change.values is None else change.values.get("town_code")
         if town is not None:
             cur.execute("SELECT 1 FROM towns WHERE code = %s", (town,))
             if cur.fetchone() is None:
                 raise UnknownTown(town)
+
+
+def _write_versions(
+    cur: cursor,
+    changes: Sequence[Change],
+    olds: Mapping[str, dict[str, Any] | None],
+    result: EditResult,
+) -> tuple[list[int], list[str]]:
+    """Close each open version and open the next; (gids closed or opened, codes opened)."""
     touched_gids: list[int] = []
     opened_codes: list[str] = []
     for change in changes:
@@ -200,9 +231,8 @@ def apply(
         result.before[change.code] = old["feature"] if old else None
         if change.create and old is not None:
             raise GridConflict(f"网格已存在 — grid {change.code} already exists")
-        if change.values is None:
-            if old is None:
-                raise GridNotFound(change.code)
+        if change.values is None and old is None:
+            raise GridNotFound(change.code)
         if old is not None:
             _close(cur, old["gid"])
             touched_gids.append(old["gid"])
@@ -210,10 +240,7 @@ def apply(
         if change.values is None:
             result.after[change.code] = None
             continue
-        values = {
-            k: v
-            for k, v in {**(old["feature"]["properties"] if old else {}), **change.values}.items()
-        }
+        values = {**(old["feature"]["properties"] if old else {}), **change.values}
         if change.geometry is not None:
             gid = _open(cur, change.code, values, GEOJSON_IN, change.geometry)
         elif old is not None:
@@ -224,29 +251,44 @@ def apply(
             raise GridConflict(f"新网格需要几何 — new grid {change.code} needs a geometry")
         touched_gids.append(gid)
         opened_codes.append(change.code)
+    return touched_gids, opened_codes
+
+
+def _read_opened(cur: cursor, touched_gids: Sequence[int], result: EditResult) -> None:
+    """The versions just opened, as features and with their metric area."""
     cur.execute(
         f"SELECT g.code, g.version, onemap_area_m2(g.geom), {feature_sql()} "
         "FROM grids g WHERE gid = ANY(%s) AND valid_to IS NULL ORDER BY code",
-        (touched_gids,),
+        (list(touched_gids),),
     )
     for code, version, area, feature in cur.fetchall():
         result.opened.append({"code": code, "version": version, "area_m2": round(area, 3)})
         result.after[code] = feature
+
+
+def _check_topology(
+    cur: cursor,
+    result: EditResult,
+    opened_codes: Sequence[str],
+    towns: Sequence[str],
+    touched_gids: Sequence[int],
+    tolerance: topology.Tolerance,
+) -> None:
+    """TopologyError when the new layout breaks a rule; town gaps only matter when a
+    comprehensive grid changed (they tile the towns)."""
     comprehensive_touched = any(
         (f or {}).get("properties", {}).get("grid_type") == "comprehensive"
         for f in [*result.before.values(), *result.after.values()]
     )
     violations = topology.check(
         cur,
-        codes=opened_codes,
-        towns=sorted(t for t in towns if t) if comprehensive_touched else [],
-        region_gids=touched_gids,
+        codes=list(opened_codes),
+        towns=list(towns) if comprehensive_touched else [],
+        region_gids=list(touched_gids),
         tolerance=tolerance,
     )
     if violations:
         raise topology.TopologyError(violations)
-    result.reassigned = reassign(cur, touched_gids, codes)
-    return result
 
 
 _REASSIGN = """

@@ -14,24 +14,24 @@ from layers.base import LayerSpec
 from layers.registry import BY_ID, LAYERS
 from map_ui.options import ConsoleOptions
 
-# Layer-control groups: (id, 中文, English, layer ids). "events_heat" is the
-# heatmap view of the events layer.
-GROUPS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("admin", "行政区划与网格", "Towns & grids", ("towns", "grids")),
-    ("video", "视频监控", "Video", ("cameras",)),
-    ("fleet", "车辆船只", "Vehicles & boats", ("vehicles", "vehicle_tracks")),
-    ("river", "河长制", "River chief", ("river_patrol_zones",)),
-    ("cases", "事件工单", "Cases", ("events", "events_heat")),
+# Layer-control groups, in order: (id, 中文, English). Their layers are the registry's
+# with that `console_group`, in registry order; every one is on at start-up.
+GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("admin", "行政区划与网格", "Towns & grids"),
+    ("video", "视频监控", "Video"),
+    ("fleet", "车辆船只", "Vehicles & boats"),
+    ("river", "河长制", "River chief"),
+    ("cases", "事件工单", "Cases"),
 )
-DEFAULT_ON = (
-    "towns",
-    "grids",
-    "cameras",
-    "vehicles",
-    "vehicle_tracks",
-    "river_patrol_zones",
-    "events",
-)
+# The events heatmap: a view of the events layer, listed after it and off at start-up.
+HEATMAP = "events_heat"
+
+
+def group_layers(group: str) -> list[str]:
+    """The ids a layer-control group lists."""
+    ids = [layer.id for layer in LAYERS if layer.console_group == group]
+    return [*ids, HEATMAP] if "events" in ids else ids
+
 
 _VOCABS: dict[str, dict[str, str]] = {
     name.lower(): value
@@ -67,9 +67,9 @@ def client_config(options: ConsoleOptions) -> dict[str, Any]:
     """Everything console.js needs at start-up, as one JSON-able dict."""
     layers = {layer.id: layer_config(layer) for layer in LAYERS}
     events = BY_ID["events"]
-    layers["events_heat"] = {
+    layers[HEATMAP] = {
         **layer_config(events),
-        "id": "events_heat",
+        "id": HEATMAP,
         "title_zh": "事件热力",
         "title_en": "Event heatmap",
     }
@@ -99,9 +99,9 @@ def client_config(options: ConsoleOptions) -> dict[str, Any]:
         ],
         "layers": layers,
         "groups": [
-            {"id": g, "title_zh": zh, "title_en": en, "layers": list(ids)}
-            for g, zh, en, ids in GROUPS
+            {"id": g, "title_zh": zh, "title_en": en, "layers": group_layers(g)}
+            for g, zh, en in GROUPS
         ],
-        "default_on": list(DEFAULT_ON),
+        "default_on": [layer.id for layer in LAYERS if layer.console_group],
         "vocab": {name: labels for name, labels in _VOCABS.items()},
     }

@@ -82,43 +82,57 @@ def import_cmd(layer: str, file: Path, **opts) -> None:
 
 
 def run_import(settings: Settings, layer: str, file: Path, opts: dict, job: str | None = None):
-    """Dispatch one import by layer; shared by `onemap import` and `onemap etl run`."""
-    opts = _job_options(opts)
-    dsn = settings.database.dsn
-    if layer == "raster":
-        from etl.raster import import_raster
+    """Dispatch one import by the layer's loader; shared by `onemap import` and `onemap etl run`."""
+    from layers.registry import BY_ID
 
-        return import_raster(
-            dsn,
-            file,
-            raster_dir=settings.imports.raster_path,
-            raster_id=opts.get("raster_id"),
-            title=opts.get("title"),
-            description=opts.get("description") or "",
+    opts = _job_options(opts)
+    if layer == "raster":  # a coverage, not a layer
+        return _import_raster(settings, file, opts, job)
+    rules = BY_ID[layer].imports if layer in BY_ID else None
+    if rules is not None and rules.loader == "gps_fixes":
+        return _import_gps_fixes(settings, file, opts, job)
+    return _import_features(settings, layer, file, opts, job)  # refuses a layer it cannot load
+
+
+def _import_raster(settings: Settings, file: Path, opts: dict, job: str | None):
+    from etl.raster import import_raster
+
+    return import_raster(
+        settings.database.dsn,
+        file,
+        raster_dir=settings.imports.raster_path,
+        raster_id=opts.get("raster_id"),
+        title=opts.get("title"),
+        description=opts.get("description") or "",
+        crs=opts.get("crs"),
+        user=opts.get("user"),
+        job=job,
+        dry_run=bool(opts.get("dry_run")),
+    )
+
+
+def _import_gps_fixes(settings: Settings, file: Path, opts: dict, job: str | None):
+    from etl.gps import GpsOptions, import_positions
+
+    gps = settings.imports.gps
+    return import_positions(
+        settings.database.dsn,
+        file,
+        GpsOptions(
+            max_speed_kmh=gps.max_speed_kmh,
+            stop_minutes=gps.stop_minutes,
+            gap_minutes=gps.gap_minutes,
+            stop_speed_kmh=gps.stop_speed_kmh,
+            extent=settings.district.extent,
             crs=opts.get("crs"),
             user=opts.get("user"),
             job=job,
             dry_run=bool(opts.get("dry_run")),
-        )
-    if layer == "vehicle_positions":
-        from etl.gps import GpsOptions, import_positions
+        ),
+    )
 
-        gps = settings.imports.gps
-        return import_positions(
-            dsn,
-            file,
-            GpsOptions(
-                max_speed_kmh=gps.max_speed_kmh,
-                stop_minutes=gps.stop_minutes,
-                gap_minutes=gps.gap_minutes,
-                stop_speed_kmh=gps.stop_speed_kmh,
-                extent=settings.district.extent,
-                crs=opts.get("crs"),
-                user=opts.get("user"),
-                job=job,
-                dry_run=bool(opts.get("dry_run")),
-            ),
-        )
+
+def _import_features(settings: Settings, layer: str, file: Path, opts: dict, job: str | None):
     from etl.mapping import parse_map_option
     from etl.vector_import import ImportOptions, import_vector
 
@@ -141,7 +155,7 @@ def run_import(settings: Settings, layer: str, file: Path, opts: dict, job: str 
         job=job,
         extent=settings.district.extent,
     )
-    return import_vector(dsn, layer, file, options)
+    return import_vector(settings.database.dsn, layer, file, options)
 
 
 _OPTION_ALIASES = {

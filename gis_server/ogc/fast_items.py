@@ -32,7 +32,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gis_server import editing
-from gis_server.database import ident
 from gis_server.errors import InvalidParameter, NotFound
 from gis_server.ogc import adb, caching, cql2_sql, keyset, params
 from gis_server.ogc import crs as crs_mod
@@ -51,7 +50,7 @@ from gis_server.ogc.sql import (
     order_keys,
 )
 from gis_server.ogc.validate import ITEMS_RESERVED
-from gis_server.ogc.writes import _tag_sql as writes_tag_sql
+from gis_server.ogc.writes import tags as write_tags
 from gis_server.settings import Settings
 from layers.registry import BY_ID
 
@@ -334,17 +333,17 @@ class FastFeatures:
 
 
 def _write_tag(source: Source) -> tuple[sql.Composable, Callable[[Any], str]] | None:
-    """(SQL, formatter) of the ETag writes.current_etag gives an editable layer's feature.
+    """(SQL, formatter) of the ETag writes.tags.current_etag gives an editable layer's feature.
 
-    Selected in the feature's own query instead of a second one; mirrors
-    writes.current_etag (grids: the version; others: updated_at in µs).
+    Selected in the feature's own query instead of a second one (versioned layers:
+    "v<version>"; others: updated_at in µs).
     """
     layer = BY_ID.get(source.id)
     if layer is None or not layer.editable:
         return None
-    if layer.id == "grids":
-        return ident("version"), lambda v: editing.grid_etag(int(v))
-    return writes_tag_sql(), lambda v: editing.etag(v.decode() if isinstance(v, bytes) else v)
+    return write_tags.tag_sql(layer), lambda v: editing.etag(
+        v.decode() if isinstance(v, bytes) else v
+    )
 
 
 def _item_key(source: Source, identifier: str) -> object:

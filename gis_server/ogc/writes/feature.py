@@ -1,0 +1,172 @@
+"""A Part 4 request read and checked — the feature's properties and geometry, or a 422
+naming what is wrong — and what a write hands back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg2.extensions import cursor
+from starlette.requests import Request
+
+from gis_server import editing
+from gis_server.auth import Principal
+from gis_server.errors import InvalidFeature
+from gis_server.settings import Settings
+from layers import grid_edits
+from layers.base import LayerSpec, Prop
+
+# Kept by the system: the area follows the geometry, versions follow the edits.
+READ_ONLY = frozenset({"area_km2", *grid_edits.READ_ONLY})
+GEOJSON_TYPES = ("application/geo+json", "application/json", "application/merge-patch+json")
+ACTIONS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
+_GEOMETRY_TYPES = {"MultiPolygon": ("Polygon", "MultiPolygon"), "Point": ("Point",)}
+_FEATURE_MEMBERS = frozenset({"type", "id", "properties", "geometry", "bbox", "links"})
+
+
+@dataclass(frozen=True)
+class FeatureWrite:
+    """One checked Part 4 request: what to do to which feature, by whom.
+
+    tags: the If-Match ETags (None: no header, `*`, or a POST).
+    """
+
+    layer: LayerSpec
+    method: str
+    code: str
+    props: dict[str, Any]
+    geometry: str | None  # GeoJSON text; None keeps the current geometry (PATCH, DELETE)
+    tags: list[str] | None
+    principal: Principal
+    request: Request
+
+    @property
+    def action(self) -> str:
+        """The audit log's name for the write."""
+        return ACTIONS[self.method]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write did: the feature after it (None: deleted), the edit's report
+    (versioned layers: versions closed and opened, rows re-assigned) and its new ETag."""
+
+    feature: dict[str, Any] | None
+    outputs: dict[str, Any] | None
+    etag: str | None
+
+
+def _check_value(prop: Prop, value: Any) -> Any:
+    if value is None:
+        return None
+    kind = {"string": str, "integer": int, "number": (int, float)}[prop.type]
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise InvalidFeature(prop.name, f"类型应为 {prop.type} — expected {prop.type}")
+    if prop.enum and value not in prop.enum:
+        raise InvalidFeature(
+            prop.name, f"取值应为 {'|'.join(prop.enum)} — expected one of {', '.join(prop.enum)}"
+        )
+    try:
+        if prop.format == "date-time":
+            parsed = dt.datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                raise ValueError("no time zone")
+        elif prop.format == "date":
+            dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidFeature(
+            prop.name, f"应为带时区的 ISO 8601 {prop.format} — expected ISO 8601 {prop.format}"
+        ) from None
+    return value
+
+
+def check_properties(layer: LayerSpec, props: Any) -> dict[str, Any]:
+    """Known, writable, well-typed properties (the code included)."""
+    if props is None:
+        return {}
+    if not isinstance(props, dict):
+        raise InvalidFeature("properties", "应为对象 — must be a JSON object")
+    out = {}
+    for name, value in props.items():
+        prop = layer.prop(name)
+        if prop is None:
+            raise InvalidFeature(name, "未知属性 — unknown property")
+        if name in READ_ONLY:
+            raise InvalidFeature(name, "只读属性,由系统维护 — read-only property")
+        out[name] = _check_value(prop, value)
+    return out
+
+
+def check_geometry(layer: LayerSpec, geometry: Any) -> str:
+    """The geometry as GeoJSON text if its type fits the layer (validity is checked in SQL)."""
+    allowed = _GEOMETRY_TYPES.get(layer.geometry_type, (layer.geometry_type,))
+    if not isinstance(geometry, dict) or geometry.get("type") not in allowed:
+        got = geometry.get("type") if isinstance(geometry, dict) else type(geometry).__name__
+        raise InvalidFeature(
+            "geometry",
+            f"几何类型应为 {'/'.join(allowed)} — geometry type must be {' or '.join(allowed)}, "
+            f"got {got}",
+        )
+    if not isinstance(geometry.get("coordinates"), list):
+        raise InvalidFeature("geometry", "缺少坐标 — coordinates missing")
+    return json.dumps(geometry)
+
+
+def validate_geometry_sql(cur: cursor, geojson: str) -> None:
+    """422 with PostGIS's reason when the geometry is not valid (self-intersection …)."""
+    cur.execute(
+        "SELECT ST_IsValid(g), ST_IsValidReason(g), ST_IsEmpty(g) "
+        "FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON(%s), 4326) AS g) x",
+        (geojson,),
+    )
+    ok, reason, empty = cur.fetchone()
+    if empty:
+        raise InvalidFeature("geometry", "几何为空 — empty geometry")
+    if not ok:
+        raise InvalidFeature("geometry", f"几何无效 — invalid geometry: {reason}")
+
+
+def parse_feature(
+    layer: LayerSpec, body: Any, *, patch: bool, path_code: str | None
+) -> tuple[dict[str, Any], str | None]:
+    """(properties, geometry GeoJSON text or None) of a Feature (POST/PUT) or merge-patch."""
+    if not isinstance(body, dict):
+        raise InvalidFeature("body", "应为 GeoJSON Feature 对象 — body must be a GeoJSON Feature")
+    if not patch and body.get("type") != "Feature":
+        raise InvalidFeature("type", '应为 "Feature" — type must be "Feature"')
+    unknown = set(body) - _FEATURE_MEMBERS
+    if unknown:
+        raise InvalidFeature(sorted(unknown)[0], "未知成员 — unknown member of the feature")
+    props = check_properties(layer, body.get("properties"))
+    code = props.get("code", body.get("id"))
+    if path_code is None and not isinstance(code, str) or (code is not None and code == ""):
+        raise InvalidFeature("code", "缺少编码 — missing code (properties.code or id)")
+    if path_code is not None and code is not None and code != path_code:
+        raise InvalidFeature("code", f"与路径中的编码 {path_code} 不一致 — differs from the URL")
+    props["code"] = path_code or code
+    geometry = None
+    if "geometry" in body or not patch:
+        geometry = check_geometry(layer, body.get("geometry"))
+    return props, geometry
+
+
+async def read_write(
+    request: Request, layer: LayerSpec, principal: Principal, settings: Settings
+) -> FeatureWrite:
+    """The request as a FeatureWrite: body (POST/PUT/PATCH) and If-Match checked."""
+    method = request.method
+    path_code = request.path_params.get("item_id")
+    props: dict[str, Any] = {"code": path_code}
+    geometry = None
+    if method in ("POST", "PUT", "PATCH"):
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype not in GEOJSON_TYPES:
+            raise InvalidFeature(
+                "Content-Type", "应为 application/geo+json — expected application/geo+json"
+            )
+        body = editing.body_json(await request.body())
+        props, geometry = parse_feature(layer, body, patch=method == "PATCH", path_code=path_code)
+    tags = None if method == "POST" else editing.if_match(request, layer.id, settings)
+    return FeatureWrite(layer, method, props["code"], props, geometry, tags, principal, request)
