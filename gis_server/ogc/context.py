@@ -1,22 +1,18 @@
-"""The parsed CQL2 filter of the request being served, handed from the front check to the provider.
+"""The parsed query of the request being served, handed from the dispatcher to the provider.
 
-pygeoapi reads `filter` itself as cql2-text only and cannot hand a provider a
-cql2-json GET filter, so the dispatcher parses (and validates) the filter,
-hides it from pygeoapi, and sets it here for the duration of the call.
+pygeoapi calls `provider.query(...)`/`provider.get(...)` with arguments it
+parsed itself from text (and it cannot hand a provider a cql2-json GET
+filter). The dispatcher has already checked and parsed the request into one
+`ItemsQuery`/`FeatureByIdQuery`, so it sets it here for the duration of the
+pygeoapi call and the provider reads it instead of parsing again.
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
 
-from gis_server.ogc.crs import CRS84, Crs
+from gis_server.ogc.query import FeatureByIdQuery, ItemsQuery
 
-
-@dataclass(frozen=True)
-class ParsedFilter:
-    node: object  # pygeofilter AST
-    crs: Crs = CRS84
-
-
-current_filter: ContextVar[ParsedFilter | None] = ContextVar("onemap_filter", default=None)
+current_query: ContextVar[ItemsQuery | FeatureByIdQuery | None] = ContextVar(
+    "onemap_query", default=None
+)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pygeofilter.parsers
 from lark import Lark, v_args
+from lark.exceptions import LarkError
 from pygeofilter import ast, values
 from pygeofilter.cql2 import SPATIAL_PREDICATES_MAP, TEMPORAL_PREDICATES_MAP
 from pygeofilter.parsers.cql2_json.parser import walk_cql_json
@@ -192,6 +193,8 @@ def _fix_json(node: Any) -> Any:
         return [_fix_json(n) for n in node]
     if not isinstance(node, dict):
         return node
+    if node.get("filter-lang", "cql2-json") != "cql2-json":  # pygeofilter raises bare Exception
+        raise ValueError(f"cannot parse {node['filter-lang']!r} as cql2-json")
     node = {k: _fix_json(v) for k, v in node.items()}
     if "bbox" in node and len(node) == 1 and isinstance(node["bbox"], list):
         b = node["bbox"]
@@ -213,15 +216,33 @@ def _fix_json(node: Any) -> Any:
     return node
 
 
+# What a malformed filter raises, i.e. the client's fault. cql2-text: lark's
+# syntax errors, ValueError from a bad literal (date, time, number). cql2-json:
+# pygeofilter's walker indexes, unpacks and calls into the client's document, so
+# a wrong shape surfaces as a lookup, type or attribute error (and deep nesting
+# as RecursionError in json.loads). Anything else is a bug and propagates (500).
+_TEXT_ERRORS: tuple[type[Exception], ...] = (LarkError, ValueError)
+_JSON_ERRORS: tuple[type[Exception], ...] = (
+    ValueError, TypeError, LookupError, AttributeError, RecursionError,
+)  # fmt: skip
+
+
 def parse(text: str, lang: str | None) -> ast.Node:
     """The AST of a `filter` in `filter-lang` (cql2-text unless told); 400 if it does not parse."""
     lang = (lang or "cql2-text").lower()
     if lang not in ("cql2-text", "cql2-json"):
         raise InvalidParameter("filter-lang", f"unsupported {lang!r}; use cql2-text or cql2-json")
-    try:
-        if lang == "cql2-json":
+    if lang == "cql2-json":
+        try:
             return walk_cql_json(_fix_json(json.loads(text)))
+        except _JSON_ERRORS as exc:
+            raise _invalid(lang, exc) from None
+    try:
         return _PARSER.parse(text)
-    except Exception as exc:  # noqa: BLE001 - lark/json/pygeofilter raise many kinds
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidParameter("filter", f"not valid {lang}: {detail}") from None
+    except _TEXT_ERRORS as exc:
+        raise _invalid(lang, exc) from None
+
+
+def _invalid(lang: str, exc: Exception) -> InvalidParameter:
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InvalidParameter("filter", f"not valid {lang}: {detail}")

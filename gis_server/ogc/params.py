@@ -1,7 +1,8 @@
-"""Parsing and validation of OGC API query parameters, shared by the front check and the provider.
+"""Parsing of single OGC API query parameters, for the front check (validate) and the tiles.
 
 Every function raises InvalidParameter naming the parameter, so a bad request is
-a 400 with a useful description before any SQL runs.
+a 400 with a useful description before any SQL runs. `parse_datetime` is the one
+`datetime` parser: items, one feature and tiles all use it.
 
 Decisions: `limit` above ogc.max_limit is clamped (OGC permits it; next links
 keep paging), `limit` <= 0 or non-numeric is 400. Times without an offset are

@@ -23,12 +23,10 @@ from pygeoapi.provider.base import (
 )
 
 from gis_server.database import pooled
-from gis_server.errors import InvalidParameter
-from gis_server.ogc import cql2_sql, params
-from gis_server.ogc import crs as crs_mod
-from gis_server.ogc.context import ParsedFilter, current_filter
+from gis_server.ogc.context import current_query
+from gis_server.ogc.query import FeatureByIdQuery, ItemsQuery
 from gis_server.ogc.source import Source
-from gis_server.ogc.sql import Binds, FeatureQuery, count_sql, features_sql, item_sql
+from gis_server.ogc.sql import Binds, count_sql, features_sql, item_sql, query_binds
 
 LOGGER = logging.getLogger(__name__)
 
@@ -77,53 +75,22 @@ class OnemapProvider(BaseProvider):
             fields[c.name] = field
         return fields
 
-    # -- pygeoapi arguments → FeatureQuery --------------------------------
-    def _feature_query(self, binds: Binds, **kw: Any) -> FeatureQuery:
-        src = self.source
-        bbox = kw.get("bbox") or None
-        if bbox is not None:
-            b = [float(v) for v in bbox]
-            bbox = tuple(b[:2] + b[3:5]) if len(b) == 6 else tuple(b)
-        time = None
-        if kw.get("datetime_"):
-            if not src.temporal:
-                raise InvalidParameter("datetime", f"collection {src.id!r} has no time property")
-            time = params.parse_datetime(kw["datetime_"])
-        equals = []
-        for name, raw in kw.get("properties") or []:
-            column = src.column(name)
-            if column is not None:
-                equals.append((column, params.parse_value(column, raw, name)))
-        sortby = [(s["property"], s["order"] != "-") for s in kw.get("sortby") or []]
-        spec = kw.get("crs_transform_spec")
-        parsed = current_filter.get()
-        if parsed is None and kw.get("filterq") is not None:
-            parsed = ParsedFilter(kw["filterq"])
-        return FeatureQuery(
-            limit=int(kw.get("limit") or 10),
-            offset=int(kw.get("offset") or 0),
-            bbox=bbox,
-            time=time,
-            equals=equals,
-            filter=cql2_sql.to_sql(parsed.node, src, binds, parsed.crs) if parsed else None,
-            sortby=sortby,
-            select=list(kw.get("select_properties") or []) or None,
-            skip_geometry=bool(kw.get("skip_geometry")),
-            crs=crs_mod.by_uri(spec.target_crs_uri if spec else None),
-        )
-
+    # -- queries ----------------------------------------------------------
     def query(self, **kw: Any) -> dict[str, Any]:
-        binds = Binds()
-        try:
-            q = self._feature_query(binds, **kw)
-        except InvalidParameter as exc:
-            raise ProviderInvalidQueryError(user_msg=exc.description) from None
-        hits = kw.get("resulttype") == "hits"
+        """An items page; the request comes parsed from the front check, not from `kw`.
+
+        pygeoapi's own arguments are its parse of the same (already normalised)
+        parameters; onemap reads the ItemsQuery the dispatcher set instead.
+        """
+        q = current_query.get()
+        if not isinstance(q, ItemsQuery):
+            raise RuntimeError("provider.query called without the request's ItemsQuery")
+        binds = query_binds(q)
         with self._cursor() as cur:
             features: list[Any] = []
-            if not hits:
+            if not q.hits:
                 features = self._fetch_features(cur, features_sql(self.source, q, binds), binds)
-            matched = self._matched(cur, q, binds, len(features), exact=hits)
+            matched = self._matched(cur, q, binds, len(features), exact=q.hits)
         result: dict[str, Any] = {
             "type": "FeatureCollection",
             "features": features,
@@ -139,7 +106,7 @@ class OnemapProvider(BaseProvider):
         return json.loads("[" + ",".join(r[0] for r in rows) + "]") if rows else []
 
     def _matched(
-        self, cur: Any, q: FeatureQuery, binds: Binds, returned: int, exact: bool
+        self, cur: Any, q: ItemsQuery, binds: Binds, returned: int, exact: bool
     ) -> int | None:
         """Free when the page is short; otherwise an exact count if it finishes quickly."""
         if not exact and 0 < returned < q.limit:
@@ -170,9 +137,11 @@ class OnemapProvider(BaseProvider):
                 raise ProviderItemNotFoundError(
                     user_msg=f"feature {identifier!r} not found in {src.id!r} (ids are integers)"
                 ) from None
-        spec = kw.get("crs_transform_spec")
+        q = current_query.get()
+        if not isinstance(q, FeatureByIdQuery):
+            raise RuntimeError("provider.get called without the request's FeatureByIdQuery")
         binds = Binds()
-        statement = item_sql(src, key, crs_mod.by_uri(spec.target_crs_uri if spec else None), binds)
+        statement = item_sql(src, key, q.crs, binds)  # the current version, as before datetime
         with self._cursor() as cur:
             cur.execute(statement, binds.values)
             row = cur.fetchone()

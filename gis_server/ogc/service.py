@@ -3,8 +3,8 @@
 One `OgcService` per app holds its own pygeoapi `API` (config dict built from
 settings + registry, OpenAPI doc from `get_oas`), built lazily so the app
 starts even when PostGIS is down (/healthz then says 503). Requests are
-checked by `validate` first; pygeoapi's functions run in a worker thread with
-the parsed filter in a context variable.
+parsed once by `validate` into one query object; pygeoapi's functions run in a
+worker thread with that object in a context variable (`context.current_query`).
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ from starlette.staticfiles import StaticFiles
 from gis_server.database import pooled
 from gis_server.errors import DatabaseUnavailable, NotFound
 from gis_server.ogc import adb, coverages, fast_items, handlers, validate
-from gis_server.ogc.context import ParsedFilter, current_filter
+from gis_server.ogc.context import current_query
 from gis_server.ogc.offline import offline_routes
 from gis_server.ogc.processes import process_routes
 from gis_server.ogc.pygeoapi_config import build_config, build_sources
+from gis_server.ogc.query import FeatureByIdQuery, ItemsQuery
 from gis_server.ogc.source import Source
 from gis_server.ogc.tiles.answer import TILE_TIMEOUT_MS, TileService
 from gis_server.ogc.tiles.metadata import TileMetadata
@@ -54,7 +55,7 @@ class _Params(dict):
     """Query parameters for pygeoapi: `filter` is listed (so next links keep it) but not read.
 
     pygeoapi reads `params.get("filter")` to parse cql2-text itself; onemap has
-    already parsed it (text or JSON) and hands the AST over `current_filter`.
+    already parsed and compiled it (text or JSON) and hands it over `current_query`.
     """
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -162,21 +163,20 @@ class OgcService:
         request: Request,
         function: ApiFunction,
         *args: Any,
-        params: dict[str, str] | None = None,
-        parsed_filter: ParsedFilter | None = None,
+        query: ItemsQuery | FeatureByIdQuery | None = None,
         geojson: bool = False,
         formats: tuple[str, ...] = (),
     ) -> Response:
         api = await run_in_threadpool(self.api)
         api_request = await APIRequest.from_starlette(request, api.locales)
         api_request._data = b""  # GET only: a body never becomes a filter
-        if params is not None:
-            api_request._args = _Params(params)
+        if query is not None:
+            api_request._args = _Params(query.args)
         if not api_request.is_valid() and api_request.format not in formats:
             validate.check_format(request.query_params)
 
         def run() -> tuple[dict[str, Any], int, Any]:
-            current_filter.set(parsed_filter)
+            current_query.set(query)
             return function(api, api_request, *args)
 
         ctx = contextvars.copy_context()
@@ -244,35 +244,27 @@ class OgcService:
         source = await self.source_async(cid)
         ogc = self.settings.ogc
         multi = {k: request.query_params.getlist(k) for k in request.query_params}
-        params, parsed = validate.check_items(
+        query = validate.items_query(
             source, request.query_params, multi, ogc.default_limit, ogc.max_limit
         )
-        if fast_items.wants_geojson(request) and params.get("resulttype") != "hits":
-            return await self.fast.items(request, self.api(), source, params, parsed)
+        if fast_items.wants_geojson(request) and not query.hits:
+            return await self.fast.items(request, self.api(), source, query)
         return await self._call(
-            request,
-            itemtypes_api.get_collection_items,
-            cid,
-            params=params,
-            parsed_filter=parsed,
-            geojson=True,
+            request, itemtypes_api.get_collection_items, cid, query=query, geojson=True
         )
 
     async def item(self, request: Request) -> Response:
         cid = request.path_params["collection_id"]
         source = await self.source_async(cid)
-        validate.check_format(request.query_params)
-        params = dict(request.query_params)
-        params.update(validate.check_crs(request.query_params))
-        validate.check_item_datetime(source, request.query_params)
+        query = validate.feature_query(source, request.query_params)
         if fast_items.wants_geojson(request):
-            return await self.fast.item(request, self.api(), source, params.get("crs"))
+            return await self.fast.item(request, self.api(), source, query)
         response = await self._call(
             request,
             itemtypes_api.get_collection_item,
             cid,
             request.path_params["item_id"],
-            params=params,
+            query=query,
             geojson=True,
         )
         await add_etag(response, self.settings, cid, request.path_params["item_id"])

@@ -1,22 +1,24 @@
 """SQL for features, assembled from small builders (after tipg's collections.py).
 
-`_select/_from/_where/_order` return psycopg2.sql pieces; names go through
-`gis_server.database.ident`, values through named placeholders collected in a
-`Binds`. Features come out of PostGIS as GeoJSON text (json_build_object +
-ST_AsGeoJSON), so Python never rebuilds them: a fast route can stream the very
-same SQL without pygeoapi.
+`select_feature/from_table/where/order_by` return psycopg2.sql pieces; names go
+through `gis_server.database.ident`, values through named placeholders
+collected in a `Binds`. Features come out of PostGIS as GeoJSON text
+(json_build_object + ST_AsGeoJSON), so Python never rebuilds them: a fast route
+can stream the very same SQL without pygeoapi. The request comes in as the
+`ItemsQuery` the front check built, never as text.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
 from psycopg2 import sql
 
 from gis_server.database import ident
-from gis_server.ogc.crs import CRS84, Crs
+from gis_server.ogc.crs import Crs
 from gis_server.ogc.params import TimeRange
-from gis_server.ogc.source import Column, Source
+from gis_server.ogc.query import ItemsQuery
+from gis_server.ogc.source import Source
 
 _MAX_JSON_ARGS = 50  # json_build_object takes at most 100 arguments
 
@@ -24,8 +26,8 @@ _MAX_JSON_ARGS = 50  # json_build_object takes at most 100 arguments
 class Binds:
     """Values bound to named placeholders, so builders may run in any order."""
 
-    def __init__(self) -> None:
-        self.values: dict[str, object] = {}
+    def __init__(self, values: Mapping[str, object] | None = None) -> None:
+        self.values: dict[str, object] = dict(values) if values else {}
 
     def __call__(self, value: object) -> sql.Placeholder:
         name = f"p{len(self.values)}"
@@ -33,21 +35,9 @@ class Binds:
         return sql.Placeholder(name)
 
 
-@dataclass
-class FeatureQuery:
-    """A validated items request, in storage terms (bbox in CRS84)."""
-
-    limit: int = 10
-    offset: int = 0
-    bbox: tuple[float, float, float, float] | None = None
-    time: TimeRange | None = None
-    equals: list[tuple[Column, object]] = field(default_factory=list)
-    filter: sql.Composable | None = None  # already translated CQL2, bound into `binds`
-    sortby: list[tuple[str, bool]] = field(default_factory=list)
-    select: list[str] | None = None
-    skip_geometry: bool = False
-    crs: Crs = CRS84
-    after: sql.Composable | None = None  # keyset condition (rows after a page's last row)
+def query_binds(q: ItemsQuery) -> Binds:
+    """The Binds of a statement of `q`: its compiled filter's values already bound."""
+    return Binds(q.filter.values if q.filter is not None else None)
 
 
 def geometry_expr(source: Source, crs: Crs) -> sql.Composable:
@@ -73,14 +63,19 @@ def _properties(columns: list[str]) -> sql.Composable:
     return sql.SQL(" || ").join(built)
 
 
-def _select(source: Source, q: FeatureQuery) -> sql.Composable:
-    """One GeoJSON Feature per row, as text."""
-    columns = q.select if q.select is not None else list(source.names)
+def select_feature(
+    source: Source,
+    crs: Crs,
+    select: tuple[str, ...] | None = None,
+    skip_geometry: bool = False,
+) -> sql.Composable:
+    """One GeoJSON Feature per row, as text (`select`: the properties kept, None for all)."""
+    columns = list(select) if select is not None else list(source.names)
     geometry = (
         sql.SQL("NULL")
-        if q.skip_geometry
+        if skip_geometry
         # options 0: no "crs" member in the geometry (RFC 7946); Content-Crs says it.
-        else sql.SQL("ST_AsGeoJSON({}, 9, 0)::json").format(geometry_expr(source, q.crs))
+        else sql.SQL("ST_AsGeoJSON({}, 9, 0)::json").format(geometry_expr(source, crs))
     )
     return sql.SQL(
         "SELECT json_build_object('type', 'Feature', 'id', {id}, 'geometry', {geom}, "
@@ -88,7 +83,7 @@ def _select(source: Source, q: FeatureQuery) -> sql.Composable:
     ).format(id=ident(source.id_column), geom=geometry, props=_properties(columns))
 
 
-def _from(source: Source) -> sql.Composable:
+def from_table(source: Source) -> sql.Composable:
     return sql.SQL(" FROM {}").format(ident(source.table))
 
 
@@ -119,7 +114,10 @@ def bbox_expr(source: Source, bbox: tuple[float, ...], binds: Binds) -> sql.Comp
     return sql.SQL("ST_Intersects({}, {})").format(ident(source.geometry_column), env)
 
 
-def _where(source: Source, q: FeatureQuery, binds: Binds) -> sql.Composable:
+def where(
+    source: Source, q: ItemsQuery, binds: Binds, after: sql.Composable | None = None
+) -> sql.Composable:
+    """The request's conditions (`after`: the keyset bound of a cursor page, keyset.after)."""
     conds: list[sql.Composable] = []
     if q.time is not None and source.temporal:
         conds.extend(_time(source, q.time, binds))
@@ -130,15 +128,15 @@ def _where(source: Source, q: FeatureQuery, binds: Binds) -> sql.Composable:
     for column, value in q.equals:
         conds.append(sql.SQL("{} = {}").format(ident(column.name), binds(value)))
     if q.filter is not None:
-        conds.append(sql.SQL("({})").format(q.filter))
-    if q.after is not None:
-        conds.append(q.after)
+        conds.append(sql.SQL("({})").format(q.filter.condition))
+    if after is not None:
+        conds.append(after)
     if not conds:
         return sql.SQL("")
     return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds)
 
 
-def order_keys(source: Source, sortby: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+def order_keys(source: Source, sortby: tuple[tuple[str, bool], ...]) -> list[tuple[str, bool]]:
     """Requested keys, then the unique order key: every page boundary is deterministic."""
     keys = list(sortby)
     if not keys and source.default_sort:
@@ -148,10 +146,6 @@ def order_keys(source: Source, sortby: list[tuple[str, bool]]) -> list[tuple[str
     return keys
 
 
-def _order(source: Source, sortby: list[tuple[str, bool]]) -> sql.Composable:
-    return order_by(order_keys(source, sortby))
-
-
 def order_by(keys: list[tuple[str, bool]]) -> sql.Composable:
     return sql.SQL(" ORDER BY ") + sql.SQL(", ").join(
         sql.SQL("{} {}").format(ident(name), sql.SQL("ASC" if asc else "DESC NULLS LAST"))
@@ -159,21 +153,21 @@ def order_by(keys: list[tuple[str, bool]]) -> sql.Composable:
     )
 
 
-def features_sql(source: Source, q: FeatureQuery, binds: Binds) -> sql.Composable:
+def features_sql(source: Source, q: ItemsQuery, binds: Binds) -> sql.Composable:
     """One row per feature (GeoJSON text), in a stable order, one page."""
     return sql.Composed(
         [
-            _select(source, q),
-            _from(source),
-            _where(source, q, binds),
-            _order(source, q.sortby),
+            select_feature(source, q.crs, q.select, q.skip_geometry),
+            from_table(source),
+            where(source, q, binds),
+            order_by(order_keys(source, q.sortby)),
             sql.SQL(" LIMIT {} OFFSET {}").format(binds(q.limit), binds(q.offset)),
         ]
     )
 
 
-def count_sql(source: Source, q: FeatureQuery, binds: Binds) -> sql.Composable:
-    return sql.Composed([sql.SQL("SELECT count(*)"), _from(source), _where(source, q, binds)])
+def count_sql(source: Source, q: ItemsQuery, binds: Binds) -> sql.Composable:
+    return sql.Composed([sql.SQL("SELECT count(*)"), from_table(source), where(source, q, binds)])
 
 
 def item_sql(
@@ -203,9 +197,9 @@ def item_sql(
     )
     return sql.Composed(
         [
-            _select(source, FeatureQuery(crs=crs)),
+            select_feature(source, crs),
             sql.SQL(", {}").format(extra) if extra is not None else sql.SQL(""),
-            _from(source),
+            from_table(source),
             sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds),
             order,
             sql.SQL(" LIMIT 1"),

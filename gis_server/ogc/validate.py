@@ -1,30 +1,31 @@
-"""The front check: validate an items request before pygeoapi sees it, and normalise it.
+"""The front check: validate a features request once, before any path answers it.
 
 Stock pygeoapi answers some bad requests with 500 (6-number bbox, datetime on
 a collection without time) or with descriptions that do not name the
 parameter. Here every parameter is checked and any problem is a 400 naming it.
-The returned parameters are what pygeoapi then gets: bbox rewritten to CRS84
-(bbox-crs dropped), sortby/properties normalised, filter hidden (the provider
-gets the parsed filter from `context.current_filter`).
+The result is one `ItemsQuery`/`FeatureByIdQuery` that every path reads. Its
+`args` are what pygeoapi then gets: bbox rewritten to CRS84 (bbox-crs
+dropped), sortby/properties normalised, filter listed but hidden from pygeoapi
+(the provider reads the compiled filter from the query).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 
 from gis_server.errors import InvalidParameter
 from gis_server.ogc import cql2, crs, params
-from gis_server.ogc.context import ParsedFilter
 from gis_server.ogc.cql2_sql import to_sql
-from gis_server.ogc.source import Source
+from gis_server.ogc.query import FeatureByIdQuery, ItemsQuery, SqlFilter
+from gis_server.ogc.source import Column, Source
 from gis_server.ogc.sql import Binds
 
 FORMATS = {"json", "html", "jsonld"}
-_ITEMS_RESERVED = {
+_ITEMS_RESERVED = frozenset({  # parameters that are never property filters
     "f", "lang", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "resulttype",
     "sortby", "properties", "skipGeometry", "filter", "filter-lang", "filter-crs", "q", "cursor",
-}  # fmt: skip
-ITEMS_RESERVED = frozenset(_ITEMS_RESERVED)  # parameters that are never property filters
+})  # fmt: skip
 
 
 def check_format(query: Mapping[str, str]) -> None:
@@ -33,20 +34,29 @@ def check_format(query: Mapping[str, str]) -> None:
         raise InvalidParameter("f", f"unsupported format {f!r}; use json, html or jsonld")
 
 
-def check_crs(query: Mapping[str, str]) -> dict[str, str]:
-    """crs as the URI pygeoapi knows (CURIEs such as EPSG:4326 accepted)."""
-    out: dict[str, str] = {}
-    if "crs" in query:
-        out["crs"] = crs.parse_crs(query["crs"], "crs").uri
-    return out
+def _output_crs(query: Mapping[str, str], args: dict[str, str]) -> crs.Crs:
+    """The `crs` asked for (CURIEs such as EPSG:4326 accepted); args get the URI pygeoapi knows."""
+    if "crs" not in query:
+        return crs.CRS84
+    output = crs.parse_crs(query["crs"], "crs")
+    args["crs"] = output.uri
+    return output
 
 
-def check_item_datetime(source: Source, query: Mapping[str, str]) -> None:
-    """`datetime` on one feature: the version in force then (JSON path); 400 if unusable."""
-    if "datetime" in query:
-        if not source.temporal:
-            raise InvalidParameter("datetime", f"collection {source.id!r} has no time property")
-        params.parse_datetime(query["datetime"])
+def _time(source: Source, query: Mapping[str, str]) -> params.TimeRange | None:
+    if "datetime" not in query:
+        return None
+    if not source.temporal:
+        raise InvalidParameter("datetime", f"collection {source.id!r} has no time property")
+    return params.parse_datetime(query["datetime"])
+
+
+def feature_query(source: Source, query: Mapping[str, str]) -> FeatureByIdQuery:
+    """One feature: `f`, `crs`, and `datetime` (the version in force then, on the JSON path)."""
+    check_format(query)
+    args = dict(query)
+    output = _output_crs(query, args)
+    return FeatureByIdQuery(MappingProxyType(args), output, _time(source, query))
 
 
 def _single(query: Mapping[str, str], multi: Mapping[str, list[str]]) -> None:
@@ -58,70 +68,109 @@ def _single(query: Mapping[str, str], multi: Mapping[str, list[str]]) -> None:
             raise InvalidParameter(name, "given more than once")
 
 
-def check_items(
+def items_query(
     source: Source,
     query: Mapping[str, str],
     multi: Mapping[str, list[str]],
     default_limit: int,
     max_limit: int,
-) -> tuple[dict[str, str], ParsedFilter | None]:
-    """(parameters for pygeoapi, parsed filter) or InvalidParameter."""
+) -> ItemsQuery:
+    """The request as an ItemsQuery, or InvalidParameter naming the first bad parameter."""
     _single(query, multi)
     check_format(query)
-    out = dict(query)
-    out.update(check_crs(query))
+    args = dict(query)
+    output = _output_crs(query, args)
+    limit = params.parse_limit(query.get("limit"), default_limit, max_limit)
     if "limit" in query:
-        out["limit"] = str(params.parse_limit(query["limit"], default_limit, max_limit))
+        args["limit"] = str(limit)
+    offset = params.parse_int(query["offset"], "offset", 0) if "offset" in query else 0
     if "offset" in query:
-        out["offset"] = str(params.parse_int(query["offset"], "offset", 0))
-    if "resulttype" in query and query["resulttype"] not in ("results", "hits"):
+        args["offset"] = str(offset)
+    resulttype = query.get("resulttype")
+    if resulttype is not None and resulttype not in ("results", "hits"):
         raise InvalidParameter("resulttype", "must be results or hits")
-    _check_bbox(query, out)
-    if "datetime" in query:
-        if not source.temporal:
-            raise InvalidParameter("datetime", f"collection {source.id!r} has no time property")
-        params.parse_datetime(query["datetime"])
-    if "sortby" in query:
-        keys = params.parse_sortby(query["sortby"], source)
-        out["sortby"] = ",".join(("+" if asc else "-") + name for name, asc in keys)
-        if not keys:
-            del out["sortby"]
-    if "properties" in query:
-        out["properties"] = ",".join(params.parse_select(query["properties"], source))
-    if "skipGeometry" in query:
-        out["skipGeometry"] = str(params.parse_bool(query["skipGeometry"], "skipGeometry")).lower()
-    for name, raw in query.items():
-        column = source.column(name)
-        if column is not None and name not in _ITEMS_RESERVED:
-            params.parse_value(column, raw, name)
-    return out, _check_filter(source, query, out)
+    bbox = _bbox(query, args)
+    time = _time(source, query)
+    sortby, select, skip_geometry = _shape(source, query, args)
+    equals = _equals(source, query)
+    return ItemsQuery(
+        args=MappingProxyType(args),
+        limit=limit,
+        offset=offset,
+        bbox=bbox,
+        time=time,
+        equals=equals,
+        filter=_filter(source, query, args),
+        sortby=sortby,
+        select=select,
+        skip_geometry=skip_geometry,
+        crs=output,
+        cursor=query.get("cursor"),
+        hits=resulttype == "hits",
+    )
 
 
-def _check_bbox(query: Mapping[str, str], out: dict[str, str]) -> None:
+def _bbox(
+    query: Mapping[str, str], args: dict[str, str]
+) -> tuple[float, float, float, float] | None:
+    """bbox in CRS84 (pygeoapi gets it so, without bbox-crs)."""
     bbox_crs = crs.CRS84
     if "bbox-crs" in query:
         if "bbox" not in query:
             raise InvalidParameter("bbox-crs", "given without bbox")
         bbox_crs = crs.parse_crs(query["bbox-crs"], "bbox-crs")
-        del out["bbox-crs"]
-    if "bbox" in query:
-        box = params.parse_bbox(query["bbox"], bbox_crs)
-        out["bbox"] = ",".join(repr(v) for v in box)
+        del args["bbox-crs"]
+    if "bbox" not in query:
+        return None
+    box = params.parse_bbox(query["bbox"], bbox_crs)
+    args["bbox"] = ",".join(repr(v) for v in box)
+    return box
 
 
-def _check_filter(
-    source: Source, query: Mapping[str, str], out: dict[str, str]
-) -> ParsedFilter | None:
+def _shape(
+    source: Source, query: Mapping[str, str], args: dict[str, str]
+) -> tuple[tuple[tuple[str, bool], ...], tuple[str, ...] | None, bool]:
+    """(sortby, selected properties, skipGeometry): the order and shape of the features."""
+    sortby: tuple[tuple[str, bool], ...] = ()
+    if "sortby" in query:
+        sortby = tuple(params.parse_sortby(query["sortby"], source))
+        args["sortby"] = ",".join(("+" if asc else "-") + name for name, asc in sortby)
+        if not sortby:
+            del args["sortby"]
+    select = None
+    if "properties" in query:
+        select = tuple(params.parse_select(query["properties"], source)) or None
+        args["properties"] = ",".join(select or ())
+    skip_geometry = False
+    if "skipGeometry" in query:
+        skip_geometry = params.parse_bool(query["skipGeometry"], "skipGeometry")
+        args["skipGeometry"] = str(skip_geometry).lower()
+    return sortby, select, skip_geometry
+
+
+def _equals(source: Source, query: Mapping[str, str]) -> tuple[tuple[Column, object], ...]:
+    """`property=value` parameters, each value typed per its column."""
+    equals = []
+    for name, raw in query.items():
+        column = source.column(name)
+        if column is not None and name not in _ITEMS_RESERVED:
+            equals.append((column, params.parse_value(column, raw, name)))
+    return tuple(equals)
+
+
+def _filter(source: Source, query: Mapping[str, str], args: dict[str, str]) -> SqlFilter | None:
+    """`filter` parsed and compiled once; an unknown property is a 400 here, not later."""
     lang = query.get("filter-lang")
     if lang is not None and lang.lower() not in ("cql2-text", "cql2-json"):
         raise InvalidParameter("filter-lang", f"unsupported {lang!r}; use cql2-text or cql2-json")
     if lang is not None:
-        out["filter-lang"] = lang.lower()
+        args["filter-lang"] = lang.lower()
     filter_crs = crs.CRS84
     if "filter-crs" in query:
         filter_crs = crs.parse_crs(query["filter-crs"], "filter-crs")
     if "filter" not in query:
         return None
     node = cql2.parse(query["filter"], lang)
-    to_sql(node, source, Binds(), filter_crs)  # names every unknown property now, as a 400
-    return ParsedFilter(node, filter_crs)
+    binds = Binds()
+    condition = to_sql(node, source, binds, filter_crs)
+    return SqlFilter(condition, MappingProxyType(binds.values))

@@ -18,7 +18,8 @@ from psycopg2 import sql
 
 from gis_server.errors import InvalidParameter
 from gis_server.ogc import adb, caching, crs
-from gis_server.ogc.sql import Binds, FeatureQuery, features_sql, item_sql
+from gis_server.ogc.query import ItemsQuery
+from gis_server.ogc.sql import Binds, features_sql, item_sql
 from gis_server.ogc.tiles import mvt, tms
 from gis_server.ogc.tiles.answer import tile_layer
 from gis_server.ogc.tiles.cache import TileCache
@@ -51,13 +52,13 @@ def _both(dsn: str, statement: sql.Composable, values: dict) -> tuple[list, list
 def test_feature_pages_identical_bytes(client, demo_db):
     source = client.app.state.ogc.source("events")
     binds = Binds()
-    q = FeatureQuery(
+    q = ItemsQuery(
         limit=20,
         offset=3,
         bbox=(121.0, 31.0, 122.0, 32.5),
         time=None,
-        equals=[(source.column("category"), "环境卫生")],
-        sortby=[("created_at", False)],
+        equals=((source.column("category"), "环境卫生"),),
+        sortby=(("created_at", False),),
     )
     old, new = _both(demo_db, features_sql(source, q, binds), binds.values)
     assert old and old == new
