@@ -18,34 +18,21 @@ CONFLICT DO NOTHING and their tracks and trips rebuilt in SQL from the table.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import psycopg2
-import psycopg2.errors
-from psycopg2 import sql
 
 from etl import importlog
 from etl.errors import EtlError, UsageError
 from etl.gps_checks import INVALID, OK, OUT_OF_EXTENT, classify, judge, stored_fixes
-from etl.gps_read import NO_DST_SINCE_US, SHANGHAI_US, Fixes, read_fixes
+from etl.gps_lines import fresh_lines, measure_lengths, rebuild_existing, write_fresh
+from etl.gps_partitions import days_of, insert_fixes, shanghai_day
+from etl.gps_read import Fixes, read_fixes
 from etl.report import ImportResult
-from layers.pgbinary import copy_binary, encode_positions
-from layers.tracks import (
-    line_lengths_km,
-    rebuild_tracks,
-    track_lines,
-    update_last_positions,
-    write_tracks,
-)
-from layers.trips import TripRules, rebuild_trips, trip_lines, vehicle_days, write_trips
-
-DAY_US = 86_400_000_000
-_COLUMNS = "(vehicle_code, fix_time, speed_kmh, heading, geom)"
+from layers.trips import TripRules
 
 
 @dataclass
@@ -75,27 +62,6 @@ class Phases:
         self._last = now
 
 
-@dataclass
-class Day:
-    """One Asia/Shanghai day of the batch and its partition."""
-
-    ordinal: int  # days since 1970-01-01
-    part: str
-    lo: dt.datetime
-    hi: dt.datetime
-    fresh: bool  # no partition yet and nothing of it in the default partition
-
-
-def shanghai_day(t_us: np.ndarray) -> np.ndarray:
-    """The Asia/Shanghai day (days since 1970-01-01) of each fix: its partition and track."""
-    if not len(t_us) or t_us.min() >= NO_DST_SINCE_US:
-        return (t_us + SHANGHAI_US) // DAY_US
-    import pandas as pd  # rare: fixes from before 1992 (pandas takes 0.5 s to import)
-
-    local = pd.DatetimeIndex(pd.to_datetime(t_us, unit="us", utc=True)).tz_convert("Asia/Shanghai")
-    return local.tz_localize(None).values.astype("datetime64[D]").astype(np.int64)
-
-
 def _max_kmh(cur, codes: list[str], limits: dict[str, float]) -> np.ndarray:
     """Each vehicle's fastest believable speed, by its kind (unknown vehicle or kind: default)."""
     cur.execute("SELECT code, kind FROM vehicles WHERE code = ANY(%s)", (codes,))
@@ -116,190 +82,6 @@ def _sorted(f: Fixes) -> Fixes:
     return f.take(np.lexsort((f.t_us, f.code_idx)))
 
 
-_DAYS = """
-SELECT x, 'vehicle_positions_' || to_char(d, 'YYYYMMDD'), lo, hi,
-       to_regclass('vehicle_positions_' || to_char(d, 'YYYYMMDD')) IS NULL
-       AND NOT EXISTS (SELECT 1 FROM vehicle_positions_default WHERE fix_time >= lo AND fix_time < hi)
-FROM unnest(%s::int[]) x,
-     LATERAL (SELECT date '1970-01-01' + x AS d) d,
-     LATERAL (SELECT (d::timestamp AT TIME ZONE 'Asia/Shanghai') AS lo,
-                     ((d + 1)::timestamp AT TIME ZONE 'Asia/Shanghai') AS hi) b
-ORDER BY x
-"""
-
-
-def _days(cur, ordinals: np.ndarray) -> list[Day]:
-    cur.execute(_DAYS, ([int(d) for d in ordinals],))
-    return [Day(*row) for row in cur.fetchall()]
-
-
-def reserve_ids(dsn: str, count: int) -> int | None:
-    """First of `count` consecutive vehicle_positions ids, taken from its sequence at once;
-    None when the sequence is busy (the rows then take nextval() one by one).
-
-    Why: nextval() per row is a third of the COPY. The block is reserved in its own short
-    transaction on a second connection (ALTER SEQUENCE blocks others' nextval() until
-    commit, which must not last the whole import); like nextval(), it is never given back.
-    The lock wait is bounded: a transaction holding the sequence could be waiting on this
-    import, and that cycle through two connections is no deadlock the server would see.
-    """
-    conn = psycopg2.connect(dsn, application_name="onemap-etl-gps-ids")
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute("SET LOCAL lock_timeout = '2s'")
-            cur.execute("SELECT pg_get_serial_sequence('vehicle_positions', 'id')")
-            name = cur.fetchone()[0]
-            seq = sql.SQL(name)  # already quoted by the server
-            cur.execute(
-                sql.SQL("ALTER SEQUENCE {} INCREMENT BY {}").format(seq, sql.Literal(count))
-            )
-            cur.execute("SELECT nextval(%s)", (name,))
-            last = cur.fetchone()[0]
-            cur.execute(sql.SQL("ALTER SEQUENCE {} INCREMENT BY 1").format(seq))
-        return last - count + 1
-    except psycopg2.errors.LockNotAvailable:
-        return None
-    finally:
-        conn.close()
-
-
-def _copy_rows(cur, target: str, f: Fixes, first_id: int | None = None) -> None:
-    codes = [c.encode("utf-8") for c in f.codes]
-    ids = None if first_id is None else first_id + np.arange(len(f), dtype=np.int64)
-    chunks = encode_positions(codes, f.code_idx, f.t_us, f.lon, f.lat, f.speed, f.heading, ids)
-    columns = _COLUMNS if ids is None else "(id, " + _COLUMNS[1:]
-    copy_binary(cur, f"{target} {columns}", chunks)
-
-
-_BUILD = (
-    "ALTER TABLE {t} ADD PRIMARY KEY (vehicle_code, fix_time)",
-    "CREATE INDEX ON {t} USING gist (geom)",
-    "CREATE INDEX ON {t} (fix_time)",
-    "CREATE INDEX ON {t} (id)",
-    "ALTER TABLE {t} ADD CONSTRAINT {c} CHECK ({w})",  # lets ATTACH skip its scan
-    "ALTER TABLE vehicle_positions ATTACH PARTITION {t} FOR VALUES FROM ({lo}) TO ({hi})",
-    "ALTER TABLE {t} DROP CONSTRAINT {c}",
-)
-
-
-def _build_partition(cur, day: Day, f: Fixes, first_id: int | None) -> None:
-    """A fresh day: filled unindexed, indexed once, then attached (3x faster than index
-    maintenance row by row); named and bounded exactly as
-    onemap_ensure_position_partition() would."""
-    table = sql.Identifier(day.part)
-    cur.execute(
-        sql.SQL("CREATE TABLE {} (LIKE vehicle_positions INCLUDING DEFAULTS)").format(table)
-    )
-    _copy_rows(cur, table.as_string(cur), f, first_id)
-    in_day = sql.SQL("fix_time >= {} AND fix_time < {}").format(
-        sql.Literal(day.lo), sql.Literal(day.hi)
-    )
-    for ddl in _BUILD:
-        cur.execute(
-            sql.SQL(ddl).format(
-                t=table,
-                c=sql.Identifier(f"{day.part}_range"),
-                w=in_day,
-                lo=sql.Literal(day.lo),
-                hi=sql.Literal(day.hi),
-            )
-        )
-
-
-def _insert_existing(cur, days: list[Day], f: Fixes) -> int:
-    """Days that already hold fixes: through a staging table, ON CONFLICT DO NOTHING."""
-    for day in days:
-        cur.execute(
-            "SELECT onemap_ensure_position_partition(date '1970-01-01' + %s)", (day.ordinal,)
-        )
-    cur.execute(
-        "CREATE TEMP TABLE _onemap_gps_new (vehicle_code text, fix_time timestamptz, "
-        "speed_kmh real, heading real, geom geometry(Point, 4326)) ON COMMIT DROP"
-    )
-    _copy_rows(cur, "_onemap_gps_new", f)
-    cur.execute(
-        f"INSERT INTO vehicle_positions {_COLUMNS} SELECT * FROM _onemap_gps_new "
-        "ORDER BY vehicle_code, fix_time ON CONFLICT (vehicle_code, fix_time) DO NOTHING"
-    )
-    return cur.rowcount
-
-
-@dataclass
-class FreshLines:
-    """Tracks and trips of the fresh days, built in memory from the batch."""
-
-    vehicles: list[str]
-    pairs: tuple[list[str], list[int]]
-    tracks: list[tuple]
-    trips: list[tuple]
-
-    def all(self) -> list[bytes]:
-        return [t[5] for t in self.tracks] + [t[6] for t in self.trips]
-
-
-def _fresh_lines(kept: Fixes, day: np.ndarray, fresh: np.ndarray, rules: TripRules) -> FreshLines:
-    """The lines of the fresh days: all of those days' fixes are in the batch."""
-    f, d = kept.take(fresh), day[fresh]
-    xym = np.column_stack((f.lon, f.lat, f.t_us / 1e6))
-    return FreshLines(
-        vehicles=sorted({f.codes[i] for i in np.unique(f.code_idx)}),
-        pairs=vehicle_days(f.codes, f.code_idx, d),
-        tracks=track_lines(f.codes, f.code_idx, d, f.t_us, xym),
-        trips=trip_lines(f.codes, f.code_idx, d, f.t_us, xym, f.speed, rules),
-    )
-
-
-def _lengths(dsn: str | None, conn, lines: FreshLines) -> Future:
-    """The lines' lengths: on a second connection in a thread (the geodesic sums overlap the
-    index builds on the first), or, without a connection string, right here."""
-    if dsn is None:
-        done: Future = Future()
-        done.set_result(line_lengths_km(conn, lines.all()))
-        return done
-
-    def measure() -> list[float]:
-        other = psycopg2.connect(dsn, application_name="onemap-etl-gps-lengths")
-        try:
-            return line_lengths_km(other, lines.all())
-        finally:
-            other.close()
-
-    pool = ThreadPoolExecutor(max_workers=1)
-    try:
-        return pool.submit(measure)
-    finally:
-        pool.shutdown(wait=False)  # the thread runs on; the caller waits on the result
-
-
-def _write_fresh(conn, lines: FreshLines, lengths: list[float]) -> dict[str, int]:
-    tracks = lines.tracks
-    counts = {
-        "tracks 轨迹": write_tracks(conn, tracks, lengths[: len(tracks)]),
-        "trips 行程": write_trips(conn, lines.pairs, lines.trips, lengths[len(tracks) :]),
-    }
-    update_last_positions(conn, lines.vehicles)
-    return counts
-
-
-def _rebuild_existing(
-    conn, kept: Fixes, day: np.ndarray, fresh: np.ndarray, rules: TripRules
-) -> dict[str, int]:
-    """Days that held fixes before: tracks and trips rebuilt in SQL from the table."""
-    vehicles = sorted({kept.codes[i] for i in np.unique(kept.code_idx[~fresh])})
-    days = sorted({dt.date(1970, 1, 1) + dt.timedelta(days=int(x)) for x in np.unique(day[~fresh])})
-    return {
-        "tracks 轨迹": rebuild_tracks(conn, vehicles, days),
-        "trips 行程": rebuild_trips(
-            conn,
-            vehicles,
-            days,
-            stop_minutes=rules.stop_minutes,
-            gap_minutes=rules.gap_minutes,
-            stop_speed_kmh=rules.stop_speed_kmh,
-        ),
-    }
-
-
 def _session(cur) -> None:
     """Settings for this transaction only."""
     cur.execute("SET LOCAL timezone = 'Asia/Shanghai'")
@@ -310,21 +92,6 @@ def _session(cur) -> None:
         "SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings "
         "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"
     )
-
-
-def _insert(cur, kept: Fixes, day: np.ndarray, days: list[Day], id_dsn: str | None) -> int:
-    """Fresh days bulk-built, the others through ON CONFLICT; returns fixes inserted."""
-    fresh = np.isin(day, [d.ordinal for d in days if d.fresh])
-    first_id = reserve_ids(id_dsn, int(fresh.sum())) if id_dsn and fresh.any() else None
-    inserted = 0
-    for d in (d for d in days if d.fresh):
-        rows = kept.take(day == d.ordinal)
-        _build_partition(cur, d, rows, None if first_id is None else first_id + inserted)
-        inserted += len(rows)
-    existing = [d for d in days if not d.fresh]
-    if existing:
-        inserted += _insert_existing(cur, existing, kept.take(~fresh))
-    return inserted
 
 
 def load_positions(
@@ -349,14 +116,14 @@ def load_positions(
         verdict = judge(ok, _max_kmh(cur, ok.codes, opts.max_speed_kmh), stored_fixes(cur, ok))
         kept = ok.take(~verdict.dup & ~verdict.jump)
         day = shanghai_day(kept.t_us)
-        days = _days(cur, np.unique(day))
+        days = days_of(cur, np.unique(day))
         phases.done("check")
         rules = TripRules(opts.stop_minutes, opts.gap_minutes, opts.stop_speed_kmh)
         fresh = np.isin(day, [d.ordinal for d in days if d.fresh])
-        lines = _fresh_lines(kept, day, fresh, rules) if opts.rebuild and fresh.any() else None
-        lengths = _lengths(dsn, conn, lines) if lines else None
+        lines = fresh_lines(kept, day, fresh, rules) if opts.rebuild and fresh.any() else None
+        lengths = measure_lengths(dsn, conn, lines) if lines else None
         phases.done("lines")
-        inserted = _insert(cur, kept, day, days, dsn)
+        inserted = insert_fixes(cur, kept, day, days, dsn)
         phases.done("insert")
     duplicates, jumps = int(verdict.dup.sum()), int(verdict.jump.sum())
     result.read = len(fixes)
@@ -371,10 +138,10 @@ def load_positions(
     result.unchanged = duplicates
     counts = {"tracks 轨迹": 0, "trips 行程": 0}
     if lines and lengths:
-        for key, value in _write_fresh(conn, lines, lengths.result()).items():
+        for key, value in write_fresh(conn, lines, lengths.result()).items():
             counts[key] += value
     if opts.rebuild and not fresh.all():
-        for key, value in _rebuild_existing(conn, kept, day, fresh, rules).items():
+        for key, value in rebuild_existing(conn, kept, day, fresh, rules).items():
             counts[key] += value
     if len(kept) and opts.rebuild:
         result.extra.update(counts)

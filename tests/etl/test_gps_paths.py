@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg2
 
-from etl.gps import reserve_ids
+from etl.gps_partitions import reserve_ids
 from layers.tracks import rebuild_tracks
 from layers.trips import rebuild_trips
 from tests.etl.conftest import rows, scalar
