@@ -118,17 +118,8 @@ def _iso(epoch: np.ndarray) -> np.ndarray:
     return out
 
 
-def build_events(
-    rng: np.random.Generator,
-    frame: Frame,
-    grids: Grids,
-    towns: Towns,
-    scale: float,
-    anchor: dt.date,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Events and their private contacts (citizen channels only)."""
-    n = max(1, round(BASE_COUNT * scale))
-    created = _created(rng, n, anchor).astype(float)
+def _kinds(rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
+    """Source, category, sub-category, department and priority of each event."""
     src_names = list(SOURCES)
     src_p = np.array([SOURCES[s][0] for s in src_names])
     source = np.asarray(src_names, dtype=object)[rng.choice(len(src_names), size=n, p=src_p)]
@@ -143,8 +134,14 @@ def build_events(
         urgent_p[idx] = URGENT_CATEGORIES.get(cat, 0.08)
     u = rng.random(n)
     priority = np.where(u < urgent_p * 0.12, "critical", np.where(u < urgent_p, "urgent", "normal"))
-    due, status, closed_at = _loop(rng, created, priority, now_of(anchor).timestamp())
+    return source, category, sub, dept, priority
 
+
+def _places(
+    rng: np.random.Generator, frame: Frame, grids: Grids, category: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Grid index, lon and lat of each event: by population, river kinds on the shore."""
+    n = len(category)
     weight = np.where(frame.land_km2 > 0.01, grids.population.astype(float), 0.0)
     shore_w = np.where(frame.shore_km2 > 0.005, frame.shore_km2, 0.0)
     river = np.isin(category, RIVER_CATEGORIES)
@@ -153,6 +150,23 @@ def build_events(
     lon, lat = np.empty(n), np.empty(n)
     lon[~river], lat[~river] = frame.sample(rng, which[~river])
     lon[river], lat[river] = frame.sample(rng, which[river], shore=True)
+    return which, lon, lat
+
+
+def build_events(
+    rng: np.random.Generator,
+    frame: Frame,
+    grids: Grids,
+    towns: Towns,
+    scale: float,
+    anchor: dt.date,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Events and their private contacts (citizen channels only)."""
+    n = max(1, round(BASE_COUNT * scale))
+    created = _created(rng, n, anchor).astype(float)
+    source, category, sub, dept, priority = _kinds(rng, n)
+    due, status, closed_at = _loop(rng, created, priority, now_of(anchor).timestamp())
+    which, lon, lat = _places(rng, frame, grids, category)
     town = grids.town[which]
     address = towns.name[town].astype(object) + street_addresses(rng, n)
     year = anchor.year % 100

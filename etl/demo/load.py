@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -181,77 +183,91 @@ def load_demo(
     return report
 
 
+@dataclass
+class _Run:
+    """One demo load: its connection, timer, counts and the generators' inputs."""
+
+    conn: Any
+    step: _Timer
+    count: dict[str, int]
+    seed: int
+    anchor: dt.date
+    scale: float
+    geo: Any = None
+
+    def copy(self, label: str, table: str, frame: pd.DataFrame) -> int:
+        return self.step(label, lambda: copy_frame(self.conn, table, frame))
+
+
 def _load(conn, report: DemoReport, seed: int, anchor: dt.date, scale: float) -> None:  # noqa: ANN001
-    step = _Timer(report)
-    count = report.counts
-    step("truncate", lambda: truncate(conn))
-    geo = load_geography()
-
-    def areas() -> tuple:
-        towns = build_towns(geo, rng_for(seed, "towns"))
-        comp = build_grids(towns, "comprehensive", rng_for(seed, "comprehensive"))
-        spec = build_grids(towns, "special", rng_for(seed, "special"))
-        return towns, comp, spec
-
-    towns, comp, spec = step("generate towns+grids", areas)
-    towns_ll = multipolygons(to_lonlat(towns.geom))
-    comp_ll = multipolygons(to_lonlat(comp.geom))
-    spec_ll = multipolygons(to_lonlat(spec.geom))
-    count["towns"] = step(
-        "copy towns+grids", lambda: copy_frame(conn, "towns", towns_frame(towns, towns_ll))
-    )
-    count["grids"] = step(
-        "copy towns+grids",
-        lambda: (
-            copy_frame(conn, "grids", grids_frame(comp, comp_ll, towns))
-            + copy_frame(conn, "grids", grids_frame(spec, spec_ll, towns))
-        ),
-    )
-
-    frame = step("generate cameras", lambda: build_frame(geo, comp, comp_ll))
-    cameras = step(
+    run = _Run(conn, _Timer(report), report.counts, seed, anchor, scale)
+    run.step("truncate", lambda: truncate(conn))
+    run.geo = load_geography()
+    towns, comp, comp_ll = _load_areas(run)
+    frame = run.step("generate cameras", lambda: build_frame(run.geo, comp, comp_ll))
+    cameras = run.step(
         "generate cameras",
         lambda: cams.build_cameras(rng_for(seed, "cameras"), frame, comp, towns, scale, anchor),
     )
-    count["cameras"] = step(
-        "copy cameras", lambda: copy_frame(conn, "cameras", points_frame(cameras))
+    run.count["cameras"] = run.copy("copy cameras", "cameras", points_frame(cameras))
+    _load_fleet(run, towns)
+    zones = run.step("generate zones", lambda: build_zones(rng_for(seed, "zones"), run.geo, towns))
+    zones["geom"] = ewkb(multipolygons(zones["geom"].to_numpy()))
+    run.count["river_patrol_zones"] = run.copy("copy zones", "river_patrol_zones", zones)
+    events, contacts = run.step(
+        "generate events",
+        lambda: build_events(rng_for(seed, "events"), frame, comp, towns, scale, anchor),
     )
+    run.count["events"] = run.copy("copy events", "events", points_frame(events))
+    run.count["event_contacts"] = run.copy("copy events", "event_contacts", contacts)
+    run.step("analyze", lambda: _analyze(conn))
 
-    fleet = step(
-        "generate vehicles+fixes", lambda: build_fleet(rng_for(seed, "fleet"), geo, towns, scale)
+
+def _load_areas(run: _Run) -> tuple[Towns, Any, np.ndarray]:
+    """Towns and both grid types, generated and copied; the comprehensive grids' lon/lat."""
+
+    def areas() -> tuple:
+        towns = build_towns(run.geo, rng_for(run.seed, "towns"))
+        comp = build_grids(towns, "comprehensive", rng_for(run.seed, "comprehensive"))
+        spec = build_grids(towns, "special", rng_for(run.seed, "special"))
+        return towns, comp, spec
+
+    towns, comp, spec = run.step("generate towns+grids", areas)
+    towns_ll = multipolygons(to_lonlat(towns.geom))
+    comp_ll = multipolygons(to_lonlat(comp.geom))
+    spec_ll = multipolygons(to_lonlat(spec.geom))
+    run.count["towns"] = run.copy("copy towns+grids", "towns", towns_frame(towns, towns_ll))
+    run.count["grids"] = run.copy(
+        "copy towns+grids", "grids", grids_frame(comp, comp_ll, towns)
+    ) + run.copy("copy towns+grids", "grids", grids_frame(spec, spec_ll, towns))
+    return towns, comp, comp_ll
+
+
+def _load_fleet(run: _Run, towns: Towns) -> None:
+    """Vehicles, their fixes over the demo days, and the tracks and trips built from them."""
+    conn, anchor = run.conn, run.anchor
+    fleet = run.step(
+        "generate vehicles+fixes",
+        lambda: build_fleet(rng_for(run.seed, "fleet"), run.geo, towns, run.scale),
     )
-    fixes = step(
-        "generate vehicles+fixes", lambda: build_fixes(rng_for(seed, "fixes"), fleet, anchor)
+    fixes = run.step(
+        "generate vehicles+fixes", lambda: build_fixes(rng_for(run.seed, "fixes"), fleet, anchor)
     )
     vehicles = pd.DataFrame(
         {"code": fleet.code, "plate": fleet.plate, "kind": fleet.kind,
          "company": fleet.company, "town_code": towns.code[fleet.town]}
     )  # fmt: skip
-    count["vehicles"] = step("copy vehicles+fixes", lambda: copy_frame(conn, "vehicles", vehicles))
-    count["vehicle_positions"] = step(
+    run.count["vehicles"] = run.copy("copy vehicles+fixes", "vehicles", vehicles)
+    run.count["vehicle_positions"] = run.step(
         "copy vehicles+fixes", lambda: _copy_fixes(conn, fixes, fleet.code, anchor)
     )
     days = [anchor - dt.timedelta(days=i) for i in range(DAYS - 1, -1, -1)]
-    count["vehicle_tracks"] = step("rebuild tracks", lambda: rebuild_tracks(conn, None, days))
-    count["vehicle_trips"] = step(
+    run.count["vehicle_tracks"] = run.step(
+        "rebuild tracks", lambda: rebuild_tracks(conn, None, days)
+    )
+    run.count["vehicle_trips"] = run.step(
         "rebuild trips", lambda: rebuild_trips(conn, list(fleet.code), days)
     )
-
-    zones = step("generate zones", lambda: build_zones(rng_for(seed, "zones"), geo, towns))
-    zones["geom"] = ewkb(multipolygons(zones["geom"].to_numpy()))
-    count["river_patrol_zones"] = step(
-        "copy zones", lambda: copy_frame(conn, "river_patrol_zones", zones)
-    )
-
-    events, contacts = step(
-        "generate events",
-        lambda: build_events(rng_for(seed, "events"), frame, comp, towns, scale, anchor),
-    )
-    count["events"] = step("copy events", lambda: copy_frame(conn, "events", points_frame(events)))
-    count["event_contacts"] = step(
-        "copy events", lambda: copy_frame(conn, "event_contacts", contacts)
-    )
-    step("analyze", lambda: _analyze(conn))
 
 
 def _copy_fixes(conn, fixes: Fixes, codes: np.ndarray, anchor: dt.date) -> int:  # noqa: ANN001
