@@ -290,13 +290,7 @@ def import_vector(dsn: str, layer_id: str, path: str | Path, opts: ImportOptions
                 entry.message = str(exc)
                 importlog.write_alone(dsn, entry)
             raise
-        result.read = len(source)
-        result.crs = prep.crs_label
-        result.repaired = prep.repaired
-        result.notes = source.notes + prep.notes
-        if mapping.ignored:
-            result.notes.append("未导入的列 — columns not imported: " + ", ".join(mapping.ignored))
-        result.rejects = prep.rejects
+        _describe(result, source, prep, mapping)
         try:
             if prep.rejects and not opts.allow_rejects:
                 counts, late_rejects = load.LoadCounts(), []  # all or nothing: do not load
@@ -307,36 +301,57 @@ def import_vector(dsn: str, layer_id: str, path: str | Path, opts: ImportOptions
             entry.message = _db_message(exc)
             importlog.write_alone(dsn, _fill(entry, result)) if not opts.dry_run else None
             raise EtlError(entry.message, file=str(path)) from exc
-        result.rejects = prep.rejects + late_rejects
-        result.rejected = len({r.row for r in result.rejects})
-        if result.rejects:
-            result.rejects_file = write_rejects(
-                opts.rejects_path or default_rejects_path(path), result.rejects
-            )
-        blocked = bool(result.rejects) and (not opts.allow_rejects or late_rejects)
-        if opts.dry_run or blocked:
-            conn.rollback()
-        if blocked:
-            result.status = "rejected"
-            if not opts.dry_run:
-                importlog.write_alone(dsn, _fill(entry, result, "rejected"))
-            return result
-        result.inserted, result.updated, result.unchanged = (
-            counts.inserted,
-            counts.updated,
-            counts.unchanged,
-        )
-        result.located = counts.located
-        if opts.dry_run:
-            result.status = "dry-run"
-            return result
-        result.status = "partial" if result.rejects else "ok"
-        with conn.cursor() as cur:
-            result.log_id = importlog.write(cur, _fill(entry, result, result.status))
-        conn.commit()
-        return result
+        return _conclude(conn, dsn, opts, entry, result, prep.rejects + late_rejects, counts)
     finally:
         conn.close()
+
+
+def _describe(result: ImportResult, source: Source, prep: _Prepared, mapping: Mapping) -> None:
+    """What was read and how it was understood (CRS, repairs, notes, early rejects)."""
+    result.read = len(source)
+    result.crs = prep.crs_label
+    result.repaired = prep.repaired
+    result.notes = source.notes + prep.notes
+    if mapping.ignored:
+        result.notes.append("未导入的列 — columns not imported: " + ", ".join(mapping.ignored))
+    result.rejects = prep.rejects
+
+
+def _conclude(
+    conn,  # noqa: ANN001
+    dsn: str,
+    opts: ImportOptions,
+    entry: importlog.LogEntry,
+    result: ImportResult,
+    rejects: list,
+    counts: load.LoadCounts,
+) -> ImportResult:
+    """Commit, or roll back a dry run or a refused load; log it and write the rejects file."""
+    late = len(rejects) > len(result.rejects)  # rows the database refused while loading
+    result.rejects = rejects
+    result.rejected = len({r.row for r in rejects})
+    if rejects:
+        result.rejects_file = write_rejects(
+            opts.rejects_path or default_rejects_path(Path(result.file)), rejects
+        )
+    blocked = bool(rejects) and (not opts.allow_rejects or late)
+    if opts.dry_run or blocked:
+        conn.rollback()
+    if blocked:
+        result.status = "rejected"
+        if not opts.dry_run:
+            importlog.write_alone(dsn, _fill(entry, result, "rejected"))
+        return result
+    result.inserted, result.updated = counts.inserted, counts.updated
+    result.unchanged, result.located = counts.unchanged, counts.located
+    if opts.dry_run:
+        result.status = "dry-run"
+        return result
+    result.status = "partial" if rejects else "ok"
+    with conn.cursor() as cur:
+        result.log_id = importlog.write(cur, _fill(entry, result, result.status))
+    conn.commit()
+    return result
 
 
 def _fill(
