@@ -206,49 +206,16 @@ def check_staged(
 ) -> list[tuple[int | None, Violation]]:
     """Check the layout an import would produce (open grids with the staged ones replacing
     theirs) before any grid row changes; returns (staged _row or None, violation) pairs.
-
-    The stage has code and geom and may lack town_code / grid_type (then the open
-    version's values carry forward, as the versioned upsert does).
     """
-    cur.execute(
-        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
-        "AND NOT attisdropped",
-        (stage_table,),
-    )
-    have = {r[0] for r in cur.fetchall()}
     stage = sql.Identifier(stage_table)
-
-    def carried(col: str) -> sql.Composable:
-        if col in have:
-            return sql.SQL("coalesce(s.{c}, c.{c})").format(c=sql.Identifier(col))
-        return sql.SQL("c.{c}").format(c=sql.Identifier(col))
-
-    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(STAGED_LAYOUT)))
-    cur.execute(
-        sql.SQL(
-            "CREATE TEMP TABLE {layout} ON COMMIT DROP AS "
-            "SELECT g.code, g.town_code, g.grid_type, g.geom FROM grids g "
-            "WHERE g.valid_to IS NULL AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.code = g.code) "
-            "UNION ALL SELECT s.code, {town}, {gtype}, ST_Multi(s.geom) FROM {stage} s "
-            "LEFT JOIN grids c ON c.code = s.code AND c.valid_to IS NULL"
-        ).format(
-            layout=sql.Identifier(STAGED_LAYOUT),
-            stage=stage,
-            town=carried("town_code"),
-            gtype=carried("grid_type"),
-        )
-    )
-    cur.execute(
-        sql.SQL("CREATE INDEX ON {} USING gist (geom); ANALYZE {}").format(
-            sql.Identifier(STAGED_LAYOUT), sql.Identifier(STAGED_LAYOUT)
-        )
-    )
+    layout = sql.Identifier(STAGED_LAYOUT)
+    _stage_layout(cur, stage_table)
     cur.execute(
         sql.SQL(
             "SELECT s.code, s._row, c.gid, l.town_code, c.town_code FROM {stage} s "
             "LEFT JOIN grids c ON c.code = s.code AND c.valid_to IS NULL "
             "LEFT JOIN {layout} l ON l.code = s.code"
-        ).format(stage=stage, layout=sql.Identifier(STAGED_LAYOUT))
+        ).format(stage=stage, layout=layout)
     )
     rows = cur.fetchall()
     row_of = {code: row for code, row, *_ in rows}
@@ -259,7 +226,44 @@ def check_staged(
         codes=list(row_of),
         towns=towns if gids else [],
         region_gids=gids or None,
-        layout=sql.Identifier(STAGED_LAYOUT),
+        layout=layout,
         tolerance=tolerance,
     )
     return [(row_of.get(v.code) if v.code else None, v) for v in violations]
+
+
+def _stage_layout(cur: cursor, stage_table: str) -> None:
+    """The would-be layout as a temporary table (STAGED_LAYOUT), indexed and analysed.
+
+    The stage has code and geom and may lack town_code / grid_type (then the open
+    version's values carry forward, as the versioned upsert does).
+    """
+    cur.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+        "AND NOT attisdropped",
+        (stage_table,),
+    )
+    have = {r[0] for r in cur.fetchall()}
+
+    def carried(col: str) -> sql.Composable:
+        if col in have:
+            return sql.SQL("coalesce(s.{c}, c.{c})").format(c=sql.Identifier(col))
+        return sql.SQL("c.{c}").format(c=sql.Identifier(col))
+
+    layout = sql.Identifier(STAGED_LAYOUT)
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(layout))
+    cur.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE {layout} ON COMMIT DROP AS "
+            "SELECT g.code, g.town_code, g.grid_type, g.geom FROM grids g "
+            "WHERE g.valid_to IS NULL AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.code = g.code) "
+            "UNION ALL SELECT s.code, {town}, {gtype}, ST_Multi(s.geom) FROM {stage} s "
+            "LEFT JOIN grids c ON c.code = s.code AND c.valid_to IS NULL"
+        ).format(
+            layout=layout,
+            stage=sql.Identifier(stage_table),
+            town=carried("town_code"),
+            gtype=carried("grid_type"),
+        )
+    )
+    cur.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom); ANALYZE {}").format(layout, layout))
