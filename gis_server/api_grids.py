@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from typing import Any
 
 from psycopg2.extensions import connection
@@ -77,20 +78,24 @@ def _json(value: Any) -> Any:
     return value
 
 
-def grid_api_routes(settings: Settings) -> list[Route]:
-    db = settings.database
+class GridApi:
+    """The /api/grids handlers; one instance per app, holding its settings."""
 
-    def read(work: Any) -> Any:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def _read(self, work: Callable[[connection], Any]) -> Any:
+        db = self.settings.database
         with pooled(db.dsn, db.pool_size) as conn:
             return work(conn)
 
-    async def check(request: Request) -> Response:
+    async def check(self, request: Request) -> Response:
         gtype = grid_type_param(request.query_params.get("type"))
-        tol = editing.tolerance(settings)
-        report = await run_in_threadpool(read, lambda conn: check_report(conn, gtype, tol))
+        tol = editing.tolerance(self.settings)
+        report = await run_in_threadpool(self._read, lambda conn: check_report(conn, gtype, tol))
         return JSONResponse(report)
 
-    async def diff(request: Request) -> Response:
+    async def diff(self, request: Request) -> Response:
         q = request.query_params
         t_from, t_to = parse_instant("from", q.get("from")), parse_instant("to", q.get("to"))
         gtype = grid_type_param(q.get("type"))
@@ -99,31 +104,31 @@ def grid_api_routes(settings: Settings) -> list[Route]:
             with conn.cursor() as cur:
                 return grid_edits.diff(cur, t_from, t_to, gtype)
 
-        out = await run_in_threadpool(read, work)
+        out = await run_in_threadpool(self._read, work)
         return JSONResponse({"from": t_from.isoformat(), "to": t_to.isoformat(), **out})
 
-    async def history(request: Request) -> Response:
+    async def history(self, request: Request) -> Response:
         code = request.path_params["code"]
 
         def work(conn: connection) -> list[dict[str, Any]]:
             with conn.cursor() as cur:
                 return grid_edits.history(cur, code)
 
-        versions = await run_in_threadpool(read, work)
+        versions = await run_in_threadpool(self._read, work)
         if not versions:
             raise NotFound(f"没有该网格 — no grid {code!r}")
         return JSONResponse({"code": code, "versions": _json(versions)})
 
-    async def restore(request: Request) -> Response:
+    async def restore(self, request: Request) -> Response:
         principal = await require(request, Role.GIS_EDITOR)
         code = request.path_params["code"]
         body = editing.body_json(await request.body())
         version = body.get("version") if isinstance(body, dict) else None
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise InvalidParameter("version", "应为正整数 — must be a positive integer")
-        tags = editing.if_match(request, "grids-restore", settings)
+        tags = editing.if_match(request, "grids-restore", self.settings)
         expected = editing.expected_version(tags)
-        tol = editing.tolerance(settings)
+        tol = editing.tolerance(self.settings)
 
         def work(conn: connection) -> dict[str, Any]:
             with conn.cursor() as cur:
@@ -131,13 +136,16 @@ def grid_api_routes(settings: Settings) -> list[Route]:
             editing.audit_grid_edit(conn, principal, "restore", result, request)
             return result.outputs()
 
-        outputs = await editing.run_edit_async(settings, work)
+        outputs = await editing.run_edit_async(self.settings, work)
         opened = next(o for o in outputs["opened"] if o["code"] == code)
         return JSONResponse(outputs, headers={"ETag": editing.grid_etag(opened["version"])})
 
+
+def grid_api_routes(settings: Settings) -> list[Route]:
+    api = GridApi(settings)
     return [
-        Route("/api/grids/check", check, methods=["GET"]),
-        Route("/api/grids/diff", diff, methods=["GET"]),
-        Route("/api/grids/{code}/history", history, methods=["GET"]),
-        Route("/api/grids/{code}/restore", restore, methods=["POST"]),
+        Route("/api/grids/check", api.check, methods=["GET"]),
+        Route("/api/grids/diff", api.diff, methods=["GET"]),
+        Route("/api/grids/{code}/history", api.history, methods=["GET"]),
+        Route("/api/grids/{code}/restore", api.restore, methods=["POST"]),
     ]

@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 
 from gis_server import database
 from gis_server.api_grids import grid_api_routes
-from gis_server.auth import AuthMiddleware, auth_exception_handlers, auth_routes
+from gis_server.auth import AuthMiddleware, auth_routes
 from gis_server.console import console_routes
 from gis_server.errors import OnemapError, add_exception_handlers
 from gis_server.health import health_route
@@ -63,9 +63,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
-    app.state.settings = settings
+    app.state.settings = settings  # what request paths read (auth's database, …)
     app.state.ogc = ogc
     add_exception_handlers(app)
-    for exc_class, handler in auth_exception_handlers().items():
-        app.add_exception_handler(exc_class, handler)  # type: ignore[arg-type]
     return app

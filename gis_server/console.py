@@ -15,7 +15,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gis_server.console_api import ConsoleApi, json_bytes_response
+from gis_server.console_api import ConsoleApi, digest_body, json_response
+from gis_server.errors import NotFound
+from gis_server.ogc.caching import DigestBody
 from gis_server.settings import PROJECT_DIR, Settings
 from map_ui import STATIC_DIR, ConsoleOptions, build_console_page
 
@@ -61,34 +63,21 @@ def console_routes(settings: Settings) -> list[BaseRoute]:
                 page_html.append(build_console_page(console_options(settings)))
         return HTMLResponse(page_html[0], headers={"Cache-Control": "no-cache"})
 
-    basemap_cache: dict[str, bytes] = {}
+    basemap_cache: dict[str, DigestBody] = {}
 
     def basemap(request: Request) -> Response:
         name = request.path_params["name"]
         path = BASEMAP_FILES.get(name)
         if path is None:
-            return Response(status_code=404)
+            raise NotFound(f"no basemap {name!r}")
         if name not in basemap_cache:
-            basemap_cache[name] = path.read_bytes()
-        return json_bytes_response(request, basemap_cache[name], max_age=3600)
+            basemap_cache[name] = digest_body(path.read_bytes())
+        return json_response(request, basemap_cache[name], max_age=3600)
 
-    h = api.handle
-    a = API_PREFIX
     return [
         Route("/", page),
         Route("/console", page),
         Mount(STATIC_PREFIX, app=StaticFiles(directory=STATIC_DIR), name="console_static"),
-        Route(f"{a}/basemap/{{name}}", basemap),
-        Route(f"{a}/layers/towns", h(api.towns)),
-        Route(f"{a}/layers/grids", h(api.grids)),
-        Route(f"{a}/layers/river_patrol_zones", h(api.zones)),
-        Route(f"{a}/layers/cameras", h(api.cameras)),
-        Route(f"{a}/layers/vehicles", h(api.vehicles)),
-        Route(f"{a}/events", h(api.events)),
-        Route(f"{a}/events/categories", h(api.categories)),
-        Route(f"{a}/stats/towns", h(api.town_stats)),
-        Route(f"{a}/tracks/{{vehicle}}", h(api.track_days)),
-        Route(f"{a}/tracks/{{vehicle}}/{{day}}", h(api.track)),
-        Route(f"{a}/point", h(api.point)),
-        Route(f"{a}/search", h(api.search)),
+        Route(f"{API_PREFIX}/basemap/{{name}}", basemap),
+        *api.routes(API_PREFIX),
     ]

@@ -1,15 +1,17 @@
 """One exception hierarchy, one status map, one JSON error body (after tipg/titiler errors.py).
 
-Every error a client can cause is an `OnemapError` subclass; `DEFAULT_STATUS_CODES`
-maps each class to its HTTP status in one place, and `add_exception_handlers`
-turns them into `{"code": ..., "description": ...}` bodies. Anything else is a
-bug: it is logged and answered with a JSON 500 that leaks no internals.
+Every error a client can cause is an `OnemapError` subclass — OGC, editing,
+auth and console alike; `DEFAULT_STATUS_CODES` maps each class to its HTTP
+status in one place, and `add_exception_handlers` turns them into
+`{"code": ..., "description": ...}` bodies (plus the parameter or property they
+name) with the headers the error carries (a 401's challenge, a 429's or 503's
+Retry-After). Anything else is a bug: it is logged and answered with a JSON
+500 that leaks no internals.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -24,32 +26,43 @@ class OnemapError(Exception):
 
     code = "NoApplicableCode"
 
-    def __init__(self, description: str, **extra: object):
+    def __init__(self, description: str, *, headers: dict[str, str] | None = None, **extra: object):
         super().__init__(description)
         self.description = description
+        self.headers = dict(headers or {})  # sent with the error response
         self.extra = extra  # more JSON members of the error body (e.g. violations)
 
 
 class NotFound(OnemapError):
-    """A collection, feature or route that does not exist."""
+    """A collection, feature, track or route that does not exist."""
 
     code = "NotFound"
 
 
 class InvalidParameter(OnemapError):
-    """A request parameter is malformed or not allowed; the description names it."""
+    """A request parameter is malformed or not allowed; the body names it."""
 
     code = "InvalidParameterValue"
 
     def __init__(self, parameter: str, message: str):
-        super().__init__(f"{parameter}: {message}")
+        super().__init__(f"{parameter}: {message}", parameter=parameter)
         self.parameter = parameter
 
 
+class InvalidConsoleParameter(InvalidParameter):
+    """A bad parameter of the console's own API, whose clients know it as "InvalidParameter"."""
+
+    code = "InvalidParameter"
+
+
 class DatabaseUnavailable(OnemapError):
-    """PostGIS cannot be reached (or the schema is not migrated): retry later."""
+    """PostGIS cannot be reached (or the schema is not migrated): retry in a few seconds."""
 
     code = "ServiceUnavailable"
+    RETRY_AFTER_S = 5
+
+    def __init__(self, description: str):
+        super().__init__(description, headers={"Retry-After": str(self.RETRY_AFTER_S)})
 
 
 class InvalidFeature(OnemapError):
@@ -79,6 +92,50 @@ class PreconditionRequired(OnemapError):
     code = "PreconditionRequired"
 
 
+class NotAuthenticated(OnemapError):
+    """No valid credentials: 401 and a challenge naming the Bearer scheme."""
+
+    code = "NotAuthenticated"
+
+    def __init__(self, description: str = "需要登录 — authentication required"):
+        super().__init__(description, headers={"WWW-Authenticate": 'Bearer realm="onemap"'})
+
+
+class InvalidCredentials(NotAuthenticated):
+    """Wrong username or password (deliberately not saying which)."""
+
+    code = "InvalidCredentials"
+
+    def __init__(self) -> None:
+        super().__init__("用户名或密码错误 — wrong username or password")
+
+
+class Forbidden(OnemapError):
+    """Valid credentials, wrong role (or a missing/wrong CSRF token): 403."""
+
+    code = "Forbidden"
+
+
+class CsrfFailed(Forbidden):
+    """A cookie-authenticated change without the session's X-CSRF-Token."""
+
+    code = "CsrfTokenMissingOrWrong"
+
+
+class TooManyAttempts(OnemapError):
+    """Too many failed logins for this username and client: 429 with Retry-After."""
+
+    code = "TooManyAttempts"
+
+    def __init__(self, retry_after: int):
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(
+            f"登录失败次数过多，请 {self.retry_after} 秒后再试 — "
+            f"too many failed logins; retry after {self.retry_after} s",
+            headers={"Retry-After": str(self.retry_after)},
+        )
+
+
 DEFAULT_STATUS_CODES: dict[type[OnemapError], int] = {
     NotFound: 404,
     InvalidParameter: 400,
@@ -86,56 +143,52 @@ DEFAULT_STATUS_CODES: dict[type[OnemapError], int] = {
     Conflict: 409,
     PreconditionFailed: 412,
     PreconditionRequired: 428,
+    NotAuthenticated: 401,
+    Forbidden: 403,
+    TooManyAttempts: 429,
     DatabaseUnavailable: 503,
     OnemapError: 500,
 }
 
 
-def error_body(code: str, description: str) -> dict[str, str]:
-    return {"code": code, "description": description}
-
-
-def error_response(status: int, code: str, description: str) -> JSONResponse:
-    return JSONResponse(error_body(code, description), status_code=status)
-
-
-def status_for(exc: OnemapError, codes: Mapping[type[OnemapError], int]) -> int:
-    """Status of the most specific class of `exc` listed in `codes`."""
+def status_for(exc: OnemapError) -> int:
+    """Status of the most specific class of `exc` in `DEFAULT_STATUS_CODES`."""
     for cls in type(exc).__mro__:
-        if cls in codes:
-            return codes[cls]
+        if cls in DEFAULT_STATUS_CODES:
+            return DEFAULT_STATUS_CODES[cls]
     return 500
 
 
-def onemap_error_response(
-    exc: OnemapError, codes: Mapping[type[OnemapError], int] = DEFAULT_STATUS_CODES
-) -> JSONResponse:
-    """The JSON answer to an OnemapError (its code, description and extra members)."""
-    body = {**error_body(exc.code, exc.description), **exc.extra}
-    return JSONResponse(body, status_code=status_for(exc, codes))
+def onemap_error_response(exc: OnemapError) -> JSONResponse:
+    """The JSON answer to an OnemapError (its code, description, extra members and headers).
+
+    Also what ASGI middleware sends itself: errors raised there never reach the
+    app's exception handlers.
+    """
+    body = {"code": exc.code, "description": exc.description, **exc.extra}
+    return JSONResponse(body, status_code=status_for(exc), headers=exc.headers)
 
 
-def add_exception_handlers(
-    app: Starlette, codes: Mapping[type[OnemapError], int] = DEFAULT_STATUS_CODES
-) -> None:
+def add_exception_handlers(app: Starlette) -> None:
     """Answer OnemapErrors, Starlette HTTP errors and bugs with JSON bodies."""
 
     async def onemap_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, OnemapError)
-        return onemap_error_response(exc, codes)
+        return onemap_error_response(exc)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
         return JSONResponse(
-            error_body(code, f"{request.url.path}: {exc.detail}"),
+            {"code": code, "description": f"{request.url.path}: {exc.detail}"},
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=exc.headers,
         )
 
     async def bug(request: Request, exc: Exception) -> JSONResponse:
         LOGGER.exception("unhandled error on %s", request.url.path, exc_info=exc)
-        return error_response(500, "InternalError", "internal error (see server log)")
+        body = {"code": "InternalError", "description": "internal error (see server log)"}
+        return JSONResponse(body, status_code=500)
 
     app.add_exception_handler(OnemapError, onemap_error)
     app.add_exception_handler(HTTPException, http_error)

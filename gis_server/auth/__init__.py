@@ -7,19 +7,14 @@ Contracts for the app and the OGC write routes:
 - ``await require_write(request, layer) -> Principal`` (role from LAYER_WRITE_ROLES)
 - ``auth_routes(settings) -> list[Route]``; ``AuthMiddleware`` (path policy, CSRF)
 - ``audit.record(conn, actor, action, layer, feature_id, before, after)``
+
+Their failures (NotAuthenticated, Forbidden, CsrfFailed, TooManyAttempts …) are
+`gis_server.errors` classes, answered by the app's one exception handler.
+Request paths read the app's settings from ``request.app.state.settings``.
 """
 
 from gis_server.auth import audit
 from gis_server.auth.dependencies import authenticate, require, require_write
-from gis_server.auth.errors import (
-    AuthError,
-    CsrfFailed,
-    Forbidden,
-    InvalidCredentials,
-    NotAuthenticated,
-    TooManyAttempts,
-    auth_exception_handlers,
-)
 from gis_server.auth.middleware import AuthMiddleware, required_role
 from gis_server.auth.principal import Principal, client_ip
 from gis_server.auth.roles import LAYER_WRITE_ROLES, Role, write_role
@@ -27,17 +22,10 @@ from gis_server.auth.routes import auth_routes
 
 __all__ = [
     "LAYER_WRITE_ROLES",
-    "AuthError",
     "AuthMiddleware",
-    "CsrfFailed",
-    "Forbidden",
-    "InvalidCredentials",
-    "NotAuthenticated",
     "Principal",
     "Role",
-    "TooManyAttempts",
     "audit",
-    "auth_exception_handlers",
     "auth_routes",
     "authenticate",
     "client_ip",

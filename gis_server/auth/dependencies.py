@@ -5,6 +5,8 @@ then the ``onemap_session`` cookie. A cookie-authenticated request that
 changes something must carry the session's CSRF token (browsers attach
 cookies by themselves; they do not attach custom headers cross-site).
 The result is cached on the request scope so middleware and route share it.
+The database comes from the app's settings (``app.state.settings``, set by
+`create_app`), never from a global.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from gis_server.auth import sessions, store
-from gis_server.auth.errors import CsrfFailed, Forbidden, NotAuthenticated
 from gis_server.auth.principal import Principal
 from gis_server.auth.roles import Role, write_role
 from gis_server.database import pooled
-from gis_server.settings import get_settings
+from gis_server.errors import CsrfFailed, Forbidden, NotAuthenticated
+from gis_server.settings import DatabaseSettings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CACHE = "onemap.principal"
@@ -37,8 +39,7 @@ def credentials(conn: HTTPConnection) -> tuple[str, str] | None:
     return None
 
 
-def _lookup(kind: str, secret: str) -> Principal | None:
-    db = get_settings().database
+def _lookup(db: DatabaseSettings, kind: str, secret: str) -> Principal | None:
     with pooled(db.dsn, db.pool_size) as conn:
         if kind == "api_key":
             principal = store.principal_for_key(conn, secret)
@@ -65,7 +66,8 @@ async def authenticate(conn: HTTPConnection) -> Principal | None:
     """
     if _CACHE not in conn.scope:
         found = credentials(conn)
-        conn.scope[_CACHE] = await run_in_threadpool(_lookup, *found) if found else None
+        db = conn.app.state.settings.database
+        conn.scope[_CACHE] = await run_in_threadpool(_lookup, db, *found) if found else None
     principal: Principal | None = conn.scope[_CACHE]
     if principal is not None:
         _check_csrf(conn, principal)

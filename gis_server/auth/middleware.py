@@ -13,9 +13,9 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gis_server.auth.dependencies import SAFE_METHODS, require
-from gis_server.auth.errors import AuthError
 from gis_server.auth.roles import Role, write_role
-from gis_server.settings import Settings, get_settings
+from gis_server.errors import OnemapError, onemap_error_response
+from gis_server.settings import Settings
 
 OPEN_PATHS = frozenset({"/healthz", "/api/auth/login", "/api/auth/logout"})
 _ITEMS = re.compile(r"^/ogc/collections/([^/]+)/items(?:/|$)")
@@ -41,20 +41,22 @@ def required_role(method: str, path: str, public_reads: bool) -> Role | None:
 
 
 class AuthMiddleware:
-    """ASGI middleware enforcing `required_role`; answers 401/403/429 as JSON."""
+    """ASGI middleware enforcing `required_role`; answers 401/403 as JSON.
 
-    def __init__(self, app: ASGIApp, settings: Settings | None = None) -> None:
+    It runs outside the app's exception handlers, so it sends the error itself.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.settings = settings
+        self.public_reads = settings.ogc.public_reads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            settings = self.settings or get_settings()
-            role = required_role(scope["method"], scope["path"], settings.ogc.public_reads)
+            role = required_role(scope["method"], scope["path"], self.public_reads)
             if role is not None:
                 try:
                     await require(HTTPConnection(scope), role)
-                except AuthError as exc:
-                    await exc.response()(scope, receive, send)
+                except OnemapError as exc:
+                    await onemap_error_response(exc)(scope, receive, send)
                     return
         await self.app(scope, receive, send)

@@ -12,7 +12,7 @@ import math
 
 from psycopg2.extensions import connection
 
-from gis_server.auth.errors import TooManyAttempts
+from gis_server.errors import TooManyAttempts
 
 LIMIT = 5
 WINDOW = dt.timedelta(minutes=15)

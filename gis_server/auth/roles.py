@@ -34,13 +34,6 @@ class Role(IntEnum):
 
 ROLE_NAMES: tuple[str, ...] = tuple(r.label for r in Role)
 
-ROLE_TITLES: dict[Role, str] = {
-    Role.VIEWER: "查看员 viewer",
-    Role.DISPATCHER: "调度员 dispatcher",
-    Role.GIS_EDITOR: "GIS编辑 gis_editor",
-    Role.ADMIN: "管理员 admin",
-}
-
 # The role needed to create, replace, update or delete features of a layer
 # (OGC API Features Part 4). Layers not listed are written by ETL/admins only.
 LAYER_WRITE_ROLES: dict[str, Role] = {

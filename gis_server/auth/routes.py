@@ -1,7 +1,8 @@
 """`/api/auth/login`, `/api/auth/logout`, `/api/auth/me` for the console.
 
 Login answers JSON with the session's CSRF token and sets the session cookie;
-systems use API keys instead and never call these.
+systems use API keys instead and never call these. Failures are raised as
+`gis_server.errors` classes and answered by the app's exception handler.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from starlette.routing import Route
 
 from gis_server.auth import audit, ratelimit, sessions, store
 from gis_server.auth.dependencies import authenticate, require
-from gis_server.auth.errors import AuthError, CsrfFailed, InvalidCredentials
 from gis_server.auth.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from gis_server.auth.principal import Principal, client_ip
 from gis_server.auth.roles import Role
 from gis_server.database import pooled
-from gis_server.settings import Settings, get_settings
+from gis_server.errors import CsrfFailed, InvalidCredentials, InvalidParameter
+from gis_server.settings import DatabaseSettings, Settings
 
 MAX_BODY = 16 * 1024
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -34,10 +35,6 @@ class _Login:
     token: str
     csrf: str
     expires_at: str
-
-
-def _bad_request(description: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"code": "InvalidParameterValue", "description": description}, status)
 
 
 async def _form(request: Request) -> dict[str, str] | None:
@@ -71,11 +68,15 @@ def _same_origin(request: Request, settings: Settings) -> bool:
 
 
 def _login(
-    username: str, password: str, ip: str | None, agent: str | None, old: str | None
+    db: DatabaseSettings,
+    username: str,
+    password: str,
+    ip: str | None,
+    agent: str | None,
+    old: str | None,
 ) -> _Login:
     """Check throttle and password, then open a session — all in one transaction."""
     client = ip or "unknown"
-    db = get_settings().database
     with pooled(db.dsn, db.pool_size) as conn:
         ratelimit.check(conn, username, client)
         user = store.login_user(conn, username)
@@ -96,8 +97,7 @@ def _login(
     return _Login(principal, token, csrf, expires_at.isoformat())
 
 
-def _logout(token: str, principal: Principal, ip: str | None) -> None:
-    db = get_settings().database
+def _logout(db: DatabaseSettings, token: str, principal: Principal, ip: str | None) -> None:
     with pooled(db.dsn, db.pool_size) as conn:
         sessions.delete_session(conn, token)
         audit.record(conn, principal, "logout", None, None, None, None, client_ip=ip)
@@ -106,52 +106,49 @@ def _logout(token: str, principal: Principal, ip: str | None) -> None:
 
 def auth_routes(settings: Settings) -> list[Route]:
     """The routes to mount on the app (paths are absolute)."""
+    db = settings.database
 
     async def login(request: Request) -> Response:
         if not _same_origin(request, settings):
-            return CsrfFailed("跨站登录被拒绝 — cross-site login refused (Origin)").response()
+            raise CsrfFailed("跨站登录被拒绝 — cross-site login refused (Origin)")
         form = await _form(request)
         if form is None:
-            return _bad_request(
+            raise InvalidParameter(
+                "body",
                 "请求体须为 JSON 或表单 — body must be JSON or a urlencoded form with "
-                "username and password"
+                "username and password",
             )
         username, password = form.get("username", ""), form.get("password", "")
         if not username.strip() or not password:
-            return _bad_request("缺少用户名或密码 — parameters username and password are required")
-        try:
-            done = await run_in_threadpool(
-                _login,
-                username.strip().lower()[:64],
-                password,
-                client_ip(request),
-                request.headers.get("user-agent"),
-                request.cookies.get(sessions.COOKIE),
+            missing = "password" if username.strip() else "username"
+            raise InvalidParameter(
+                missing, "缺少用户名或密码 — parameters username and password are required"
             )
-        except AuthError as exc:
-            return exc.response()
+        done = await run_in_threadpool(
+            _login,
+            db,
+            username.strip().lower()[:64],
+            password,
+            client_ip(request),
+            request.headers.get("user-agent"),
+            request.cookies.get(sessions.COOKIE),
+        )
         body = {**done.principal.public(), "csrf_token": done.csrf, "expires_at": done.expires_at}
         response = JSONResponse(body, headers=_NO_STORE)
         sessions.set_cookie(response, settings, done.token)
         return response
 
     async def logout(request: Request) -> Response:
-        try:
-            principal = await authenticate(request)
-        except AuthError as exc:
-            return exc.response()
+        principal = await authenticate(request)
         token = request.cookies.get(sessions.COOKIE)
         if token and principal is not None and principal.method == "session":
-            await run_in_threadpool(_logout, token, principal, client_ip(request))
+            await run_in_threadpool(_logout, db, token, principal, client_ip(request))
         response = Response(status_code=204, headers=_NO_STORE)
         sessions.clear_cookie(response, settings)
         return response
 
     async def me(request: Request) -> Response:
-        try:
-            principal = await require(request, Role.VIEWER)
-        except AuthError as exc:
-            return exc.response()
+        principal = await require(request, Role.VIEWER)
         return JSONResponse(principal.public(), headers=_NO_STORE)
 
     return [

@@ -1,4 +1,9 @@
-"""HTTP caching for items, features and tiles: ETag/Last-Modified from per-layer change counters.
+"""HTTP caching: ETag/Last-Modified from per-layer change counters, 304s, gzip.
+
+Items, features and tiles take their validators from the change counters; the
+console's cached bodies (`DigestBody`) from a digest of their bytes. Both use the
+same conditional-request (`not_modified`) and gzip (`accepts_gzip`, `sends_gzip`)
+rules.
 
 `layer_changes` (migration 0004) holds one (version, changed_at) row per layer
 table, bumped by statement-level triggers. Reading it is one tiny query; the
@@ -6,8 +11,9 @@ result is kept for `TTL` seconds per process, so a burst of requests costs one
 read. The version is read *before* the data, so a response is never labelled
 newer than it is: at worst a client refetches once more than needed.
 
-JSON validators are weak (W/...): bodies carry a `timeStamp`, so two answers
-with the same ETag are equivalent, not byte-equal.
+Items' JSON validators are weak (W/...): bodies carry a `timeStamp`, so two
+answers with the same ETag are equivalent, not byte-equal. A DigestBody's is
+strong: it is a digest of the very bytes.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ ITEMS_CACHE_CONTROL = "public, max-age=5"
 TILES_CACHE_CONTROL = "public, max-age=60"
 GZIP_MIN_BYTES = 1024
 GZIP_LEVEL = 3  # large GeoJSON pages: most of the gain for a fraction of level 6's CPU
+KEPT_GZIP_LEVEL = 5  # a DigestBody is compressed once and sent many times: worth more CPU
 
 
 @dataclass(frozen=True)
@@ -134,11 +141,39 @@ def accepts_gzip(headers: Mapping[str, str]) -> bool:
     return False
 
 
+def gzip_bytes(body: bytes, level: int = GZIP_LEVEL) -> bytes:
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 31)  # wbits 31: gzip framing
+    return compressor.compress(body) + compressor.flush()
+
+
+def sends_gzip(size: int, wanted: bool, headers: dict[str, str]) -> bool:
+    """Whether a body of `size` bytes goes gzipped; notes in `headers` that the answer
+    depends on Accept-Encoding (so shared caches keep the variants apart)."""
+    headers["Vary"] = "Accept-Encoding"
+    if not wanted or size < GZIP_MIN_BYTES:
+        return False
+    headers["Content-Encoding"] = "gzip"
+    return True
+
+
 def maybe_gzip(body: bytes, wanted: bool, headers: dict[str, str]) -> bytes:
     """gzip once, here (the app has no GZip middleware, so nothing compresses twice)."""
-    headers["Vary"] = "Accept-Encoding"
-    if not wanted or len(body) < GZIP_MIN_BYTES:
-        return body
-    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
-    headers["Content-Encoding"] = "gzip"
-    return compressor.compress(body) + compressor.flush()
+    return gzip_bytes(body) if sends_gzip(len(body), wanted, headers) else body
+
+
+class DigestBody:
+    """A body that is its own validator: a strong ETag digested from its bytes, and its
+    gzip made once, when a client first accepts it (for bodies kept in a cache and sent
+    many times per change, like the console's layers, which no change counter labels)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
+
+    @cached_property
+    def gzipped(self) -> bytes:
+        return gzip_bytes(self.data, KEPT_GZIP_LEVEL)
+
+    def encoded(self, wanted: bool, headers: dict[str, str]) -> bytes:
+        """The bytes for a client that does (not) accept gzip; sets the encoding headers."""
+        return self.gzipped if sends_gzip(len(self.data), wanted, headers) else self.data

@@ -23,13 +23,13 @@ from gis_server.auth import (
     AuthMiddleware,
     Role,
     audit,
-    auth_exception_handlers,
     auth_routes,
     client_ip,
     require_write,
     store,
 )
 from gis_server.database import pooled
+from gis_server.errors import add_exception_handlers
 from gis_server.settings import Settings, get_settings
 
 PASSWORD = "correct horse battery"
@@ -73,7 +73,7 @@ async def read(request: Request) -> JSONResponse:
 
 
 def build_app(settings: Settings) -> Starlette:
-    return Starlette(
+    app = Starlette(
         routes=[
             *auth_routes(settings),
             Route("/write/{layer}", guarded_write, methods=["POST"]),
@@ -82,8 +82,10 @@ def build_app(settings: Settings) -> Starlette:
             Route("/healthz", read),
         ],
         middleware=[Middleware(AuthMiddleware, settings=settings)],
-        exception_handlers=auth_exception_handlers(),
     )
+    app.state.settings = settings
+    add_exception_handlers(app)
+    return app
 
 
 def with_settings(

@@ -6,7 +6,7 @@ import httpx
 import psycopg2
 import pytest
 
-from gis_server.console_api import parse_coordinate
+from gis_server.console_api.lookup import parse_coordinate
 from map_ui import ConsoleOptions, build_console_page
 from map_ui.assets import external_urls
 
@@ -129,3 +129,19 @@ def test_polled_layers_answer_304_until_they_change(console_url: str, console_ds
                      "AND valid_to IS NULL", (name, code))  # fmt: skip
         gz = c.get("/api/console/layers/cameras", headers={"Accept-Encoding": "gzip"})
         assert gz.headers["content-encoding"] == "gzip" and gz.json()["rows"]
+
+
+@pytest.mark.parametrize("path", ["/api/console/layers/cameras", "/api/console/basemap/water"])
+def test_refused_gzip_is_not_sent_and_answers_say_they_vary(console_url: str, path: str) -> None:
+    """`gzip;q=0` means "not gzip" (RFC 9110); every answer that depends on Accept-Encoding
+    says so, gzipped or not, so a shared cache keeps the two apart."""
+    with httpx.Client(base_url=console_url, timeout=30) as c:
+        refused = c.get(path, headers={"Accept-Encoding": "gzip;q=0"})
+        assert refused.status_code == 200 and "content-encoding" not in refused.headers
+        assert refused.headers["vary"] == "Accept-Encoding" and refused.json()
+        plain = c.get(path, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        assert plain.headers["vary"] == "Accept-Encoding"
+        gz = c.get(path, headers={"Accept-Encoding": "gzip"})
+        assert gz.headers["content-encoding"] == "gzip"
+        assert gz.headers["vary"] == "Accept-Encoding"

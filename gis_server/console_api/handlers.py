@@ -1,0 +1,142 @@
+"""Handlers of /api/console/...: each reads one JSON body from PostGIS and answers it.
+
+Handlers are sync (Starlette runs them in its threadpool, next to the psycopg2
+pool). Bad requests raise `gis_server.errors` classes, which the app's one
+exception handler answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from psycopg2 import sql
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gis_server.console_api import figures, layers, lookup
+from gis_server.console_api.bodies import TtlCache, compact, digest_body, json_response
+from gis_server.database import pooled
+from gis_server.errors import InvalidConsoleParameter, NotFound
+from gis_server.ogc.caching import DigestBody
+from gis_server.settings import Settings
+
+
+class ConsoleApi:
+    """Handlers of /api/console/...; one instance per app, holding settings and a cache."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.cache = TtlCache()
+
+    def routes(self, a: str) -> list[Route]:
+        """The API's routes under the prefix `a`."""
+        return [
+            Route(f"{a}/layers/towns", self.towns),
+            Route(f"{a}/layers/grids", self.grids),
+            Route(f"{a}/layers/river_patrol_zones", self.zones),
+            Route(f"{a}/layers/cameras", self.cameras),
+            Route(f"{a}/layers/vehicles", self.vehicles),
+            Route(f"{a}/events", self.events),
+            Route(f"{a}/events/categories", self.categories),
+            Route(f"{a}/stats/towns", self.town_stats),
+            Route(f"{a}/tracks/{{vehicle}}", self.track_days),
+            Route(f"{a}/tracks/{{vehicle}}/{{day}}", self.track),
+            Route(f"{a}/point", self.point),
+            Route(f"{a}/search", self.search),
+        ]
+
+    def _fetch(self, query: sql.Composable, params: dict[str, Any] | None = None) -> str | None:
+        with pooled(self.settings.database.dsn, self.settings.database.pool_size) as conn:
+            with conn.cursor() as cur:
+                # Session-local: timestamps on the wire carry +08:00, "today" is a Shanghai day.
+                cur.execute("SET LOCAL TIME ZONE 'Asia/Shanghai'")
+                cur.execute(query, params or {})
+                row = cur.fetchone()
+        return row[0] if row else None
+
+    def _fetch_body(self, query: sql.Composable, params: dict[str, Any]) -> DigestBody:
+        return digest_body(self._fetch(query, params) or "null")
+
+    def _cached(
+        self, key: Any, ttl: float, query: sql.Composable, tables: tuple[str, ...] = ()
+    ) -> DigestBody:
+        """The query's body, cached for `ttl` seconds while `tables` do not change."""
+        stamp = self._versions(tables) if tables else ""
+        return self.cache.get(key, ttl, lambda: compact(self._fetch(query) or "null"), stamp)
+
+    def _versions(self, tables: tuple[str, ...]) -> str:
+        """The change counters of `tables` (layer_changes, bumped by every write), as text."""
+        with pooled(self.settings.database.dsn, self.settings.database.pool_size) as conn:
+            with conn.cursor() as cur:
+                cur.execute(layers.VERSIONS_SQL, (list(tables),))
+                return cur.fetchone()[0]
+
+    # The layers the console polls (`console.layers_refresh_s`): cached per table versions,
+    # validated by ETag, and never cached by the browser without asking.
+    def towns(self, request: Request) -> Response:
+        return json_response(request, self._cached("towns", 60, layers.TOWNS_SQL, ("towns",)))
+
+    def grids(self, request: Request) -> Response:
+        body = self._cached("grids", 30, layers.GRIDS_SQL, ("grids", "towns", "events"))
+        return json_response(request, body)
+
+    def zones(self, request: Request) -> Response:
+        body = self._cached("zones", 60, layers.ZONES_SQL, ("river_patrol_zones",))
+        return json_response(request, body)
+
+    def cameras(self, request: Request) -> Response:
+        body = self._cached("cameras", 30, layers.CAMERAS_SQL, ("cameras",))
+        return json_response(request, body)
+
+    def vehicles(self, request: Request) -> Response:
+        return json_response(request, self._cached("vehicles", 1, layers.VEHICLES_SQL))
+
+    def events(self, request: Request) -> Response:
+        query, params = figures.events_query(request, self.settings.console.events_limit)
+        key = ("events", tuple(sorted((k, str(v)) for k, v in params.items())))
+        body = self.cache.get(key, 5, lambda: compact(self._fetch(query, params) or "null"))
+        return json_response(request, body)
+
+    def categories(self, request: Request) -> Response:
+        return json_response(request, self._cached("categories", 300, figures.CATEGORIES_SQL))
+
+    def town_stats(self, request: Request) -> Response:
+        return json_response(request, self._cached("town_stats", 5, figures.TOWN_STATS_SQL))
+
+    def track_days(self, request: Request) -> Response:
+        vehicle = request.path_params["vehicle"]
+        return json_response(request, self._fetch_body(layers.TRACK_DAYS_SQL, {"v": vehicle}))
+
+    def track(self, request: Request) -> Response:
+        vehicle = request.path_params["vehicle"]
+        try:
+            day = dt.date.fromisoformat(request.path_params["day"])
+        except ValueError:
+            raise InvalidConsoleParameter("day", "must be a date YYYY-MM-DD") from None
+        body = self._fetch(layers.TRACK_SQL, {"v": vehicle, "d": day})
+        if body is None:
+            raise NotFound(f"no track of vehicle {vehicle!r} on {day.isoformat()}")
+        return json_response(request, digest_body(body))
+
+    def point(self, request: Request) -> Response:
+        lon = lookup.float_param(request, "lon", -180, 180)
+        lat = lookup.float_param(request, "lat", -90, 90)
+        params = {"lon": lon, "lat": lat, "k": 5, "pre": 25}
+        return json_response(request, self._fetch_body(lookup.POINT_SQL, params))
+
+    def search(self, request: Request) -> Response:
+        q = request.query_params.get("q", "").strip()
+        if not q or len(q) > 100:
+            raise InvalidConsoleParameter("q", "must be 1 to 100 characters")
+        coord = lookup.parse_coordinate(q)
+        if coord:
+            hit = {"kind": "coordinate", "layer": None, "code": None, "label": q}
+            hit |= {"lon": coord[0], "lat": coord[1]}
+            answer = json.dumps({"q": q, "hits": [hit]}, ensure_ascii=False, separators=(",", ":"))
+            return json_response(request, digest_body(answer))
+        prefix = q.upper().replace("%", "") + "%"
+        params = {"q": q, "p": lookup.like_pattern(q), "prefix": prefix, "n": 8}
+        return json_response(request, self._fetch_body(lookup.SEARCH_SQL, params))
