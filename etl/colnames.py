@@ -10,5 +10,6 @@ X_NAMES = ("lon", "lng", "long", "longitude", "经度", "x", "东经", "x坐标"
 Y_NAMES = ("lat", "latitude", "纬度", "y", "北纬", "y坐标", "纬度坐标")
 
 
-def _norm(name: Any) -> str:
+def normalise_name(name: Any) -> str:
+    """A column name compared loosely: case, spaces and brackets do not matter."""
     return str(name).strip().lower().replace(" ", "").replace("(", "").replace(")", "")

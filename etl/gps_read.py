@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from etl.colnames import X_NAMES, Y_NAMES, _norm
+from etl.colnames import X_NAMES, Y_NAMES, normalise_name
 from etl.errors import SourceError
 
 FIELDS = {
@@ -96,7 +96,11 @@ def columns_of(header: list[str], path: Path) -> list[str]:
     taken: set[str] = set()
     for i, col in enumerate(header):
         target = next(
-            (f for f, aliases in FIELDS.items() if _norm(col) in {_norm(a) for a in aliases}),
+            (
+                f
+                for f, aliases in FIELDS.items()
+                if normalise_name(col) in {normalise_name(a) for a in aliases}
+            ),
             None,
         )
         if target in taken or target is None:
@@ -173,10 +177,12 @@ def _json_row(line: str) -> list[object]:
         obj = json.loads(line)
     except json.JSONDecodeError:
         obj = {}
-    normed = {_norm(k): v for k, v in obj.items()} if isinstance(obj, dict) else {}
+    normed = {normalise_name(k): v for k, v in obj.items()} if isinstance(obj, dict) else {}
     row = []
     for aliases in FIELDS.values():
-        value = next((normed[_norm(a)] for a in aliases if _norm(a) in normed), None)
+        value = next(
+            (normed[normalise_name(a)] for a in aliases if normalise_name(a) in normed), None
+        )
         row.append("" if value is None else value)
     return row
 

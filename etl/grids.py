@@ -11,7 +11,7 @@ from psycopg2 import sql
 from psycopg2.extensions import cursor
 
 from etl.catalog import Column
-from etl.load import STAGE, LoadCounts, _area, _col, _differs, _value
+from etl.load import STAGE, LoadCounts, area, col, differs, value
 from etl.validate import Reject
 from layers.grid_edits import WRITABLE
 
@@ -48,7 +48,7 @@ def upsert_grids(cur: cursor, columns: list[Column], staged: int) -> LoadCounts:
         ).format(
             cls=sql.Identifier(CLASSIFIED),
             stage=sql.Identifier(STAGE),
-            differs=_differs(names, "c", "s", True),
+            differs=differs(names, "c", "s", True),
         )
     )
     cur.execute(
@@ -59,8 +59,8 @@ def upsert_grids(cur: cursor, columns: list[Column], staged: int) -> LoadCounts:
     )
     given = {c.name: c for c in columns}
     insert_cols = ["code", *names] + [c for c in CARRIED if c not in given]
-    select = [_col("code", "s")] + [_value(given[n], "s") for n in names]
-    select += [_col(c, "c") for c in CARRIED if c not in given]
+    select = [col("code", "s")] + [value(given[n], "s") for n in names]
+    select += [col(c, "c") for c in CARRIED if c not in given]
     cur.execute(
         sql.SQL(
             "INSERT INTO grids ({cols}, version, valid_from, geom, area_km2) "
@@ -68,9 +68,9 @@ def upsert_grids(cur: cursor, columns: list[Column], staged: int) -> LoadCounts:
             "FROM {stage} s JOIN {cls} k USING (_row) LEFT JOIN grids c ON c.gid = k.cur_gid "
             "WHERE k.state <> 'same' ORDER BY s._row"
         ).format(
-            cols=sql.SQL(", ").join(_col(c) for c in insert_cols),
+            cols=sql.SQL(", ").join(col(c) for c in insert_cols),
             sel=sql.SQL(", ").join(select),
-            area=_area("s"),
+            area=area("s"),
             stage=sql.Identifier(STAGE),
             cls=sql.Identifier(CLASSIFIED),
         )

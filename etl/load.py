@@ -100,34 +100,37 @@ def _filled(cur: cursor) -> set[int]:
     return {r[0] for r in cur.fetchall()}
 
 
-def _col(name: str, alias: str | None = None) -> sql.Composable:
+def col(name: str, alias: str | None = None) -> sql.Composable:
+    """A column, qualified by `alias` when given (the staged and the stored row)."""
     return sql.Identifier(alias, name) if alias else sql.Identifier(name)
 
 
-def _value(c: Column, alias: str) -> sql.Composable:
+def value(c: Column, alias: str) -> sql.Composable:
     """Staged value, falling back to the column default for NOT NULL columns with one."""
     if c.not_null and c.default is not None:
-        return sql.SQL("coalesce({}, {})").format(_col(c.name, alias), sql.SQL(c.default))
-    return _col(c.name, alias)
+        return sql.SQL("coalesce({}, {})").format(col(c.name, alias), sql.SQL(c.default))
+    return col(c.name, alias)
 
 
-def _area(alias: str) -> sql.Composable:
+def area(alias: str) -> sql.Composable:
+    """area_km2 computed from the row's geometry (never taken from a file)."""
     return sql.SQL("round((ST_Area({}::geography) / 1e6)::numeric, 6)::double precision").format(
-        _col("geom", alias)
+        col("geom", alias)
     )
 
 
-def _differs(columns: list[str], old: str, new: str, geometry: bool) -> sql.Composable:
+def differs(columns: list[str], old: str, new: str, geometry: bool) -> sql.Composable:
+    """True where the staged row changes the stored one (what an upsert must write)."""
     parts = []
     if columns:
         parts.append(
             sql.SQL("({}) IS DISTINCT FROM ({})").format(
-                sql.SQL(", ").join(_col(c, old) for c in columns),
-                sql.SQL(", ").join(_col(c, new) for c in columns),
+                sql.SQL(", ").join(col(c, old) for c in columns),
+                sql.SQL(", ").join(col(c, new) for c in columns),
             )
         )
     if geometry:
-        parts.append(sql.SQL("NOT ST_Equals({}, {})").format(_col("geom", old), _col("geom", new)))
+        parts.append(sql.SQL("NOT ST_Equals({}, {})").format(col("geom", old), col("geom", new)))
     return sql.SQL(" OR ").join(parts) if parts else sql.SQL("false")
 
 
@@ -136,12 +139,12 @@ def upsert(cur: cursor, profile: ImportProfile, columns: list[Column], staged: i
     names = [c.name for c in columns]
     geometry = profile.geometry is not None
     target = sql.Identifier(profile.table)
-    insert_cols = [_col(n) for n in names] + ([_col("geom")] if geometry else [])
-    select = [_value(c, "s") for c in columns] + ([_col("geom", "s")] if geometry else [])
+    insert_cols = [col(n) for n in names] + ([col("geom")] if geometry else [])
+    select = [value(c, "s") for c in columns] + ([col("geom", "s")] if geometry else [])
     if profile.derived_area:
-        insert_cols.append(_col("area_km2"))
-        select.append(_area("s"))
-    updates = [sql.SQL("{} = EXCLUDED.{}").format(_col(n), _col(n)) for n in names if n != "code"]
+        insert_cols.append(col("area_km2"))
+        select.append(area("s"))
+    updates = [sql.SQL("{} = EXCLUDED.{}").format(col(n), col(n)) for n in names if n != "code"]
     if geometry:
         updates.append(sql.SQL("geom = EXCLUDED.geom"))
     if profile.derived_area:
@@ -156,7 +159,7 @@ def upsert(cur: cursor, profile: ImportProfile, columns: list[Column], staged: i
         sel=sql.SQL(", ").join(select),
         stage=sql.Identifier(STAGE),
         upd=sql.SQL(", ").join(updates),
-        differs=_differs([n for n in names if n != "code"], "t", "excluded", geometry),
+        differs=differs([n for n in names if n != "code"], "t", "excluded", geometry),
     )
     cur.execute(query)
     flags = [r[0] for r in cur.fetchall()]
@@ -169,7 +172,7 @@ def upsert_contacts(cur: cursor, contact_fields: list[str]) -> None:
     """Reporter name/phone of staged events into the private event_contacts table."""
     if not contact_fields:
         return
-    cols = sql.SQL(", ").join(_col(c) for c in contact_fields)
+    cols = sql.SQL(", ").join(col(c) for c in contact_fields)
     query = sql.SQL(
         "INSERT INTO event_contacts AS ec (event_code, {cols}) "
         "SELECT code, {cols} FROM {stage} WHERE {any_set} "
@@ -178,11 +181,11 @@ def upsert_contacts(cur: cursor, contact_fields: list[str]) -> None:
         cols=cols,
         stage=sql.Identifier(STAGE),
         any_set=sql.SQL(" OR ").join(
-            sql.SQL("{} IS NOT NULL").format(_col(c)) for c in contact_fields
+            sql.SQL("{} IS NOT NULL").format(col(c)) for c in contact_fields
         ),
         upd=sql.SQL(", ").join(
-            sql.SQL("{} = EXCLUDED.{}").format(_col(c), _col(c)) for c in contact_fields
+            sql.SQL("{} = EXCLUDED.{}").format(col(c), col(c)) for c in contact_fields
         ),
-        differs=_differs(contact_fields, "ec", "excluded", False),
+        differs=differs(contact_fields, "ec", "excluded", False),
     )
     cur.execute(query)

@@ -23,7 +23,7 @@ from gis_server.auth import Role, require
 from gis_server.database import pooled
 from gis_server.errors import InvalidParameter, NotFound
 from gis_server.settings import Settings
-from layers import grid_edits, topology, vocab
+from layers import grid_edits, grid_history, topology, vocab
 
 
 def parse_instant(name: str, value: str | None) -> dt.datetime:
@@ -102,7 +102,7 @@ class GridApi:
 
         def work(conn: connection) -> dict[str, Any]:
             with conn.cursor() as cur:
-                return grid_edits.diff(cur, t_from, t_to, gtype)
+                return grid_history.diff(cur, t_from, t_to, gtype)
 
         out = await run_in_threadpool(self._read, work)
         return JSONResponse({"from": t_from.isoformat(), "to": t_to.isoformat(), **out})
@@ -112,7 +112,7 @@ class GridApi:
 
         def work(conn: connection) -> list[dict[str, Any]]:
             with conn.cursor() as cur:
-                return grid_edits.history(cur, code)
+                return grid_history.history(cur, code)
 
         versions = await run_in_threadpool(self._read, work)
         if not versions:

@@ -2,8 +2,8 @@
 
 Sources, strongest first: DATABASE_URL; ONEMAP_<SECTION>__<KEY> environment
 variables; config.yml (path from ONEMAP_CONFIG, default ./config.yml in the
-project directory); the defaults below. Everything else reads `get_settings()`,
-never the file.
+project directory); the defaults below. Nothing else reads the file: CLI entry
+points call `get_settings()` and hand the one `Settings` down (`create_app(settings)`).
 """
 
 from __future__ import annotations

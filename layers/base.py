@@ -100,7 +100,8 @@ class LayerSpec:
     points has no useful overview tile, and it could not be built in time).
     tile_window_hours: tiles without `datetime` show only the features of the
     last so many (whole) hours — for a feed that grows by millions a day.
-    editable: OGC API Features Part 4 writes are offered.
+    write_role: the least role (viewer, dispatcher, gis_editor, admin) that may write
+    the layer through OGC API Features Part 4; None: no Part 4 writes (ETL only).
     versioned: a write never overwrites a row: it closes the open version
     (valid_to) and opens version + 1 (layers/grid_edits.py); the feature's ETag
     is "v<version>" (others: "u<updated_at µs>").
@@ -128,7 +129,7 @@ class LayerSpec:
     current_filter: str | None = None
     keywords: tuple[str, ...] = ()
     style: Style = Style(color="#3388ff")
-    editable: bool = False
+    write_role: str | None = None
     versioned: bool = False
     if_match_required: bool = False
     imports: ImportRules | None = None
@@ -138,6 +139,11 @@ class LayerSpec:
     @property
     def title(self) -> str:
         return f"{self.title_zh} {self.title_en}"
+
+    @property
+    def editable(self) -> bool:
+        """Part 4 writes are offered (someone may write it)."""
+        return self.write_role is not None
 
     @property
     def description(self) -> str:

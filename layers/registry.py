@@ -72,7 +72,7 @@ GRIDS = LayerSpec(
             "river_chief": "#20b2aa",
         },
     ),
-    editable=True,
+    write_role="gis_editor",
 )
 
 CAMERAS = LayerSpec(
@@ -104,7 +104,7 @@ CAMERAS = LayerSpec(
         by_property="status",
         palette={"online": "#2ecc71", "offline": "#95a5a6", "fault": "#e74c3c"},
     ),
-    editable=True,
+    write_role="gis_editor",
 )
 
 VEHICLES = LayerSpec(
@@ -232,7 +232,7 @@ RIVER_PATROL_ZONES = LayerSpec(
             "sand_mining_ban": "#f1c40f",
         },
     ),
-    editable=True,
+    write_role="gis_editor",
 )
 
 EVENTS = LayerSpec(
@@ -277,7 +277,7 @@ EVENTS = LayerSpec(
             "closed": "#7f8c8d",
         },
     ),
-    editable=True,
+    write_role="dispatcher",
     default_sort="created_at",
 )
 

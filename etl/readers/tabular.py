@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from etl.colnames import X_NAMES, Y_NAMES, _norm
+from etl.colnames import X_NAMES, Y_NAMES, normalise_name
 from etl.errors import SourceError, UsageError
 from etl.readers.base import Source
 from etl.readers.encoding import decode_text
@@ -27,7 +27,7 @@ def find_column(columns: list[str], wanted: str | None, names: tuple[str, ...]) 
         if wanted not in columns:
             raise UsageError(f"没有列 {wanted!r} — no column {wanted!r}; columns: {columns}")
         return wanted
-    by_norm = {_norm(c): c for c in columns}
+    by_norm = {normalise_name(c): c for c in columns}
     return next((by_norm[n] for n in names if n in by_norm), None)
 
 

@@ -1,4 +1,4 @@
-"""Roles and who may write which layer — the one place that decides it.
+"""Roles, and who may write which layer (as the layer registry says).
 
 Roles are ordered: a higher role may do everything a lower one may
 (viewer < dispatcher < gis_editor < admin).
@@ -7,6 +7,8 @@ Roles are ordered: a higher role may do everything a lower one may
 from __future__ import annotations
 
 from enum import IntEnum
+
+from layers.registry import LAYERS
 
 
 class Role(IntEnum):
@@ -35,12 +37,10 @@ class Role(IntEnum):
 ROLE_NAMES: tuple[str, ...] = tuple(r.label for r in Role)
 
 # The role needed to create, replace, update or delete features of a layer
-# (OGC API Features Part 4). Layers not listed are written by ETL/admins only.
+# (OGC API Features Part 4): the registry's `write_role`. Layers without one are
+# written by ETL/admins only.
 LAYER_WRITE_ROLES: dict[str, Role] = {
-    "grids": Role.GIS_EDITOR,
-    "river_patrol_zones": Role.GIS_EDITOR,
-    "cameras": Role.GIS_EDITOR,
-    "events": Role.DISPATCHER,
+    layer.id: Role.parse(layer.write_role) for layer in LAYERS if layer.write_role
 }
 
 

@@ -17,7 +17,7 @@ from gis_server.cli.options import fail, load_or_exit
 from gis_server.database import connect
 from gis_server.editing import tolerance
 from gis_server.errors import InvalidParameter
-from layers import grid_edits, vocab
+from layers import grid_history, vocab
 
 _KIND_ZH = {"overlap": "重叠", "outside_town": "超出镇街", "gap": "缝隙"}
 
@@ -79,7 +79,7 @@ def diff_cmd(t_from: str, t_to: str, grid_type: str | None) -> None:
     conn = connect(settings.database.dsn)
     try:
         with conn.cursor() as cur:
-            out = grid_edits.diff(cur, lo, hi, grid_type)
+            out = grid_history.diff(cur, lo, hi, grid_type)
     finally:
         conn.close()
     click.echo(
