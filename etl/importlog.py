@@ -80,27 +80,16 @@ def write_alone(dsn_or_conn: str | connection, entry: LogEntry) -> int | None:
     """
     import psycopg2
 
+    own = isinstance(dsn_or_conn, str)
+    conn = None
     try:
-        conn = psycopg2.connect(dsn_or_conn) if isinstance(dsn_or_conn, str) else dsn_or_conn
-    except psycopg2.Error as exc:
-        LOGGER.error(
-            "import_log: cannot connect to record %s of %s: %s",
-            entry.status,
-            entry.file_name or entry.layer,
-            exc,
-        )
-        return None
-    try:
+        conn = psycopg2.connect(dsn_or_conn) if own else dsn_or_conn
         with conn, conn.cursor() as cur:
             return write(cur, entry)
     except psycopg2.Error as exc:
-        LOGGER.error(
-            "import_log: cannot record %s of %s: %s",
-            entry.status,
-            entry.file_name or entry.layer,
-            exc,
-        )
+        what = entry.file_name or entry.layer
+        LOGGER.error("import_log: cannot record %s of %s: %s", entry.status, what, exc)
         return None
     finally:
-        if isinstance(dsn_or_conn, str):
+        if own and conn is not None:
             conn.close()
