@@ -32,3 +32,26 @@ def test_status_reports_migrations(db_dsn):
     )
     assert run.returncode == 0, run.stderr
     assert "current" in run.stdout
+
+
+def test_check_reports_schema_drift(db_dsn):
+    """`onemap db check`: 0 on a migrated database, 1 naming the column a hand edit added."""
+    import psycopg2
+
+    env = dict(os.environ, DATABASE_URL=db_dsn)
+
+    def check() -> subprocess.CompletedProcess[str]:
+        argv = [ONEMAP, "db", "check"]
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+
+    clean = check()
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    with psycopg2.connect(db_dsn) as conn, conn.cursor() as cur:
+        cur.execute("ALTER TABLE cameras ADD COLUMN hand_made text")
+    try:
+        drifted = check()
+    finally:
+        with psycopg2.connect(db_dsn) as conn, conn.cursor() as cur:
+            cur.execute("ALTER TABLE cameras DROP COLUMN hand_made")
+    assert drifted.returncode == 1
+    assert "hand_made" in drifted.stdout
