@@ -291,7 +291,7 @@ class OgcService:
                 self.item,
                 methods=["GET", "HEAD"],
             ),
-            *write_routes(self.settings),  # Part 4 (POST/PUT/PATCH/DELETE)
+            *write_routes(self.settings, self.source_async),  # Part 4 writes, OPTIONS
             *process_routes(self.settings),  # grid-reshape, grid-split, grid-merge
             *tile_routes(self.tiles, tile_metadata),  # OGC API - Tiles (MVT from PostGIS)
             # rasters from `onemap import raster`

@@ -85,3 +85,9 @@ def test_extra_view_without_time(extra_client, sql):
     assert [f["id"] for f in feats] == [r[0] for r in top]
     r = extra_client.get(base, params={"datetime": "2021-01-01T00:00:00Z"})
     assert r.status_code == 400 and "datetime" in r.json()["description"]
+
+
+def test_extra_collection_is_read_only(extra_client):
+    r = extra_client.options("/ogc/collections/schools/items")
+    assert r.status_code in (200, 204), r.text
+    assert {m.strip() for m in r.headers["allow"].split(",")} == {"GET", "HEAD", "OPTIONS"}
