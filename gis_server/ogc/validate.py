@@ -1,8 +1,10 @@
 """The front check: validate a features request once, before any path answers it.
 
-Stock pygeoapi answers some bad requests with 500 (6-number bbox, datetime on
-a collection without time) or with descriptions that do not name the
-parameter. Here every parameter is checked and any problem is a 400 naming it.
+Stock pygeoapi answers some bad requests with 500 (6-number bbox) or with
+descriptions that do not name the parameter, and ignores parameters it does
+not know. Here every parameter is checked and any problem, an unknown
+parameter included (OGC API Features /req/core/query-param-unknown), is a 400
+naming it.
 The result is one `ItemsQuery`/`FeatureByIdQuery` that every path reads. Its
 `args` are what pygeoapi then gets: bbox rewritten to CRS84 (bbox-crs
 dropped), sortby/properties normalised, filter listed but hidden from pygeoapi
@@ -26,6 +28,11 @@ _ITEMS_RESERVED = frozenset({  # parameters that are never property filters
     "f", "lang", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "resulttype",
     "sortby", "properties", "skipGeometry", "filter", "filter-lang", "filter-crs", "q", "cursor",
 })  # fmt: skip
+# What an items request may carry besides the collection's property names. `q`
+# (free-text search, not Part 1) is reserved but not offered: onemap has no text search.
+_ITEMS_KNOWN = _ITEMS_RESERVED - {"q"}
+_FEATURE_KNOWN = frozenset({"f", "crs", "datetime", "lang"})
+MAX_SORT_KEYS = 16  # more keys order nothing further; thousands only load the database
 
 
 def check_format(query: Mapping[str, str]) -> None:
@@ -43,16 +50,26 @@ def _output_crs(query: Mapping[str, str], args: dict[str, str]) -> crs.Crs:
     return output
 
 
+def _check_known(query: Mapping[str, str], known: frozenset[str], source: Source | None) -> None:
+    """400 naming the first parameter that is neither in `known` nor a property of `source`."""
+    for name in query:
+        if name not in known and (source is None or source.column(name) is None):
+            allowed = sorted(known) + (sorted(source.names) if source is not None else [])
+            raise InvalidParameter(name, f"unknown parameter; known: {', '.join(allowed)}")
+
+
 def _time(source: Source, query: Mapping[str, str]) -> params.TimeRange | None:
+    """The `datetime` range; None without one, or on a collection without time, where
+    every feature matches (OGC API Features /req/core/fc-time-response)."""
     if "datetime" not in query:
         return None
-    if not source.temporal:
-        raise InvalidParameter("datetime", f"collection {source.id!r} has no time property")
-    return params.parse_datetime(query["datetime"])
+    time = params.parse_datetime(query["datetime"])
+    return time if source.temporal else None
 
 
 def feature_query(source: Source, query: Mapping[str, str]) -> FeatureByIdQuery:
     """One feature: `f`, `crs`, and `datetime` (the version in force then, on the JSON path)."""
+    _check_known(query, _FEATURE_KNOWN, None)
     check_format(query)
     args = dict(query)
     output = _output_crs(query, args)
@@ -77,6 +94,7 @@ def items_query(
 ) -> ItemsQuery:
     """The request as an ItemsQuery, or InvalidParameter naming the first bad parameter."""
     _single(query, multi)
+    _check_known(query, _ITEMS_KNOWN, source)
     check_format(query)
     args = dict(query)
     output = _output_crs(query, args)
@@ -133,6 +151,8 @@ def _shape(
     """(sortby, selected properties, skipGeometry): the order and shape of the features."""
     sortby: tuple[tuple[str, bool], ...] = ()
     if "sortby" in query:
+        if sum(1 for key in query["sortby"].split(",") if key.strip()) > MAX_SORT_KEYS:
+            raise InvalidParameter("sortby", f"at most {MAX_SORT_KEYS} sort keys")
         sortby = tuple(params.parse_sortby(query["sortby"], source))
         args["sortby"] = ",".join(("+" if asc else "-") + name for name, asc in sortby)
         if not sortby:
