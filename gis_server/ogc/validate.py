@@ -24,6 +24,7 @@ from gis_server.ogc.source import Column, Source
 from gis_server.ogc.sql import Binds
 
 FORMATS = {"json", "html", "jsonld"}
+ITEMS_FORMATS = FORMATS | {"csv"}  # pygeoapi's CSV formatter, linked from every items page
 _ITEMS_RESERVED = frozenset({  # parameters that are never property filters
     "f", "lang", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "resulttype",
     "sortby", "properties", "skipGeometry", "filter", "filter-lang", "filter-crs", "q", "cursor",
@@ -35,10 +36,10 @@ _FEATURE_KNOWN = frozenset({"f", "crs", "datetime", "lang"})
 MAX_SORT_KEYS = 16  # more keys order nothing further; thousands only load the database
 
 
-def check_format(query: Mapping[str, str]) -> None:
+def check_format(query: Mapping[str, str], formats: set[str] = FORMATS) -> None:
     f = query.get("f")
-    if f is not None and f.lower() not in FORMATS:
-        raise InvalidParameter("f", f"unsupported format {f!r}; use json, html or jsonld")
+    if f is not None and f.lower() not in formats:
+        raise InvalidParameter("f", f"unsupported format {f!r}; use {', '.join(sorted(formats))}")
 
 
 def _output_crs(query: Mapping[str, str], args: dict[str, str]) -> crs.Crs:
@@ -95,7 +96,7 @@ def items_query(
     """The request as an ItemsQuery, or InvalidParameter naming the first bad parameter."""
     _single(query, multi)
     _check_known(query, _ITEMS_KNOWN, source)
-    check_format(query)
+    check_format(query, ITEMS_FORMATS)
     args = dict(query)
     output = _output_crs(query, args)
     limit = params.parse_limit(query.get("limit"), default_limit, max_limit)
