@@ -92,6 +92,24 @@ class PreconditionRequired(OnemapError):
     code = "PreconditionRequired"
 
 
+class MethodNotAllowed(OnemapError):
+    """The resource exists but does not take this method; `Allow` lists the ones it takes."""
+
+    code = "MethodNotAllowed"
+
+    def __init__(self, description: str, allow: tuple[str, ...]):
+        super().__init__(description, headers={"Allow": ", ".join(allow)})
+
+
+class UnsupportedMediaType(OnemapError):
+    """A request body in a media type the route does not read (e.g. a write that is not JSON)."""
+
+    code = "UnsupportedMediaType"
+
+    def __init__(self, message: str):
+        super().__init__(f"Content-Type: {message}", header="Content-Type")
+
+
 class NotAuthenticated(OnemapError):
     """No valid credentials: 401 and a challenge naming the Bearer scheme."""
 
@@ -144,6 +162,8 @@ DEFAULT_STATUS_CODES: dict[type[OnemapError], int] = {
     PreconditionFailed: 412,
     PreconditionRequired: 428,
     NotAuthenticated: 401,
+    MethodNotAllowed: 405,
+    UnsupportedMediaType: 415,
     Forbidden: 403,
     TooManyAttempts: 429,
     DatabaseUnavailable: 503,

@@ -1,4 +1,8 @@
-"""The two OGC endpoints onemap answers itself, in pygeoapi's (api, request) → response shape.
+"""The OGC endpoints onemap answers itself, in pygeoapi's (api, request) → response shape.
+
+Landing page: pygeoapi's, but its tiling-scheme links name pygeoapi's
+`/TileMatrixSets` (JSON and HTML), which onemap does not serve; they point at
+onemap's `/tileMatrixSets` (JSON only, ogc/tiles/) instead.
 
 Conformance: pygeoapi's list is not onemap's (onemap's Part 4 and Processes are
 its own routes, writes.py and processes.py) and omits filter/features-filter/cql2-json (which onemap does).
@@ -8,14 +12,17 @@ the registry's Chinese/English titles, enums and formats, and the geometry.
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any
 
+import pygeoapi.api as core_api
 from pygeoapi.api import API, APIRequest
-from pygeoapi.formats import F_HTML
+from pygeoapi.formats import F_HTML, F_JSONLD
 from pygeoapi.util import render_j2_template, to_json
 
 from gis_server.ogc.source import Source
+from gis_server.ogc.tiles.metadata import REL_SCHEMES
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
@@ -60,6 +67,24 @@ CONFORMANCE = [
 ]
 
 Result = tuple[dict[str, Any], int, str]
+
+
+def landing_page(api: API, request: APIRequest) -> Result:
+    """pygeoapi's landing page, its tiling-scheme links replaced by onemap's one."""
+    headers, status, content = core_api.landing_page(api, request)
+    if status != HTTPStatus.OK or request.format in (F_HTML, F_JSONLD):
+        return headers, status, content
+    doc = json.loads(content)
+    doc["links"] = [link for link in doc["links"] if link.get("rel") != REL_SCHEMES]
+    doc["links"].append(
+        {
+            "rel": REL_SCHEMES,
+            "type": "application/json",
+            "title": "切片方案 Tiling schemes",
+            "href": f"{api.base_url}/tileMatrixSets?f=json",
+        }
+    )
+    return headers, status, to_json(doc, api.pretty_print)
 
 
 def conformance(api: API, request: APIRequest) -> Result:

@@ -200,7 +200,7 @@ class OgcService:
 
     async def landing(self, request: Request) -> Response:
         validate.check_format(request.query_params)
-        return await self._call(request, core_api.landing_page)
+        return await self._call(request, handlers.landing_page)
 
     async def openapi(self, request: Request) -> Response:
         return await self._call(request, core_api.openapi_)
@@ -250,7 +250,12 @@ class OgcService:
         if fast_items.wants_geojson(request) and not query.hits:
             return await self.fast.items(request, self.api(), source, query)
         return await self._call(
-            request, itemtypes_api.get_collection_items, cid, query=query, geojson=True
+            request,
+            itemtypes_api.get_collection_items,
+            cid,
+            query=query,
+            geojson=True,
+            formats=("csv",),
         )
 
     async def item(self, request: Request) -> Response:
@@ -291,7 +296,7 @@ class OgcService:
                 self.item,
                 methods=["GET", "HEAD"],
             ),
-            *write_routes(self.settings),  # Part 4 (POST/PUT/PATCH/DELETE)
+            *write_routes(self.settings, self.source_async),  # Part 4 writes, OPTIONS
             *process_routes(self.settings),  # grid-reshape, grid-split, grid-merge
             *tile_routes(self.tiles, tile_metadata),  # OGC API - Tiles (MVT from PostGIS)
             # rasters from `onemap import raster`

@@ -1,8 +1,10 @@
 """The front check: validate a features request once, before any path answers it.
 
-Stock pygeoapi answers some bad requests with 500 (6-number bbox, datetime on
-a collection without time) or with descriptions that do not name the
-parameter. Here every parameter is checked and any problem is a 400 naming it.
+Stock pygeoapi answers some bad requests with 500 (6-number bbox) or with
+descriptions that do not name the parameter, and ignores parameters it does
+not know. Here every parameter is checked and any problem, an unknown
+parameter included (OGC API Features /req/core/query-param-unknown), is a 400
+naming it.
 The result is one `ItemsQuery`/`FeatureByIdQuery` that every path reads. Its
 `args` are what pygeoapi then gets: bbox rewritten to CRS84 (bbox-crs
 dropped), sortby/properties normalised, filter listed but hidden from pygeoapi
@@ -22,16 +24,22 @@ from gis_server.ogc.source import Column, Source
 from gis_server.ogc.sql import Binds
 
 FORMATS = {"json", "html", "jsonld"}
+ITEMS_FORMATS = FORMATS | {"csv"}  # pygeoapi's CSV formatter, linked from every items page
 _ITEMS_RESERVED = frozenset({  # parameters that are never property filters
     "f", "lang", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "resulttype",
     "sortby", "properties", "skipGeometry", "filter", "filter-lang", "filter-crs", "q", "cursor",
 })  # fmt: skip
+# What an items request may carry besides the collection's property names. `q`
+# (free-text search, not Part 1) is reserved but not offered: onemap has no text search.
+_ITEMS_KNOWN = _ITEMS_RESERVED - {"q"}
+_FEATURE_KNOWN = frozenset({"f", "crs", "datetime", "lang"})
+MAX_SORT_KEYS = 16  # more keys order nothing further; thousands only load the database
 
 
-def check_format(query: Mapping[str, str]) -> None:
+def check_format(query: Mapping[str, str], formats: set[str] = FORMATS) -> None:
     f = query.get("f")
-    if f is not None and f.lower() not in FORMATS:
-        raise InvalidParameter("f", f"unsupported format {f!r}; use json, html or jsonld")
+    if f is not None and f.lower() not in formats:
+        raise InvalidParameter("f", f"unsupported format {f!r}; use {', '.join(sorted(formats))}")
 
 
 def _output_crs(query: Mapping[str, str], args: dict[str, str]) -> crs.Crs:
@@ -43,16 +51,26 @@ def _output_crs(query: Mapping[str, str], args: dict[str, str]) -> crs.Crs:
     return output
 
 
+def _check_known(query: Mapping[str, str], known: frozenset[str], source: Source | None) -> None:
+    """400 naming the first parameter that is neither in `known` nor a property of `source`."""
+    for name in query:
+        if name not in known and (source is None or source.column(name) is None):
+            allowed = sorted(known) + (sorted(source.names) if source is not None else [])
+            raise InvalidParameter(name, f"unknown parameter; known: {', '.join(allowed)}")
+
+
 def _time(source: Source, query: Mapping[str, str]) -> params.TimeRange | None:
+    """The `datetime` range; None without one, or on a collection without time, where
+    every feature matches (OGC API Features /req/core/fc-time-response)."""
     if "datetime" not in query:
         return None
-    if not source.temporal:
-        raise InvalidParameter("datetime", f"collection {source.id!r} has no time property")
-    return params.parse_datetime(query["datetime"])
+    time = params.parse_datetime(query["datetime"])
+    return time if source.temporal else None
 
 
 def feature_query(source: Source, query: Mapping[str, str]) -> FeatureByIdQuery:
     """One feature: `f`, `crs`, and `datetime` (the version in force then, on the JSON path)."""
+    _check_known(query, _FEATURE_KNOWN, None)
     check_format(query)
     args = dict(query)
     output = _output_crs(query, args)
@@ -77,7 +95,8 @@ def items_query(
 ) -> ItemsQuery:
     """The request as an ItemsQuery, or InvalidParameter naming the first bad parameter."""
     _single(query, multi)
-    check_format(query)
+    _check_known(query, _ITEMS_KNOWN, source)
+    check_format(query, ITEMS_FORMATS)
     args = dict(query)
     output = _output_crs(query, args)
     limit = params.parse_limit(query.get("limit"), default_limit, max_limit)
@@ -133,6 +152,8 @@ def _shape(
     """(sortby, selected properties, skipGeometry): the order and shape of the features."""
     sortby: tuple[tuple[str, bool], ...] = ()
     if "sortby" in query:
+        if sum(1 for key in query["sortby"].split(",") if key.strip()) > MAX_SORT_KEYS:
+            raise InvalidParameter("sortby", f"at most {MAX_SORT_KEYS} sort keys")
         sortby = tuple(params.parse_sortby(query["sortby"], source))
         args["sortby"] = ",".join(("+" if asc else "-") + name for name, asc in sortby)
         if not sortby:

@@ -83,5 +83,15 @@ def test_extra_view_without_time(extra_client, sql):
     feats = extra_client.get(base, params={"limit": 3, "sortby": "-pupils"}).json()["features"]
     top = sql("SELECT gid FROM ogc_test_big_schools ORDER BY pupils DESC LIMIT 3")
     assert [f["id"] for f in feats] == [r[0] for r in top]
-    r = extra_client.get(base, params={"datetime": "2021-01-01T00:00:00Z"})
+    # OGC /req/core/fc-time-response: no time property, so datetime keeps every feature
+    r = extra_client.get(base, params={"datetime": "2021-01-01T00:00:00Z", "limit": 100})
+    total = sql("SELECT count(*) FROM ogc_test_big_schools")[0][0]
+    assert r.status_code == 200 and len(r.json()["features"]) == total
+    r = extra_client.get(base, params={"datetime": "not-a-time"})
     assert r.status_code == 400 and "datetime" in r.json()["description"]
+
+
+def test_extra_collection_is_read_only(extra_client):
+    r = extra_client.options("/ogc/collections/schools/items")
+    assert r.status_code in (200, 204), r.text
+    assert {m.strip() for m in r.headers["allow"].split(",")} == {"GET", "HEAD", "OPTIONS"}

@@ -18,7 +18,8 @@ from gis_server.ogc.tiles import mvt, tms
 from layers.base import LayerSpec
 from layers.registry import BY_ID
 
-REL_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+REL_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"  # tileset → its scheme
+REL_SCHEMES = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"  # landing → /tileMatrixSets
 REL_TILESETS = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"  # collection → its tilesets
 
 

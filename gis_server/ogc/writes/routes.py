@@ -1,5 +1,9 @@
 """The Part 4 routes: authorise, read and check the request, run the layer's kind of
-write in one transaction (or a dry run), answer with the feature and its ETag."""
+write in one transaction (or a dry run), answer with the feature and its ETag.
+
+They also answer OPTIONS on items and on a feature with the methods the resource
+really takes (`Allow`), and a write to a read-only collection with 405 and that
+`Allow` (RFC 9110 15.5.6), rather than pretending the collection is not there."""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from starlette.routing import Route
 
 from gis_server import editing
 from gis_server.auth import require_write
-from gis_server.errors import NotFound
+from gis_server.errors import MethodNotAllowed, UnsupportedMediaType
+from gis_server.ogc.source import SourceLookup
 from gis_server.ogc.writes.feature import FeatureWrite, Written, read_write
 from gis_server.ogc.writes.in_place import write_in_place
 from gis_server.ogc.writes.versioned import write_version
@@ -21,15 +26,33 @@ from layers.base import LayerSpec
 from layers.registry import BY_ID
 
 GEOJSON = "application/geo+json"
+READ = ("GET", "HEAD", "OPTIONS")
+WRITES = {"items": ("POST",), "feature": ("PUT", "PATCH", "DELETE")}
+_JSON_TYPES = ("application/json", "application/geo+json")
+MERGE_PATCH = "application/merge-patch+json"
 
 
-def editable_layer(collection_id: str) -> LayerSpec:
+def _layer(collection_id: str) -> LayerSpec | None:
+    """The registry layer a write may change; None for a read-only collection."""
     layer = BY_ID.get(collection_id)
-    if layer is None:
-        raise NotFound(f"collection {collection_id!r} not found")
-    if not layer.editable:
-        raise NotFound(f"集合不可编辑 — collection {collection_id!r} is not editable")
-    return layer
+    return layer if layer is not None and layer.editable else None
+
+
+def allowed(collection_id: str, resource: str) -> tuple[str, ...]:
+    """What `resource` ("items" or "feature") of an existing collection takes."""
+    return READ + WRITES[resource] if _layer(collection_id) is not None else READ
+
+
+def check_media_type(request: Request) -> None:
+    """415 unless the body is JSON: GeoJSON or JSON, or a merge patch on PATCH
+    (parameters such as charset allowed); checked before the body is read."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    accepted = _JSON_TYPES + ((MERGE_PATCH,) if request.method == "PATCH" else ())
+    if ctype not in accepted:
+        raise UnsupportedMediaType(
+            f"应为 {' 或 '.join(accepted)} — expected {' or '.join(accepted)}, "
+            f"got {ctype or 'none'!r}"
+        )
 
 
 def _dry_run_answer(written: Written) -> Response:
@@ -55,8 +78,8 @@ def _answer(write: FeatureWrite, written: Written) -> Response:
     return JSONResponse(body, status_code=status, headers=headers, media_type=GEOJSON)
 
 
-def write_routes(settings: Settings) -> list[Route]:
-    """Part 4 routes relative to the /ogc mount."""
+def write_routes(settings: Settings, sources: SourceLookup) -> list[Route]:
+    """Part 4 routes (and OPTIONS) relative to the /ogc mount; `sources` finds a collection."""
 
     def work(conn: connection, write: FeatureWrite) -> Written:
         if write.layer.versioned:
@@ -64,8 +87,18 @@ def write_routes(settings: Settings) -> list[Route]:
         return write_in_place(conn, write)
 
     async def handle(request: Request) -> Response:
-        layer = editable_layer(request.path_params["collection_id"])
+        cid = request.path_params["collection_id"]
+        await sources(cid)  # NotFound for a collection that does not exist
+        resource = "feature" if "item_id" in request.path_params else "items"
+        allow = allowed(cid, resource)
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": ", ".join(allow)})
+        layer = _layer(cid)
+        if layer is None:
+            raise MethodNotAllowed(f"集合只读 — collection {cid!r} is read-only", allow=allow)
         principal = await require_write(request, layer.id)
+        if request.method != "DELETE":
+            check_media_type(request)
         write = await read_write(request, layer, principal, settings)
         dry_run = editing.dry_run_param(request)
         written = await editing.run_edit_async(
@@ -74,10 +107,10 @@ def write_routes(settings: Settings) -> list[Route]:
         return _dry_run_answer(written) if dry_run else _answer(write, written)
 
     return [
-        Route("/collections/{collection_id}/items", handle, methods=["POST"]),
+        Route("/collections/{collection_id}/items", handle, methods=["POST", "OPTIONS"]),
         Route(
             "/collections/{collection_id}/items/{item_id:path}",
             handle,
-            methods=["PUT", "PATCH", "DELETE"],
+            methods=["PUT", "PATCH", "DELETE", "OPTIONS"],
         ),
     ]
