@@ -165,7 +165,10 @@ class AsyncDB:
         except psycopg.DataError as exc:
             detail = str(exc).strip().splitlines()[0]
             raise InvalidParameter("value", f"invalid value: {detail}") from None
-        except (psycopg.OperationalError, psycopg.InterfaceError):
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            if (getattr(exc, "sqlstate", None) or "").startswith("54"):  # program limit exceeded:
+                detail = str(exc).strip().splitlines()[0]  # the request's fault, not the server's
+                raise InvalidParameter("request", f"too large for the database: {detail}") from None
             LOGGER.exception("database unavailable during %s", what)
             raise DatabaseUnavailable("database unavailable, retry later") from None
 

@@ -146,3 +146,21 @@ def test_tile_cache_off():
     cache.put(("grids", 1), change, b"")
     cache.put(("grids", 2), change, b"x")
     assert cache.get(("grids", 1), change) is None and cache.get(("grids", 2), change) is None
+
+
+def test_a_query_past_a_database_limit_is_the_requests_fault(demo_db):
+    """PostgreSQL files "program limit exceeded" under operational errors: still a 400."""
+
+    async def run() -> None:
+        db = adb.AsyncDB(demo_db, 1)
+        await db.open()
+        try:
+            async with db.cursor() as cur:  # a function takes at most 100 arguments
+                args = sql.SQL(", ").join(sql.Literal(i) for i in range(200))
+                await adb.execute(cur, sql.SQL("SELECT concat({})").format(args), {})
+        finally:
+            await db.close()
+
+    with pytest.raises(InvalidParameter) as raised:
+        run_async(run())
+    assert raised.value.parameter == "request"
