@@ -87,18 +87,17 @@ def landing_page(api: API, request: APIRequest) -> Result:
     return headers, status, to_json(doc, api.pretty_print)
 
 
+def _page(api: API, request: APIRequest, template: str, data: dict[str, Any]) -> str:
+    """One of pygeoapi's HTML templates (the offline copies), rendered in the request's language."""
+    templates = api.config["server"]["templates"]
+    return render_j2_template(api.tpl_config, templates, template, data, request.locale)
+
+
 def conformance(api: API, request: APIRequest) -> Result:
     headers = request.get_response_headers(**api.api_headers)
     body = {"conformsTo": CONFORMANCE}
     if request.format == F_HTML:
-        html = render_j2_template(
-            api.tpl_config,
-            api.config["server"]["templates"],
-            "conformance.html",
-            body,
-            request.locale,
-        )
-        return headers, HTTPStatus.OK, html
+        return headers, HTTPStatus.OK, _page(api, request, "conformance.html", body)
     return headers, HTTPStatus.OK, to_json(body, api.pretty_print)
 
 
@@ -145,13 +144,6 @@ def queryables(api: API, request: APIRequest, source: Source) -> Result:
         data["dataset_path"] = f"{api.get_collections_url()}/{source.id}"
         data["description"] = api.config["resources"][source.id]["description"]
         data["keywords"] = api.config["resources"][source.id]["keywords"]
-        html = render_j2_template(
-            api.tpl_config,
-            api.config["server"]["templates"],
-            "collections/queryables.html",
-            data,
-            request.locale,
-        )
-        return headers, HTTPStatus.OK, html
+        return headers, HTTPStatus.OK, _page(api, request, "collections/queryables.html", data)
     headers["Content-Type"] = "application/schema+json"
     return headers, HTTPStatus.OK, to_json(doc, api.pretty_print)
