@@ -136,6 +136,19 @@ class TooManyAttempts(OnemapError):
         )
 
 
+class PayloadTooLarge(OnemapError):
+    """A request body over the limit: 413, and the connection is closed (the rest is not read)."""
+
+    code = "PayloadTooLarge"
+
+    def __init__(self, limit: int):
+        super().__init__(
+            f"请求体过大 — request body larger than {limit} bytes",
+            headers={"Connection": "close"},
+            limit=limit,
+        )
+
+
 DEFAULT_STATUS_CODES: dict[type[OnemapError], int] = {
     NotFound: 404,
     InvalidParameter: 400,
@@ -146,6 +159,7 @@ DEFAULT_STATUS_CODES: dict[type[OnemapError], int] = {
     NotAuthenticated: 401,
     Forbidden: 403,
     TooManyAttempts: 429,
+    PayloadTooLarge: 413,
     DatabaseUnavailable: 503,
     OnemapError: 500,
 }
