@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gis_server import editing
+from gis_server import editing, json_body
 from gis_server.auth import Role, require
 from gis_server.database import pooled
 from gis_server.errors import InvalidParameter, NotFound
@@ -122,7 +122,7 @@ class GridApi:
     async def restore(self, request: Request) -> Response:
         principal = await require(request, Role.GIS_EDITOR)
         code = request.path_params["code"]
-        body = editing.body_json(await request.body())
+        body = await json_body.read_json(request)
         version = body.get("version") if isinstance(body, dict) else None
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise InvalidParameter("version", "应为正整数 — must be a positive integer")

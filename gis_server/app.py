@@ -22,6 +22,7 @@ from gis_server.auth import AuthMiddleware, auth_routes
 from gis_server.console import console_routes
 from gis_server.errors import OnemapError, add_exception_handlers
 from gis_server.health import health_route
+from gis_server.limits import RequestLimits
 from gis_server.ogc.language import LanguageNegotiation
 from gis_server.ogc.service import OgcService
 from gis_server.ogc.tiles.fast_lane import TileFastLane
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *console_routes(settings),
         ],
         middleware=[
+            # outermost: bodies over server.max_body_bytes and NUL in paths/queries stop here
+            Middleware(RequestLimits, max_body_bytes=settings.server.max_body_bytes),
             Middleware(LanguageNegotiation),  # any Accept-Language/lang gets an offered one
             Middleware(AuthMiddleware, settings=settings),
             Middleware(TileFastLane, tiles=ogc.tiles),  # tiles skip the router (see its docstring)

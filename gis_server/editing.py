@@ -8,10 +8,8 @@ together with its audit rows or not at all.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from typing import Any
 
 import psycopg2
 import psycopg2.errors
@@ -182,10 +180,3 @@ def expected_version(tags: list[str] | None) -> int | None:
         if re.fullmatch(r"v\d+", tag):
             return int(tag[1:])
     return 0  # no version tag: matches no version, so the edit is refused with 412
-
-
-def body_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidParameter("body", f"不是合法的 JSON — not valid JSON ({exc})") from None

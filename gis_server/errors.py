@@ -154,6 +154,19 @@ class TooManyAttempts(OnemapError):
         )
 
 
+class PayloadTooLarge(OnemapError):
+    """A request body over the limit: 413, and the connection is closed (the rest is not read)."""
+
+    code = "PayloadTooLarge"
+
+    def __init__(self, limit: int):
+        super().__init__(
+            f"请求体过大 — request body larger than {limit} bytes",
+            headers={"Connection": "close"},
+            limit=limit,
+        )
+
+
 DEFAULT_STATUS_CODES: dict[type[OnemapError], int] = {
     NotFound: 404,
     InvalidParameter: 400,
@@ -166,6 +179,7 @@ DEFAULT_STATUS_CODES: dict[type[OnemapError], int] = {
     UnsupportedMediaType: 415,
     Forbidden: 403,
     TooManyAttempts: 429,
+    PayloadTooLarge: 413,
     DatabaseUnavailable: 503,
     OnemapError: 500,
 }

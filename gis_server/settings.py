@@ -32,6 +32,10 @@ class ServerSettings(_Section):
     public_url: str = "http://127.0.0.1:8000"
     workers: int = Field(1, ge=1, le=64)
     access_log: bool = True
+    # request bodies larger than this are refused (413) before they are read
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    # seconds a connection may take to send a request's headers (`onemap serve`)
+    header_timeout_s: float = Field(10.0, gt=0, le=3600)
 
     @field_validator("public_url")
     @classmethod

@@ -7,7 +7,6 @@ systems use API keys instead and never call these. Failures are raised as
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -16,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gis_server import json_body
 from gis_server.auth import audit, ratelimit, sessions, store
 from gis_server.auth.dependencies import authenticate, require
 from gis_server.auth.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
@@ -38,23 +38,24 @@ class _Login:
 
 
 async def _form(request: Request) -> dict[str, str] | None:
-    """username/password from a JSON or urlencoded body (no multipart dependency)."""
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return None
+    """username/password from a JSON or urlencoded body (no multipart dependency).
+
+    Anyone may call login, so at most MAX_BODY bytes are read (413 past them), and
+    text PostgreSQL cannot hold (NUL, lone surrogates) is a 400 naming the field.
+    """
+    body = await json_body.read_body(request, MAX_BODY)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    try:
-        if ctype == "application/json":
-            data = json.loads(body or b"{}")
-            return (
-                {k: v for k, v in data.items() if isinstance(v, str)}
-                if isinstance(data, dict)
-                else None
-            )
-        if ctype == "application/x-www-form-urlencoded":
-            return {k: v[0] for k, v in parse_qs(body.decode("utf-8")).items()}
-    except (ValueError, UnicodeDecodeError):
-        return None
+    if ctype == "application/json":
+        data = json_body.loads(body)
+        if not isinstance(data, dict):
+            return None
+        return {k: v for k, v in data.items() if isinstance(v, str)}
+    if ctype == "application/x-www-form-urlencoded":
+        try:
+            fields = parse_qs(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
+        return {k: json_body.check_text(k, v[0]) for k, v in fields.items()}
     return None
 
 

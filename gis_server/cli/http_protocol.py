@@ -1,4 +1,5 @@
-"""uvicorn HTTP protocols whose small responses leave in one segment.
+"""uvicorn HTTP protocols whose small responses leave in one segment, and which close
+connections that do not send a request's headers in time.
 
 uvicorn writes a response as headers, then body: with TCP_NODELAY (which every
 listening socket onemap serves on has: asyncio sets it on IPPROTO_TCP sockets,
@@ -6,6 +7,11 @@ uvloop on all, see `reuseport.py`) that is two segments and two system calls
 per small response. Writing through a `CoalescingTransport` sends them as one
 (one system call here, one wake-up and one read for the client):
 `bench/http_protocol.py` measured 1.2–1.4× the requests/s of stock httptools on small responses.
+
+uvicorn has no header-read timeout: a connection that never sends a byte, or
+trickles its headers (slowloris), holds a socket and its memory forever. The
+`HeaderDeadline` mixin closes it when the headers are not complete within
+`server.header_timeout_s` of the connection opening or of the previous response.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ except ImportError:  # httptools not installed: h11 only
 
 
 COALESCE_MAX_BYTES = 64 * 1024
+HEADER_TIMEOUT_S = 10.0
 
 
 class CoalescingTransport:
@@ -63,20 +70,69 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
-class CoalescingH11Protocol(H11Protocol):
+class HeaderDeadline:
+    """A deadline for a request's headers, on a uvicorn protocol (h11 or httptools).
+
+    Armed when the connection opens and again when a response completes; at the
+    deadline the connection is closed unless a request's headers arrived since
+    (uvicorn then made a new `cycle`) or a (pipelined) request is being answered.
+    """
+
+    cycle: Any
+    transport: Any
+    loop: asyncio.AbstractEventLoop
+
+    def __init__(self, *args: Any, header_timeout_s: float = HEADER_TIMEOUT_S, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.header_timeout_s = header_timeout_s
+        self._deadline: asyncio.TimerHandle | None = None
+        self._armed_cycle: Any = None
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._armed_cycle = self.cycle
+        self._deadline = self.loop.call_later(self.header_timeout_s, self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        idle = self.cycle is None or self.cycle.response_complete
+        if self.cycle is self._armed_cycle and idle and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._arm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        if not self.transport.is_closing():
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+
+class CoalescingH11Protocol(HeaderDeadline, H11Protocol):
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport))
 
 
 if HttpToolsProtocol is not None:
 
-    class CoalescingHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc,valid-type]
+    class CoalescingHttpToolsProtocol(HeaderDeadline, HttpToolsProtocol):  # type: ignore[misc,valid-type]
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(CoalescingTransport(transport))
 
 
 def protocol() -> type:
-    """The fastest available HTTP protocol class, writing through a CoalescingTransport."""
+    """The fastest available HTTP protocol class, writing through a CoalescingTransport
+    and keeping a header deadline (`header_timeout_s`, a keyword argument)."""
     if HttpToolsProtocol is not None:
         return CoalescingHttpToolsProtocol
     return CoalescingH11Protocol

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import click
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from gis_server.cli import reuseport
+from gis_server.cli import http_protocol, reuseport
 from gis_server.cli.db import prepare_database
-from gis_server.cli.http_protocol import protocol
 from gis_server.cli.options import fail, load_or_exit
 from gis_server.cluster import ClusterError
 
@@ -45,16 +45,24 @@ def serve(
     click.echo(f"健康检查 Health: {base}/healthz")
     if access_log is None:
         access_log = settings.server.access_log
-    run_server(host, port, None if reload else workers, reload, access_log)
+    workers = None if reload else workers
+    run_server(host, port, workers, reload, access_log, settings.server.header_timeout_s)
 
 
 def run_server(
-    host: str, port: int, workers: int | None, reload: bool = False, access_log: bool = True
+    host: str,
+    port: int,
+    workers: int | None,
+    reload: bool = False,
+    access_log: bool = True,
+    header_timeout_s: float = http_protocol.HEADER_TIMEOUT_S,
 ) -> None:
     """uvicorn with httptools/uvloop when installed and TCP_NODELAY on every connection.
 
     Several workers each listen on their own SO_REUSEPORT socket (`reuseport.py`),
     so the kernel spreads connections instead of one worker taking a whole burst.
+    Connections that do not send a request's headers within `header_timeout_s` are
+    closed (`http_protocol.HeaderDeadline`); the partial pickles, for spawned workers.
     """
     options: dict[str, Any] = {
         "factory": True,
@@ -62,7 +70,7 @@ def run_server(
         "port": port,
         "workers": workers,
         "reload": reload,
-        "http": protocol(),
+        "http": partial(http_protocol.protocol(), header_timeout_s=header_timeout_s),
         "log_level": "info",
         "access_log": access_log,
     }

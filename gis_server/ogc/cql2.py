@@ -11,7 +11,6 @@ is a different relation).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from typing import Any
 
@@ -23,7 +22,16 @@ from pygeofilter.cql2 import SPATIAL_PREDICATES_MAP, TEMPORAL_PREDICATES_MAP
 from pygeofilter.parsers.cql2_json.parser import walk_cql_json
 from pygeofilter.parsers.cql2_text.parser import CQLTransformer
 
+from gis_server import json_body
 from gis_server.errors import InvalidParameter
+
+# A filter is bounded: its text, its nesting (AND/OR chains count once: `a OR b OR c`
+# is one level) and its terms (properties, literals, operators). Longer, deeper or
+# bigger is a 400, not a stack overflow in the translator or a statement PostgreSQL
+# plans for seconds.
+MAX_CHARS = 32 * 1024
+MAX_DEPTH = 32
+MAX_NODES = 2000
 
 GRAMMAR = r"""
 ?start: condition
@@ -219,12 +227,11 @@ def _fix_json(node: Any) -> Any:
 # What a malformed filter raises, i.e. the client's fault. cql2-text: lark's
 # syntax errors, ValueError from a bad literal (date, time, number). cql2-json:
 # pygeofilter's walker indexes, unpacks and calls into the client's document, so
-# a wrong shape surfaces as a lookup, type or attribute error (and deep nesting
-# as RecursionError in json.loads). Anything else is a bug and propagates (500).
+# a wrong shape surfaces as a lookup, type or attribute error (the document was
+# read by `json_body.loads`: at most 64 levels deep, no NUL or lone surrogate).
+# Anything else is a bug and propagates (500).
 _TEXT_ERRORS: tuple[type[Exception], ...] = (LarkError, ValueError)
-_JSON_ERRORS: tuple[type[Exception], ...] = (
-    ValueError, TypeError, LookupError, AttributeError, RecursionError,
-)  # fmt: skip
+_JSON_ERRORS: tuple[type[Exception], ...] = (ValueError, TypeError, LookupError, AttributeError)
 
 
 def parse(text: str, lang: str | None) -> ast.Node:
@@ -232,15 +239,41 @@ def parse(text: str, lang: str | None) -> ast.Node:
     lang = (lang or "cql2-text").lower()
     if lang not in ("cql2-text", "cql2-json"):
         raise InvalidParameter("filter-lang", f"unsupported {lang!r}; use cql2-text or cql2-json")
+    if len(text) > MAX_CHARS:
+        raise InvalidParameter("filter", f"longer than {MAX_CHARS} characters")
     if lang == "cql2-json":
+        document = json_body.loads(text, "filter")
         try:
-            return walk_cql_json(_fix_json(json.loads(text)))
+            node = walk_cql_json(_fix_json(document))
         except _JSON_ERRORS as exc:
             raise _invalid(lang, exc) from None
-    try:
-        return _PARSER.parse(text)
-    except _TEXT_ERRORS as exc:
-        raise _invalid(lang, exc) from None
+    else:
+        try:
+            node = _PARSER.parse(text)
+        except _TEXT_ERRORS as exc:
+            raise _invalid(lang, exc) from None
+    _check_size(node)
+    return node
+
+
+def _check_size(root: ast.Node) -> None:
+    """400 when the filter nests deeper than MAX_DEPTH or has more than MAX_NODES terms
+    (walked without recursion: 3,000 nested NOTs parse fine but overflow any recursion)."""
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise InvalidParameter("filter", f"more than {MAX_NODES} terms")
+        if depth > MAX_DEPTH:
+            raise InvalidParameter("filter", f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, list | tuple):
+            stack += [(n, depth) for n in node]
+        elif isinstance(node, ast.Node):
+            for sub in node.get_sub_nodes():
+                same_chain = isinstance(node, ast.Combination) and type(sub) is type(node)
+                stack.append((sub, depth if same_chain else depth + 1))
 
 
 def _invalid(lang: str, exc: Exception) -> InvalidParameter:

@@ -17,6 +17,7 @@ from pygeofilter import ast, values
 
 from gis_server.database import ident
 from gis_server.errors import InvalidParameter
+from gis_server.ogc import geometry_literal
 from gis_server.ogc.crs import CRS84, SUPPORTED, Crs
 from gis_server.ogc.source import Source
 from gis_server.ogc.sql import Binds
@@ -105,12 +106,8 @@ class Translator:
 
     def _conditions(self) -> dict[type, Callable[[object], sql.Composable]]:
         return {
-            ast.And: lambda n: sql.SQL("({} AND {})").format(
-                self.condition(n.lhs), self.condition(n.rhs)
-            ),
-            ast.Or: lambda n: sql.SQL("({} OR {})").format(
-                self.condition(n.lhs), self.condition(n.rhs)
-            ),
+            ast.And: lambda n: self._chain(n, ast.And, " AND "),
+            ast.Or: lambda n: self._chain(n, ast.Or, " OR "),
             ast.Not: lambda n: sql.SQL("(NOT {})").format(self.condition(n.sub_node)),
             ast.Comparison: self._compare,
             ast.Between: self._between,
@@ -131,6 +128,18 @@ class Translator:
             ast.SpatialDistancePredicate: self._distance,
             ast.Attribute: lambda n: sql.SQL("({} IS TRUE)").format(self.expr(n)),
         }
+
+    def _chain(self, node: ast.Combination, kind: type, joiner: str) -> sql.Composable:
+        """`a OR b OR c …` as one flat list: a chain of hundreds of terms is a binary
+        tree hundreds deep, too deep to translate (or compose) recursively."""
+        terms, todo = [], [node]
+        while todo:
+            item = todo.pop()
+            if type(item) is kind:
+                todo += [item.rhs, item.lhs]  # type: ignore[attr-defined]
+            else:
+                terms.append(self.condition(item))
+        return sql.SQL("({})").format(sql.SQL(joiner).join(terms))
 
     def _compare(self, node: ast.Comparison) -> sql.Composable:
         self._check_types(node.lhs, node.rhs)
@@ -231,9 +240,12 @@ class Translator:
 
     # -- spatial ----------------------------------------------------------
     def _literal_crs(self, geometry: dict) -> Crs:
-        name = (geometry.get("crs") or {}).get("properties", {}).get("name")
-        if not name:
+        crs = geometry.get("crs")
+        if crs is None:
             return self.filter_crs
+        name = crs.get("properties", {}).get("name") if isinstance(crs, dict) else None
+        if not isinstance(name, str) or not name:
+            raise _bad('a geometry\'s "crs" must be {"type": "name", "properties": {"name": …}}')
         code = str(name).rsplit(":", 1)[-1]
         for crs in SUPPORTED:
             if str(crs.srid) == code:
@@ -251,6 +263,7 @@ class Translator:
         crs = self.filter_crs
         if crs.lat_first:
             minx, miny, maxx, maxy = miny, minx, maxy, maxx
+        geometry_literal.check_box((minx, miny, maxx, maxy), crs)
         env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})").format(
             *(self.binds(float(v)) for v in (minx, miny, maxx, maxy)), sql.Literal(crs.srid)
         )
@@ -266,12 +279,13 @@ class Translator:
         if isinstance(node, values.Envelope):
             return self._envelope(node.x1, node.y1, node.x2, node.y2)
         if isinstance(node, ast.Function) and node.name == "bbox" and len(node.arguments) in (4, 6):
-            a = [float(v) for v in node.arguments]  # type: ignore[arg-type]
+            a = node.arguments
             return self._envelope(*((a[0], a[1], a[3], a[4]) if len(a) == 6 else a))
-        if isinstance(node, values.Geometry):
+        if isinstance(node, values.Geometry) and isinstance(node.geometry, dict):
             geometry = dict(node.geometry)
             crs = self._literal_crs(geometry)
             geometry.pop("crs", None)
+            geometry_literal.check(geometry, crs)
             geom = sql.SQL("ST_SetSRID(ST_GeomFromGeoJSON({}), {})").format(
                 self.binds(json.dumps(geometry)), sql.Literal(crs.srid)
             )

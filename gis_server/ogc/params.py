@@ -7,6 +7,7 @@ a 400 with a useful description before any SQL runs. `parse_datetime` is the one
 Decisions: `limit` above ogc.max_limit is clamped (OGC permits it; next links
 keep paging), `limit` <= 0 or non-numeric is 400. Times without an offset are
 UTC (as in pygeoapi). A date instant (`2026-01-01`) means that whole UTC day.
+Instants must lie between 0001-01-02 and 9999-12-30 (400 otherwise).
 """
 
 from __future__ import annotations
@@ -87,19 +88,31 @@ def parse_bbox(value: str, crs: Crs = CRS84) -> tuple[float, float, float, float
     return bbox_to_crs84(crs, a, b, c, d)  # type: ignore[return-value]
 
 
+# Instants outside these are refused: a day's margin on either side keeps the window
+# arithmetic (a whole day, an inclusive end's microsecond, a UTC offset) inside
+# what Python's datetime can represent (years 1 to 9999).
+EARLIEST = dt.datetime(1, 1, 2, tzinfo=dt.UTC)
+LATEST = dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
+
+
 def _instant(text: str, parameter: str) -> tuple[dt.datetime, dt.datetime, bool]:
     """(start, end, end_inclusive) of one datetime or date."""
     text = text.strip()
     try:
         if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            start = dt.datetime.combine(day, dt.time(), dt.UTC)
-            return start, start + dt.timedelta(days=1), False
-        moment = dt.datetime.fromisoformat(text)
+            moment = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
+        else:
+            moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise InvalidParameter(parameter, f"{text!r} is not an RFC 3339 date-time") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
+    if not EARLIEST <= moment <= LATEST:
+        raise InvalidParameter(
+            parameter, f"{text!r} is outside {EARLIEST.date()} … {LATEST.date()}"
+        )
+    if len(text) == 10:  # a date: that whole UTC day
+        return moment, moment + dt.timedelta(days=1), False
     return moment, moment, True
 
 

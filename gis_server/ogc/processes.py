@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gis_server import editing
+from gis_server import editing, json_body
 from gis_server.auth import Role, require
 from gis_server.errors import InvalidParameter, NotFound
 from gis_server.settings import Settings
@@ -166,6 +166,24 @@ def _opt(inputs: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> An
     return None if inputs.get(name) is None else _need(inputs, name, kind)
 
 
+def _codes(inputs: dict[str, Any], name: str, required: bool = True) -> list[str] | None:
+    """A list of grid codes: non-empty strings (an integer reaches SQL as a type error)."""
+    codes = _need(inputs, name, list) if required else _opt(inputs, name, list)
+    for i, code in enumerate(codes or ()):
+        if not isinstance(code, str) or not code:
+            raise InvalidParameter(f"inputs.{name}[{i}]", "应为非空字符串 — must be a grid code")
+    return codes
+
+
+def _versions(inputs: dict[str, Any]) -> dict[str, int] | None:
+    """code → version seen: each version an integer (not a boolean)."""
+    versions = _opt(inputs, "versions", dict)
+    for code, version in (versions or {}).items():
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise InvalidParameter(f"inputs.versions.{code}", "应为整数 — must be an integer")
+    return versions
+
+
 def _runner(
     pid: str, inputs: dict[str, Any], tol: topology.Tolerance
 ) -> Callable[[cursor], EditResult]:
@@ -175,20 +193,20 @@ def _runner(
     if unknown:
         raise InvalidParameter(f"inputs.{unknown[0]}", "未知输入 — unknown input")
     if pid == "grid-reshape":
-        codes = _need(inputs, "codes", list)
+        codes = _codes(inputs, "codes")
         boundary, geometry = _opt(inputs, "boundary", dict), _opt(inputs, "geometry", dict)
-        versions = _opt(inputs, "versions", dict)
+        versions = _versions(inputs)
         return lambda cur: grid_ops.reshape(
             cur, codes, boundary=boundary, geometry=geometry, expected=versions, tolerance=tol
         )
     if pid == "grid-split":
         code, line = _need(inputs, "code", str), _need(inputs, "line", dict)
-        new_codes, version = _opt(inputs, "new_codes", list), _opt(inputs, "version", int)
+        new_codes, version = _codes(inputs, "new_codes", False), _opt(inputs, "version", int)
         return lambda cur: grid_ops.split(
             cur, code, line, new_codes, expected=version, tolerance=tol
         )
-    codes, into = _need(inputs, "codes", list), _need(inputs, "into", str)
-    name, versions = _opt(inputs, "name", str), _opt(inputs, "versions", dict)
+    codes, into = _codes(inputs, "codes"), _need(inputs, "into", str)
+    name, versions = _opt(inputs, "name", str), _versions(inputs)
     return lambda cur: grid_ops.merge(cur, codes, into, name, expected=versions, tolerance=tol)
 
 
@@ -215,7 +233,7 @@ def process_routes(settings: Settings) -> list[Route]:
     async def execute(request: Request) -> Response:
         pid = _pid(request)
         principal = await require(request, Role.GIS_EDITOR)
-        body = editing.body_json(await request.body())
+        body = await json_body.read_json(request)
         if not isinstance(body, dict) or not isinstance(body.get("inputs"), dict):
             raise InvalidParameter(
                 "inputs", '请求体应为 {"inputs": {...}} — body must be {"inputs": {...}}'

@@ -9,14 +9,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from psycopg2.extensions import cursor
+from sqlalchemy import BigInteger, SmallInteger
+from sqlalchemy.dialects.postgresql import REAL
 from starlette.requests import Request
 
-from gis_server import editing
+from gis_server import editing, json_body
 from gis_server.auth import Principal
 from gis_server.errors import InvalidFeature
 from gis_server.settings import Settings
 from layers import grid_edits
 from layers.base import LayerSpec, Prop
+from layers.tables import metadata
 
 # Kept by the system: the area follows the geometry, versions follow the edits.
 READ_ONLY = frozenset({"area_km2", *grid_edits.READ_ONLY})
@@ -24,6 +27,7 @@ GEOJSON_TYPES = ("application/geo+json", "application/json", "application/merge-
 ACTIONS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
 _GEOMETRY_TYPES = {"MultiPolygon": ("Polygon", "MultiPolygon"), "Point": ("Point",)}
 _FEATURE_MEMBERS = frozenset({"type", "id", "properties", "geometry", "bbox", "links"})
+MAX_KEY_BYTES = 2000  # a B-tree index entry holds at most 2704 bytes; more is a database error
 
 
 @dataclass(frozen=True)
@@ -58,12 +62,45 @@ class Written:
     etag: str | None
 
 
-def _check_value(prop: Prop, value: Any) -> Any:
+def _limit(layer: LayerSpec, prop: Prop) -> float:
+    """The largest magnitude the property's column holds (PostgreSQL refuses more: a 500)."""
+    kind = metadata.tables[layer.table].columns[prop.name].type
+    if prop.type == "integer":
+        bits = 64 if isinstance(kind, BigInteger) else 16 if isinstance(kind, SmallInteger) else 32
+        return 2 ** (bits - 1) - 1
+    return 3.4e38 if isinstance(kind, REAL) else 1.7e308
+
+
+def _check_number(layer: LayerSpec, prop: Prop, value: float) -> None:
+    """In the column's range, so finite too (JSON's 1e999 reads as infinity, and Python's
+    json reads NaN, which no comparison holds for)."""
+    limit = _limit(layer, prop)
+    if not -limit - 1 <= value <= limit:
+        bound = f"{limit:g}" if isinstance(limit, float) else str(limit)
+        raise InvalidFeature(
+            prop.name, f"超出取值范围 — out of range for this property (|value| <= {bound})"
+        )
+
+
+def _check_text(layer: LayerSpec, prop: Prop, value: str) -> None:
+    """A string fits its column: not too long for the column's indexes, if it has any."""
+    table = metadata.tables[layer.table]
+    keyed = (*table.indexes, *table.constraints)
+    indexed = any(prop.name in {c.name for c in k.columns} for k in keyed)
+    if indexed and len(value.encode()) > MAX_KEY_BYTES:
+        raise InvalidFeature(prop.name, f"过长 — longer than {MAX_KEY_BYTES} bytes")
+
+
+def _check_value(layer: LayerSpec, prop: Prop, value: Any) -> Any:
     if value is None:
         return None
     kind = {"string": str, "integer": int, "number": (int, float)}[prop.type]
     if isinstance(value, bool) or not isinstance(value, kind):
         raise InvalidFeature(prop.name, f"类型应为 {prop.type} — expected {prop.type}")
+    if prop.type in ("integer", "number"):
+        _check_number(layer, prop, value)
+    else:
+        _check_text(layer, prop, value)
     if prop.enum and value not in prop.enum:
         raise InvalidFeature(
             prop.name, f"取值应为 {'|'.join(prop.enum)} — expected one of {', '.join(prop.enum)}"
@@ -95,7 +132,7 @@ def check_properties(layer: LayerSpec, props: Any) -> dict[str, Any]:
             raise InvalidFeature(name, "未知属性 — unknown property")
         if name in READ_ONLY:
             raise InvalidFeature(name, "只读属性,由系统维护 — read-only property")
-        out[name] = _check_value(prop, value)
+        out[name] = _check_value(layer, prop, value)
     return out
 
 
@@ -166,7 +203,7 @@ async def read_write(
             raise InvalidFeature(
                 "Content-Type", "应为 application/geo+json — expected application/geo+json"
             )
-        body = editing.body_json(await request.body())
+        body = await json_body.read_json(request)
         props, geometry = parse_feature(layer, body, patch=method == "PATCH", path_code=path_code)
     tags = None if method == "POST" else editing.if_match(request, layer.id, settings)
     return FeatureWrite(layer, method, props["code"], props, geometry, tags, principal, request)
