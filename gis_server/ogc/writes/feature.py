@@ -23,7 +23,6 @@ from layers.tables import metadata
 
 # Kept by the system: the area follows the geometry, versions follow the edits.
 READ_ONLY = frozenset({"area_km2", *grid_edits.READ_ONLY})
-GEOJSON_TYPES = ("application/geo+json", "application/json", "application/merge-patch+json")
 ACTIONS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
 _GEOMETRY_TYPES = {"MultiPolygon": ("Polygon", "MultiPolygon"), "Point": ("Point",)}
 _FEATURE_MEMBERS = frozenset({"type", "id", "properties", "geometry", "bbox", "links"})
@@ -198,12 +197,7 @@ async def read_write(
     props: dict[str, Any] = {"code": path_code}
     geometry = None
     if method in ("POST", "PUT", "PATCH"):
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype not in GEOJSON_TYPES:
-            raise InvalidFeature(
-                "Content-Type", "应为 application/geo+json — expected application/geo+json"
-            )
-        body = await json_body.read_json(request)
+        body = await json_body.read_json(request)  # Content-Type checked by the route (415)
         props, geometry = parse_feature(layer, body, patch=method == "PATCH", path_code=path_code)
     tags = None if method == "POST" else editing.if_match(request, layer.id, settings)
     return FeatureWrite(layer, method, props["code"], props, geometry, tags, principal, request)
