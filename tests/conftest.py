@@ -13,15 +13,9 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import psycopg2
 import pytest
 
@@ -104,48 +98,13 @@ def db(db_dsn: str) -> Iterator[psycopg2.extensions.connection]:
         conn.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(demo_db: str) -> Iterator[str]:
     """A real `onemap serve` process on a free loopback port; yields its base URL."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, DATABASE_URL=demo_db, ONEMAP_PUBLIC_URL=base, ONEMAP_PORT=str(port))
-    onemap = Path(sys.executable).parent / "onemap"
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "live_server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [str(onemap), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"onemap serve exited with {proc.returncode}; see {log.name}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"onemap serve did not become healthy; see {log.name}")
-            time.sleep(0.3)
+    from tests.helpers import onemap_serve
+
+    with onemap_serve({"DATABASE_URL": demo_db}, "live_server.log") as (base, _port):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 CHROMIUM = os.environ.get("ONEMAP_CHROMIUM", "/usr/bin/chromium")

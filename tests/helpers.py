@@ -14,3 +14,56 @@ def run_async(coro):  # noqa: ANN001, ANN201 - any coroutine, its result
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+def onemap_serve(env_extra: dict[str, str], log_name: str, *args: str):  # noqa: ANN201
+    """A real `onemap serve` on a free loopback port, as a context manager yielding
+    (base URL, port); stopped on exit. The server's output goes to test-artifacts/."""
+    import contextlib
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    from tests.conftest import ARTIFACTS
+
+    @contextlib.contextmanager
+    def serving():  # noqa: ANN202
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        base = f"http://127.0.0.1:{port}"
+        env = dict(os.environ, ONEMAP_PUBLIC_URL=base, **env_extra)
+        onemap = Path(sys.executable).parent / "onemap"
+        ARTIFACTS.mkdir(exist_ok=True)
+        argv = [str(onemap), "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+        with open(ARTIFACTS / log_name, "w") as log:
+            proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                deadline = time.monotonic() + 60
+                while True:
+                    if proc.poll() is not None:
+                        raise RuntimeError(
+                            f"onemap serve exited ({proc.returncode}); see {log.name}"
+                        )
+                    try:
+                        if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"onemap serve did not become healthy; see {log.name}")
+                    time.sleep(0.2)
+                yield base, port
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+    return serving()

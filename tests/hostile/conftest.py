@@ -6,19 +6,11 @@ header timeout.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.conftest import ARTIFACTS
 from tests.editing.conftest import (  # noqa: F401 - fixtures, used by name
     app_settings,
     client,
@@ -90,50 +82,11 @@ def call_asgi(
     return sent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def short_timeout_server(db_dsn: str) -> Iterator[tuple[str, int]]:
     """`onemap serve` with server.header_timeout_s = 1; yields (host, port)."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(
-        os.environ,
-        DATABASE_URL=db_dsn,
-        ONEMAP_PUBLIC_URL=base,
-        ONEMAP_SERVER__HEADER_TIMEOUT_S=str(HEADER_TIMEOUT_S),
-    )
-    onemap = Path(sys.executable).parent / "onemap"
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "hostile_server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [str(onemap), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"onemap serve exited with {proc.returncode}; see {log.name}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"onemap serve did not become healthy; see {log.name}")
-            time.sleep(0.2)
+    from tests.helpers import onemap_serve
+
+    env = {"DATABASE_URL": db_dsn, "ONEMAP_SERVER__HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S)}
+    with onemap_serve(env, "hostile_server.log", "--no-access-log") as (_base, port):
         yield "127.0.0.1", port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
