@@ -119,6 +119,22 @@ def area(alias: str) -> sql.Composable:
     )
 
 
+# How far a vertex may move and still be "the same geometry" (degrees, ~0.2 mm):
+# imports round coordinates to 1e-9 and orient rings (etl/validate.normalise), so a
+# stored geometry written by other tools (the demo, QGIS, Part 4) comes back from
+# its own export a few 1e-10 away, with its rings the other way round.
+SAME_GEOMETRY_DEGREES = 2e-9
+
+
+def geometry_moved(old: sql.Composable, new: sql.Composable) -> sql.Composable:
+    """True where `new` really differs from `old`: not equal, and not merely re-rounded."""
+    return sql.SQL(
+        "NOT (ST_Equals({o}, {n}) OR (ST_NPoints({o}) = ST_NPoints({n}) "
+        "AND GeometryType({o}) = GeometryType({n}) "
+        "AND ST_HausdorffDistance({o}, {n}) <= {tol}))"
+    ).format(o=old, n=new, tol=sql.Literal(SAME_GEOMETRY_DEGREES))
+
+
 def differs(columns: list[str], old: str, new: str, geometry: bool) -> sql.Composable:
     """True where the staged row changes the stored one (what an upsert must write)."""
     parts = []
@@ -130,7 +146,7 @@ def differs(columns: list[str], old: str, new: str, geometry: bool) -> sql.Compo
             )
         )
     if geometry:
-        parts.append(sql.SQL("NOT ST_Equals({}, {})").format(col("geom", old), col("geom", new)))
+        parts.append(geometry_moved(col("geom", old), col("geom", new)))
     return sql.SQL(" OR ").join(parts) if parts else sql.SQL("false")
 
 

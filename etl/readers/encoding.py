@@ -8,8 +8,11 @@ superset of GBK and GB2312) it is GB18030.
 
 from __future__ import annotations
 
+import codecs
 import struct
 from pathlib import Path
+
+from etl.errors import SourceError
 
 _SAMPLE_RECORDS = 20000
 
@@ -61,12 +64,56 @@ def guess_bytes_encoding(values: list[bytes]) -> str | None:
     return None
 
 
+_CODE_PAGES = {"65001": "utf-8", "936": "gbk", "54936": "gb18030", "1252": "cp1252"}
+
+
+def _undecodable(values: list[bytes], encoding: str) -> bytes | None:
+    """The first value that is not text in `encoding` (None: all are)."""
+    for v in values:
+        try:
+            v.decode(encoding)
+        except UnicodeDecodeError:
+            return v
+    return None
+
+
+def _check_declared(values: list[bytes], declared: str, shp: Path) -> None:
+    """A .cpg that names an encoding the .dbf's bytes are not in is refused, not mis-read."""
+    name = _CODE_PAGES.get(declared.strip(), declared.strip())
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return  # an encoding Python does not know: leave it to GDAL
+    if (bad := _undecodable(values, name)) is not None:
+        raise SourceError(
+            f".cpg 声明编码 {declared.strip()},但 .dbf 中有无法按此解码的文字 — the .cpg declares "
+            f"{declared.strip()} but the .dbf holds text that is not {declared.strip()}: {bad[:40]!r}; "
+            "fix the .cpg or pass --encoding",
+            file=str(shp),
+        )
+
+
 def shapefile_encoding(shp: Path) -> str | None:
-    """Encoding to pass to GDAL for a shapefile, or None to let its .cpg decide."""
-    if sibling(shp, ".cpg") is not None:
-        return None
+    """Encoding to pass to GDAL for a shapefile, or None to let its .cpg decide.
+
+    Text that is neither UTF-8 nor GB18030 (nor what the .cpg declares) is refused:
+    GDAL would read it as Latin-1 and import mojibake without a word.
+    """
     dbf = sibling(shp, ".dbf")
-    return guess_bytes_encoding(dbf_text_bytes(dbf)) if dbf else None
+    values = dbf_text_bytes(dbf) if dbf else []
+    cpg = sibling(shp, ".cpg")
+    if cpg is not None:
+        _check_declared(values, cpg.read_text(encoding="ascii", errors="replace"), shp)
+        return None
+    found = guess_bytes_encoding(values)
+    if values and found is None:
+        raise SourceError(
+            "无法识别 .dbf 的文字编码(既非 UTF-8 也非 GBK/GB18030)— the .dbf text is neither "
+            f"UTF-8 nor GBK/GB18030, e.g. {_undecodable(values, 'gb18030')[:40]!r}; add a .cpg "
+            "naming its encoding or pass --encoding",
+            file=str(shp),
+        )
+    return found
 
 
 def decode_text(raw: bytes) -> tuple[str, str]:

@@ -15,6 +15,7 @@ import shapely
 
 from etl.colnames import X_NAMES, Y_NAMES, normalise_name
 from etl.errors import SourceError, UsageError
+from etl.readers import guards
 from etl.readers.base import Source
 from etl.readers.encoding import decode_text
 
@@ -102,6 +103,8 @@ def read_csv(path: Path, *, x: str | None, y: str | None, encoding: str | None) 
         sep = dialect.delimiter
     except csv.Error:
         sep = ","
+    header = next(csv.reader([text.split("\n", 1)[0]], delimiter=sep), [])
+    guards.check_columns(len(header), str(path))
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -116,6 +119,7 @@ def read_xlsx(path: Path, *, sheet: str | None, x: str | None, y: str | None) ->
     """The one data sheet of a workbook (or `sheet`); cell values keep their Excel types."""
     import openpyxl
 
+    guards.check_zip_file(path)  # an .xlsx is a zip: bombs are refused before openpyxl
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException
@@ -138,6 +142,7 @@ def read_xlsx(path: Path, *, sheet: str | None, x: str | None, y: str | None) ->
                     file=str(path),
                 )
             sheet = with_data[0] if with_data else names[0]
+        guards.check_columns(book[sheet].max_column or 0, str(path))
         values = list(book[sheet].iter_rows(values_only=True))
     finally:
         book.close()

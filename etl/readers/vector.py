@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,7 @@ import pyogrio
 import shapely
 
 from etl.errors import SourceError, UsageError
+from etl.readers import guards
 from etl.readers.base import Source
 from etl.readers.encoding import shapefile_encoding
 
@@ -49,16 +50,46 @@ def _pick_table(path: Path, table: str | None) -> str | None:
     return names[0] if names else None
 
 
+def _refuse_hostile(path: Path) -> None:
+    """XML formats with a DTD and .kmz bombs, before GDAL parses them."""
+    suffix = path.suffix.lower()
+    if suffix in (".kml", ".gml"):
+        guards.check_xml_file(path)
+    elif suffix == ".kmz":
+        guards.check_zip_file(path)
+
+
+def _column_count(path: Path, layer: str | None, encoding: str | None) -> int:
+    try:
+        return len(pyogrio.read_info(path, layer=layer, encoding=encoding)["fields"])
+    except Exception as exc:  # pyogrio.errors.DataSourceError and friends
+        raise SourceError(
+            f"无法读取文件 — cannot open: {_first_line(exc)}", file=str(path)
+        ) from exc
+
+
+def _sidecars(archive: zipfile.ZipFile, member: str) -> list[str]:
+    """The member and its same-stem companions (.shx, .dbf, .prj, .cpg …): all that is unpacked."""
+    chosen = PurePosixPath(member)
+    return [
+        n
+        for n in archive.namelist()
+        if PurePosixPath(n).parent == chosen.parent and PurePosixPath(n).stem == chosen.stem
+    ]
+
+
 def read_vector(
     path: Path, *, table: str | None = None, encoding: str | None = None, label: str | None = None
 ) -> Source:
     """Read one table of a vector file; detect the .dbf encoding of shapefiles without .cpg."""
+    _refuse_hostile(path)
     layer = _pick_table(path, table)
     notes: list[str] = []
     if encoding is None and path.suffix.lower() == ".shp":
         encoding = shapefile_encoding(path)
         if encoding:
             notes.append(f"无 .cpg,检测到编码 — no .cpg; detected .dbf encoding {encoding}")
+    guards.check_columns(_column_count(path, layer, encoding), label or str(path))
     try:
         frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
     except Exception as exc:
@@ -115,7 +146,11 @@ def read_zip(path: Path, *, table: str | None = None, encoding: str | None = Non
             )
         else:
             member = members[0]
-        archive.extractall(tmp)
-        source = read_vector(Path(tmp) / member, encoding=encoding, label=f"{path}!{member}")
+        wanted = _sidecars(archive, member)
+        guards.check_archive(archive, str(path), wanted)
+        guards.check_disk(Path(tmp), sum(archive.getinfo(n).file_size for n in wanted), str(path))
+        guards.extract(archive, wanted, Path(tmp), str(path))
+        local = Path(tmp) / PurePosixPath(member).name
+        source = read_vector(local, encoding=encoding, label=f"{path}!{member}")
         source.path = path
         return source

@@ -47,6 +47,30 @@ def test_export_then_import_changes_nothing(edb, run, tmp_path: Path, suffix: st
     )
 
 
+def test_full_precision_clockwise_grids_reimport_unchanged(edb, run, tmp_path: Path):
+    """Grids not written by an import (the demo, QGIS, Part 4) keep full-precision
+    coordinates and may wind their rings clockwise; their export re-imports unchanged
+    and opens no new version (it used to report every grid updated)."""
+    frame = grid_frame()
+    frame.to_file(tmp_path / "in.gpkg", driver="GPKG")
+    assert run("import", "grids", tmp_path / "in.gpkg").exit_code == 0
+    with edb.cursor() as cur:  # what a non-import writer stores: unrounded, rings reversed
+        cur.execute("UPDATE grids SET geom = ST_Reverse(ST_Translate(geom, 3.3e-10, -2.7e-10))")
+    before = rows(edb, "SELECT gid, version, ST_AsEWKB(geom) FROM grids ORDER BY gid")
+
+    out = tmp_path / "grids.gpkg"
+    assert run("export", "grids", out).exit_code == 0
+    result = run("import", "grids", out)
+    assert result.exit_code == 0, result.output
+    assert "新增 inserted 0, 更新 updated 0, 未变 unchanged 3" in result.output
+    assert rows(edb, "SELECT gid, version, ST_AsEWKB(geom) FROM grids ORDER BY gid") == before
+
+    with edb.cursor() as cur:  # a real move (1 m) is still an update
+        cur.execute("UPDATE grids SET geom = ST_Translate(geom, 1e-5, 0) WHERE gid = 1")
+    result = run("import", "grids", out)
+    assert "更新 updated 1, 未变 unchanged 2" in result.output, result.output
+
+
 def test_export_points_csv_has_lon_lat_and_chinese(edb, run, tmp_path: Path):
     path = tmp_path / "c.csv"
     path.write_text("点位编码,点位名称,类型,经度,纬度\nC9,滨江路口,雪亮工程,121.3,31.9\n", "utf-8")
