@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from gis_server.cli.audit import audit
 from gis_server.cli.config import config
 from gis_server.cli.db import db
 from gis_server.cli.demo import demo
@@ -29,3 +30,4 @@ cli.add_command(etl)
 cli.add_command(users)
 cli.add_command(keys)
 cli.add_command(grids)
+cli.add_command(audit)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     Table,
     Text,
     desc,
@@ -156,7 +157,12 @@ audit_log = Table(
     Column("before", JSONB),
     Column("after", JSONB),
     Column("client_ip", INET),
+    # the tamper-evident chain (migration 0009): filled by the insert trigger
+    Column("chain_seq", BigInteger, nullable=False),
+    Column("prev_hash", LargeBinary),
+    Column("row_hash", LargeBinary, nullable=False),
     Index("audit_log_at", "at"),
+    Index("audit_log_chain_seq", "chain_seq", unique=True),
     Index("audit_log_feature", "layer", "feature_id", "at"),
     Index("audit_log_actor", "actor", "at"),
 )
