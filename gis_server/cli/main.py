@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gis_server.cli.audit import audit
+from gis_server.cli.backup import backup_cmd, restore_cmd
 from gis_server.cli.config import config
 from gis_server.cli.db import db
 from gis_server.cli.demo import demo
@@ -31,3 +32,5 @@ cli.add_command(users)
 cli.add_command(keys)
 cli.add_command(grids)
 cli.add_command(audit)
+cli.add_command(backup_cmd)
+cli.add_command(restore_cmd)
