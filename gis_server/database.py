@@ -52,7 +52,10 @@ class Pool:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
             if conn is None or conn.closed:
-                conn = connect(self.dsn)
+                try:
+                    conn = connect(self.dsn)
+                except psycopg2.OperationalError:
+                    raise DatabaseUnavailable("database unavailable, retry later") from None
             try:
                 yield conn
             finally:

@@ -185,6 +185,28 @@ DEFAULT_STATUS_CODES: dict[type[OnemapError], int] = {
 }
 
 
+_CONNECTION_ERRORS = {
+    ("psycopg2", "OperationalError"),
+    ("psycopg2", "InterfaceError"),
+    ("psycopg", "OperationalError"),
+    ("psycopg", "InterfaceError"),
+    ("psycopg_pool", "PoolTimeout"),
+}
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """A driver's "the database is not there" (either driver; neither is imported here).
+
+    SQLSTATE class 57/08 errors and broken sockets are OperationalError or
+    InterfaceError in psycopg2 and psycopg 3 alike; a query's own failures are not.
+    """
+    for cls in type(exc).__mro__:
+        if (cls.__module__.split(".")[0], cls.__name__) in _CONNECTION_ERRORS:
+            code = getattr(exc, "pgcode", None) or getattr(exc, "sqlstate", None)
+            return code is None or code[:2] in ("08", "57")
+    return False
+
+
 def status_for(exc: OnemapError) -> int:
     """Status of the most specific class of `exc` in `DEFAULT_STATUS_CODES`."""
     for cls in type(exc).__mro__:
@@ -220,6 +242,9 @@ def add_exception_handlers(app: Starlette) -> None:
         )
 
     async def bug(request: Request, exc: Exception) -> JSONResponse:
+        if is_connection_error(exc):  # the database went away mid-request: retry, not a bug
+            LOGGER.warning("database unavailable on %s: %s", request.url.path, exc)
+            return onemap_error_response(DatabaseUnavailable("database unavailable, retry later"))
         LOGGER.exception("unhandled error on %s", request.url.path, exc_info=exc)
         body = {"code": "InternalError", "description": "internal error (see server log)"}
         return JSONResponse(body, status_code=500)

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from gis_server.errors import DatabaseUnavailable
 from gis_server.settings import Settings
 from layers.migrate import current_revision, head_revision
 
@@ -25,12 +26,16 @@ def check(settings: Settings) -> tuple[int, dict[str, Any]]:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         LOGGER.warning("healthz: database unreachable: %s", detail)
         return 503, {
+            "code": DatabaseUnavailable.code,
+            "description": "数据库不可用 — database unreachable, retry later",
             "status": "unavailable",
             "database": "unreachable",
             "migrations": {"current": None, "head": head},
         }
     ok = current == head
+    stale = {} if ok else {"code": "SchemaOutdated", "description": "migrations not at head"}
     return (200 if ok else 503), {
+        **stale,
         "status": "ok" if ok else "unavailable",
         "database": "reachable",
         "migrations": {"current": current, "head": head, "up_to_date": ok},
@@ -40,6 +45,9 @@ def check(settings: Settings) -> tuple[int, dict[str, Any]]:
 def health_route(settings: Settings) -> Route:
     async def healthz(request: Request) -> JSONResponse:
         status, body = await run_in_threadpool(check, settings)
-        return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+        headers = {"Cache-Control": "no-store"}
+        if status == 503:
+            headers["Retry-After"] = str(DatabaseUnavailable.RETRY_AFTER_S)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     return Route("/healthz", healthz, methods=["GET", "HEAD"])

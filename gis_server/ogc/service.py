@@ -181,6 +181,8 @@ class OgcService:
 
         ctx = contextvars.copy_context()
         headers, status, content = await run_in_threadpool(ctx.run, run)
+        if status == HTTPStatus.SERVICE_UNAVAILABLE:  # the one error body, also for f=html
+            raise DatabaseUnavailable("database unavailable, retry later")
         if status >= 500:
             LOGGER.error("pygeoapi answered %s on %s", status, request.url.path)
         if (
