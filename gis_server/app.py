@@ -59,7 +59,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         middleware=[
             # outermost: bodies over server.max_body_bytes and NUL in paths/queries stop here
-            Middleware(RequestLimits, max_body_bytes=settings.server.max_body_bytes),
+            Middleware(
+                RequestLimits,
+                max_body_bytes=settings.server.max_body_bytes,
+                body_timeout_s=settings.server.body_timeout_s,
+                min_body_rate=settings.server.min_body_rate,
+            ),
             Middleware(LanguageNegotiation),  # any Accept-Language/lang gets an offered one
             Middleware(AuthMiddleware, settings=settings),
             Middleware(TileFastLane, tiles=ogc.tiles),  # tiles skip the router (see its docstring)

@@ -167,6 +167,15 @@ class PayloadTooLarge(OnemapError):
         )
 
 
+class RequestTimeout(OnemapError):
+    """A body trickled slower than the server allows: 408, and the connection is closed."""
+
+    code = "RequestTimeout"
+
+    def __init__(self, description: str):
+        super().__init__(description, headers={"Connection": "close"})
+
+
 DEFAULT_STATUS_CODES: dict[type[OnemapError], int] = {
     NotFound: 404,
     InvalidParameter: 400,
@@ -180,6 +189,7 @@ DEFAULT_STATUS_CODES: dict[type[OnemapError], int] = {
     Forbidden: 403,
     TooManyAttempts: 429,
     PayloadTooLarge: 413,
+    RequestTimeout: 408,
     DatabaseUnavailable: 503,
     OnemapError: 500,
 }

@@ -7,14 +7,29 @@ One ASGI middleware, outermost, so no route can read past the limit:
 - a NUL character in the path or in a query parameter (name or value) is a 400
   naming it: PostgreSQL cannot store or compare text with NUL, so it would
   reach the database as an error (a 500) on any route that passes it on.
+- a body must keep coming: each piece within `server.body_timeout_s` of the
+  last, and after that first stretch at `server.min_body_rate` bytes/s on
+  average, or the request is a 408 and its connection closed (a body trickled
+  a byte at a time would otherwise hold its socket and request forever). Only
+  an unfinished body is timed: a stream waiting for the client to disconnect
+  (server-sent events) is not.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gis_server.errors import InvalidParameter, OnemapError, PayloadTooLarge, onemap_error_response
+from gis_server.errors import (
+    InvalidParameter,
+    OnemapError,
+    PayloadTooLarge,
+    RequestTimeout,
+    onemap_error_response,
+)
 
 _NUL = "\x00"
 
@@ -41,11 +56,19 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 class RequestLimits:
-    """The body limit and the NUL check, answered with the one JSON error body."""
+    """The body limits and the NUL check, answered with the one JSON error body."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int):
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        body_timeout_s: float = 10.0,
+        min_body_rate: int = 1024,
+    ):
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
+        self.min_body_rate = min_body_rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,22 +82,45 @@ class RequestLimits:
         except OnemapError as exc:
             await onemap_error_response(exc)(scope, receive, send)
             return
-        # with a Content-Length the server delivers no more than it declared
-        counted = receive if declared is not None else self._counting(receive)
-        await self.app(scope, counted, send)
+        await self.app(scope, self._guarded(receive, count=declared is None), send)
 
-    def _counting(self, receive: Receive) -> Receive:
-        """`receive` that raises PayloadTooLarge (answered by the app's handlers, which
-        the route reading the body runs under) once the body passes the limit."""
+    def _guarded(self, receive: Receive, count: bool) -> Receive:
+        """`receive` that raises PayloadTooLarge once a body without Content-Length passes
+        the limit (with one, the server delivers no more than declared), and
+        RequestTimeout when an unfinished body stalls or trickles; both are answered by
+        the app's handlers, which the route reading the body runs under."""
         received = 0
+        started: float | None = None
+        done = False
 
-        async def counted() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise PayloadTooLarge(self.max_body_bytes)
+        async def guarded() -> Message:
+            nonlocal received, started, done
+            if done:
+                return await receive()
+            now = time.monotonic()
+            started = now if started is None else started
+            try:
+                message = await asyncio.wait_for(receive(), self.body_timeout_s)
+            except TimeoutError:
+                raise RequestTimeout(
+                    f"请求体停滞 — no request body received for {self.body_timeout_s:g} s"
+                ) from None
+            if message["type"] != "http.request":
+                return message
+            received += len(message.get("body", b""))
+            done = not message.get("more_body", False)
+            if count and received > self.max_body_bytes:
+                raise PayloadTooLarge(self.max_body_bytes)
+            elapsed = time.monotonic() - started
+            if (
+                not done
+                and elapsed > self.body_timeout_s
+                and received < self.min_body_rate * elapsed
+            ):
+                raise RequestTimeout(
+                    f"请求体过慢 — request body arriving at {received / elapsed:.0f} bytes/s, "
+                    f"below {self.min_body_rate} bytes/s"
+                )
             return message
 
-        return counted
+        return guarded

@@ -24,6 +24,7 @@ from tests.editing.conftest import (  # noqa: F401 - fixtures, used by name
 from tests.helpers import run_async
 
 HEADER_TIMEOUT_S = 1.0
+BODY_TIMEOUT_S = 1.0
 
 
 class Sent:
@@ -84,9 +85,13 @@ def call_asgi(
 
 @pytest.fixture(scope="session")
 def short_timeout_server(db_dsn: str) -> Iterator[tuple[str, int]]:
-    """`onemap serve` with server.header_timeout_s = 1; yields (host, port)."""
+    """`onemap serve` with server.header_timeout_s and body_timeout_s = 1; yields (host, port)."""
     from tests.helpers import onemap_serve
 
-    env = {"DATABASE_URL": db_dsn, "ONEMAP_SERVER__HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S)}
+    env = {
+        "DATABASE_URL": db_dsn,
+        "ONEMAP_SERVER__HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S),
+        "ONEMAP_SERVER__BODY_TIMEOUT_S": str(BODY_TIMEOUT_S),
+    }
     with onemap_serve(env, "hostile_server.log", "--no-access-log") as (_base, port):
         yield "127.0.0.1", port
