@@ -36,6 +36,8 @@ class ServerSettings(_Section):
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     # seconds a connection may take to send a request's headers (`onemap serve`)
     header_timeout_s: float = Field(10.0, gt=0, le=3600)
+    # request line + headers larger than this are a 431 and the connection closed
+    max_header_bytes: int = Field(64 * 1024, ge=4096, le=16 * 1024 * 1024)
     # a request body must keep coming: each chunk within body_timeout_s of the last,
     # and past that first stretch at min_body_rate bytes/s on average (408 otherwise)
     body_timeout_s: float = Field(10.0, gt=0, le=3600)

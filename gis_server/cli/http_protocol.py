@@ -12,6 +12,9 @@ uvicorn has no header-read timeout: a connection that never sends a byte, or
 trickles its headers (slowloris), holds a socket and its memory forever. The
 `HeaderDeadline` mixin closes it when the headers are not complete within
 `server.header_timeout_s` of the connection opening or of the previous response.
+Nor does httptools bound a request's head: a client could stream a header of
+gigabytes into memory. Past `server.max_header_bytes` the request is a 431
+and the connection closed.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ except ImportError:  # httptools not installed: h11 only
 
 COALESCE_MAX_BYTES = 64 * 1024
 HEADER_TIMEOUT_S = 10.0
+MAX_HEADER_BYTES = 64 * 1024
+_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"Content-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+)
 
 
 class CoalescingTransport:
@@ -82,14 +90,42 @@ class HeaderDeadline:
     transport: Any
     loop: asyncio.AbstractEventLoop
 
-    def __init__(self, *args: Any, header_timeout_s: float = HEADER_TIMEOUT_S, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        header_timeout_s: float = HEADER_TIMEOUT_S,
+        max_header_bytes: int = MAX_HEADER_BYTES,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.header_timeout_s = header_timeout_s
+        self.max_header_bytes = max_header_bytes
         self._deadline: asyncio.TimerHandle | None = None
         self._armed_cycle: Any = None
+        self._head_bytes = 0
+
+    def _waiting_for_headers(self) -> bool:
+        idle = self.cycle is None or self.cycle.response_complete
+        return self.cycle is self._armed_cycle and idle
+
+    def data_received(self, data: bytes) -> None:
+        """Count what arrives until a request's headers are complete; refuse an endless head."""
+        waiting = self._waiting_for_headers()
+        super().data_received(data)  # type: ignore[misc]
+        if not waiting or not self._waiting_for_headers() or self.transport.is_closing():
+            return
+        self._head_bytes += len(data)
+        if self._head_bytes > self.max_header_bytes:
+            body = (
+                b'{"code":"RequestHeaderFieldsTooLarge","description":"request line and '
+                b'headers larger than %d bytes"}' % self.max_header_bytes
+            )
+            self.transport.write(_TOO_LARGE % (len(body), body))
+            self.transport.close()
 
     def _arm(self) -> None:
         self._disarm()
+        self._head_bytes = 0
         self._armed_cycle = self.cycle
         self._deadline = self.loop.call_later(self.header_timeout_s, self._expire)
 
@@ -100,8 +136,7 @@ class HeaderDeadline:
 
     def _expire(self) -> None:
         self._deadline = None
-        idle = self.cycle is None or self.cycle.response_complete
-        if self.cycle is self._armed_cycle and idle and not self.transport.is_closing():
+        if self._waiting_for_headers() and not self.transport.is_closing():
             self.transport.close()
 
     def connection_made(self, transport: Any) -> None:

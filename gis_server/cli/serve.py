@@ -46,7 +46,15 @@ def serve(
     if access_log is None:
         access_log = settings.server.access_log
     workers = None if reload else workers
-    run_server(host, port, workers, reload, access_log, settings.server.header_timeout_s)
+    run_server(
+        host,
+        port,
+        workers,
+        reload,
+        access_log,
+        settings.server.header_timeout_s,
+        settings.server.max_header_bytes,
+    )
 
 
 def run_server(
@@ -56,13 +64,15 @@ def run_server(
     reload: bool = False,
     access_log: bool = True,
     header_timeout_s: float = http_protocol.HEADER_TIMEOUT_S,
+    max_header_bytes: int = http_protocol.MAX_HEADER_BYTES,
 ) -> None:
     """uvicorn with httptools/uvloop when installed and TCP_NODELAY on every connection.
 
     Several workers each listen on their own SO_REUSEPORT socket (`reuseport.py`),
     so the kernel spreads connections instead of one worker taking a whole burst.
     Connections that do not send a request's headers within `header_timeout_s` are
-    closed (`http_protocol.HeaderDeadline`); the partial pickles, for spawned workers.
+    closed, and a request head over `max_header_bytes` is a 431
+    (`http_protocol.HeaderDeadline`); the partial pickles, for spawned workers.
     """
     options: dict[str, Any] = {
         "factory": True,
@@ -70,7 +80,11 @@ def run_server(
         "port": port,
         "workers": workers,
         "reload": reload,
-        "http": partial(http_protocol.protocol(), header_timeout_s=header_timeout_s),
+        "http": partial(
+            http_protocol.protocol(),
+            header_timeout_s=header_timeout_s,
+            max_header_bytes=max_header_bytes,
+        ),
         "log_level": "info",
         "access_log": access_log,
     }

@@ -102,3 +102,39 @@ def test_keep_alive_clients_are_unaffected(short_timeout_server):
         assert not closed_by_server(sock)
         sock.sendall(REQUEST)
         assert read_response(sock).startswith(b"HTTP/1.1 200")
+
+
+def _answer(sock: socket.socket) -> bytes:
+    sock.setblocking(True)
+    sock.settimeout(10)
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+        if b"\r\n\r\n" in data and data.split(b"\r\n\r\n", 1)[1].endswith(b"}"):
+            break
+    return data
+
+
+def test_endless_header_is_431_and_closed(short_timeout_server):
+    """64 MiB of one header, sent as fast as the socket takes it: refused past 64 KiB,
+    not buffered (it was read whole into memory: 300 MB of RSS for one client)."""
+    with socket.create_connection(short_timeout_server) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: ")
+        sent = 0
+        try:
+            while sent < 64 << 20:
+                sock.sendall(b"a" * (1 << 20))
+                sent += 1 << 20
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        assert sent < 8 << 20, "the server kept reading an endless header"
+        answer = _answer(sock)
+        assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
+        assert b'"code":"RequestHeaderFieldsTooLarge"' in answer
+
+
+def test_large_but_fair_headers_are_served(short_timeout_server):
+    with socket.create_connection(short_timeout_server) as sock:
+        cookie = b"Cookie: " + b"c" * 30_000 + b"\r\n"
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n" + cookie + b"\r\n")
+        assert read_response(sock).startswith(b"HTTP/1.1 200")
