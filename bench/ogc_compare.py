@@ -35,6 +35,7 @@ from bench.ogc import cases as cases_mod  # noqa: E402
 from bench.ogc import measure, report, servers, venvs, zooms  # noqa: E402
 from bench.ogc.cases import Case  # noqa: E402
 from bench.ogc.report import FLOOR, Cell  # noqa: E402
+from bench.results import write_section  # noqa: E402
 from gis_server.settings import get_settings  # noqa: E402
 from layers.registry import LAYERS  # noqa: E402
 
@@ -362,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         print(report.text_table(report.SWEEP_HEAD, report.sweep_rows(sweeps)))
     md = report.markdown(cases, results, args.concurrency, args.duration, with_versions,
                          nodelay, note.strip(), command.strip(), sweeps)  # fmt: skip
-    Path(args.output).write_text(md)
+    write_section("ogc", md, Path(args.output))
     raw = venvs.BENCH_VAR / "ogc_results.json"
     raw.write_text(json.dumps(
         {name: {s: asdict(cell) for s, cell in cells.items()} for name, cells in results.items()},
