@@ -1,0 +1,130 @@
+"""The JT/T 808 TCP listener: one asyncio task per terminal connection.
+
+Bytes are cut into frames by `FrameSplitter` (partial frames wait for the
+next read, several frames in one read are answered in order, garbage before
+a 0x7e is dropped, frames above `max_frame_bytes` are skipped), each frame
+goes to its connection's `Session`, and the answers are written back. A bad
+frame never closes a connection (and never another terminal's); a
+connection closes when the terminal does, or after `idle_timeout_s` without
+a valid frame. Fixes of all connections reach the sink in batches.
+
+    await run_listener("0.0.0.0", 808, sink, lookup, Jt808Settings(crs="gcj02"))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import MutableMapping
+
+from etl.feed.jt808_frame import FrameSplitter
+from etl.feed.jt808_session import Jt808Settings, Lookup, Session, Shared, Stats
+from etl.feed.jt808_sink import Sink, SinkBatcher
+
+log = logging.getLogger(__name__)
+READ_SIZE = 65536
+
+
+class Jt808Server:
+    """Connections, sessions and counters of one listener."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        lookup: Lookup,
+        settings: Jt808Settings | None = None,
+        auth_codes: MutableMapping[str, str] | None = None,
+    ):
+        self.settings = settings or Jt808Settings()
+        self.stats = Stats()
+        self.batcher = SinkBatcher(
+            sink, self.settings.batch_max_fixes, self.settings.batch_max_wait_s
+        )
+        # auth codes given at registration; pass a persistent mapping to survive restarts
+        codes = {} if auth_codes is None else auth_codes
+        self.shared = Shared(self.settings, self.batcher, lookup, codes, self.stats)
+        self.server: asyncio.Server | None = None
+
+    async def start(self, host: str, port: int, **kwargs) -> asyncio.Server:
+        """Listen on host:port (port 0: a free one, see `port`)."""
+        self.server = await asyncio.start_server(
+            self.handle, host, port, limit=READ_SIZE, backlog=4096, **kwargs
+        )
+        return self.server
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None, "not started"
+        return self.server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            if hasattr(self.server, "close_clients"):
+                self.server.close_clients()
+            await self.server.wait_closed()
+        await self.batcher.close()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        stats = self.stats
+        if stats.connections >= self.settings.max_connections:
+            stats.refused_connections += 1
+            writer.close()
+            return
+        stats.connections += 1
+        stats.connections_total += 1
+        try:
+            await self._converse(reader, writer)
+        except (ConnectionError, OSError):
+            pass
+        except Exception:  # a bug here must cost this connection only
+            log.exception("JT/T 808 connection failed")
+        finally:
+            stats.connections -= 1
+            writer.close()
+
+    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        session = Session(self.shared)
+        splitter = FrameSplitter(self.settings.max_frame_bytes)
+        deadline = loop.time() + self.settings.idle_timeout_s
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    data = await reader.read(READ_SIZE)
+            except TimeoutError:
+                self.stats.idle_closed += 1
+                return
+            if not data:
+                return
+            for frame in splitter.feed(data):
+                replies, valid = await session.on_frame(frame)
+                if valid:
+                    deadline = loop.time() + self.settings.idle_timeout_s
+                if replies:
+                    writer.write(b"".join(replies))
+            oversized, splitter.oversized = splitter.oversized, 0
+            if oversized:
+                self.stats.count(self.stats.bad, "oversized", oversized)
+            await writer.drain()
+
+
+async def start_listener(
+    host: str, port: int, sink: Sink, lookup: Lookup, settings: Jt808Settings | None = None
+) -> Jt808Server:
+    """A started listener (for tests, benches and a CLI that runs other things too)."""
+    server = Jt808Server(sink, lookup, settings)
+    await server.start(host, port)
+    return server
+
+
+async def run_listener(
+    host: str, port: int, sink: Sink, lookup: Lookup, settings: Jt808Settings | None = None
+) -> None:
+    """Serve JT/T 808 terminals on host:port until cancelled."""
+    server = await start_listener(host, port, sink, lookup, settings)
+    log.info("JT/T 808 listener on %s:%d", host, server.port)
+    try:
+        await server.server.serve_forever()
+    finally:
+        await server.close()

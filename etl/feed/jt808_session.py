@@ -1,0 +1,200 @@
+"""One terminal's conversation: decode a frame, decide, and say what to send back.
+
+Registration hands out an auth code (0x8100); authentication checks it; with
+`require_auth` a location report before authentication is answered "fail".
+Location (0x0200) and batch (0x0704) reports become `Fix808`s and are answered
+0x8001 only after the sink accepted them. A frame whose header could be read
+but whose checksum, escaping, length or body is wrong is answered "bad
+message" (result 2); one whose header is unreadable is skipped.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+
+from etl.feed import jt808_codec as c
+from etl.feed.jt808_frame import FrameError, Header, decode_frame, encode_frame
+from etl.feed.jt808_packets import Reassembly
+from etl.feed.jt808_sink import CRS_NAMES, Fix808, SinkBatcher, call_maybe_async
+
+log = logging.getLogger(__name__)
+Lookup = Callable[[str], Awaitable[str | None] | str | None]
+
+
+@dataclass
+class Jt808Settings:
+    """Listener settings (plain data; the CLI fills them from config.yml)."""
+
+    crs: str = "wgs84"  # what the terminals' coordinates are (the standard says WGS84)
+    require_auth: bool = True  # location reports only after 0x0102 succeeded
+    accept_unknown: bool = False  # terminals the lookup does not know may register/report
+    skip_unlocated: bool = True  # reports without a GNSS fix (status bit 1) are not stored
+    idle_timeout_s: float = 180.0  # no valid frame for this long closes the connection
+    max_frame_bytes: int = 4096  # escaped; a 1023-byte body needs at most ~2,100
+    max_connections: int = 20000
+    max_message_bytes: int = 65536  # a subpackaged message reassembled
+    batch_max_fixes: int = 2000
+    batch_max_wait_s: float = 0.02
+
+    def __post_init__(self) -> None:
+        if self.crs not in CRS_NAMES:
+            raise ValueError(f"crs must be one of {', '.join(CRS_NAMES)}, not {self.crs!r}")
+
+
+@dataclass
+class Stats:
+    """Counters of the listener, for `onemap feed status`."""
+
+    connections: int = 0
+    connections_total: int = 0
+    refused_connections: int = 0
+    idle_closed: int = 0
+    frames: int = 0
+    fixes: int = 0
+    bad: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def count(self, table: dict[str, int], reason: str, n: int = 1) -> None:
+        table[reason] = table.get(reason, 0) + n
+
+
+@dataclass
+class Shared:
+    """What all sessions of one listener share."""
+
+    settings: Jt808Settings
+    batcher: SinkBatcher
+    lookup: Lookup
+    auth_codes: MutableMapping[str, str]
+    stats: Stats
+
+
+class Session:
+    """State of one TCP connection: its terminal, whether it authenticated, its vehicle."""
+
+    def __init__(self, shared: Shared):
+        self.shared = shared
+        self.phone: str | None = None
+        self.authenticated = False
+        self.vehicle: str | None = None
+        self._resolved = False
+        self._serial = 0
+        self._packets = Reassembly(shared.settings.max_message_bytes)
+
+    async def on_frame(self, escaped: bytes) -> tuple[list[bytes], bool]:
+        """The frames to send back, and whether `escaped` was a valid message."""
+        stats = self.shared.stats
+        try:
+            header, body = decode_frame(escaped)
+        except FrameError as e:
+            stats.count(stats.bad, e.reason)
+            return ([self._response(e.header, c.BAD_MESSAGE)] if e.header else []), False
+        stats.frames += 1
+        if self.phone is None:
+            self.phone = header.phone
+        elif header.phone != self.phone:
+            stats.count(stats.bad, "other_phone")
+            return [self._response(header, c.FAIL)], False
+        if header.encryption:
+            return [self._response(header, c.UNSUPPORTED)], True
+        if header.subpackaged:
+            whole = self._packets.add(header, body)
+            if whole is None:
+                return [self._response(header, c.OK)], True
+            header, body = whole
+        try:
+            return await self._dispatch(header, body), True
+        except c.BodyError as e:
+            stats.count(stats.bad, "bad_body")
+            log.debug("terminal %s message %#06x: %s", header.phone, header.msg_id, e)
+            return [self._response(header, c.BAD_MESSAGE)], False
+
+    async def _dispatch(self, h: Header, body: bytes) -> list[bytes]:
+        if h.msg_id == c.HEARTBEAT:
+            return [self._response(h, c.OK)]
+        if h.msg_id == c.TERMINAL_RESPONSE:
+            return []
+        if h.msg_id == c.REGISTER:
+            return [await self._register(h, body)]
+        if h.msg_id == c.AUTHENTICATE:
+            return [self._response(h, await self._authenticate(h, body))]
+        if h.msg_id == 0x0003:  # terminal logout: its auth code is void
+            self.shared.auth_codes.pop(h.phone, None)
+            self.authenticated = False
+            return [self._response(h, c.OK)]
+        if h.msg_id == c.LOCATION:
+            return [self._response(h, await self._report(h, [c.decode_location(body)]))]
+        if h.msg_id == c.BATCH_LOCATION:
+            return [self._response(h, await self._report(h, c.decode_batch(body).items))]
+        return [self._response(h, c.UNSUPPORTED)]
+
+    async def _register(self, h: Header, body: bytes) -> bytes:
+        c.decode_registration(body, h.version)  # refuse a malformed body
+        vehicle = await self._vehicle(h.phone)
+        if vehicle is None and not self.shared.settings.accept_unknown:
+            reply = c.RegistrationReply(h.serial, c.REG_NO_TERMINAL)
+        else:
+            code = secrets.token_hex(8)
+            self.shared.auth_codes[h.phone] = code
+            reply = c.RegistrationReply(h.serial, c.REG_OK, code)
+        return self._send(h, c.REGISTER_REPLY, c.encode_registration_reply(reply))
+
+    async def _authenticate(self, h: Header, body: bytes) -> int:
+        auth = c.decode_authentication(body, h.version)
+        expected = self.shared.auth_codes.get(h.phone)
+        if expected is None or not hmac.compare_digest(expected, auth.auth_code):
+            return c.FAIL
+        vehicle = await self._vehicle(h.phone)
+        if vehicle is None and not self.shared.settings.accept_unknown:
+            return c.FAIL
+        self.authenticated = True
+        return c.OK
+
+    async def _report(self, h: Header, locations: list[c.Location]) -> int:
+        shared, stats = self.shared, self.shared.stats
+        if shared.settings.require_auth and not self.authenticated:
+            stats.count(stats.dropped, "not_authenticated", len(locations))
+            return c.FAIL
+        vehicle = await self._vehicle(h.phone)
+        if vehicle is None and not shared.settings.accept_unknown:
+            stats.count(stats.dropped, "unknown_terminal", len(locations))
+            return c.OK  # it can never be stored: answered, counted, not retried
+        fixes = [self._fix(vehicle, h.phone, loc) for loc in locations]
+        kept = [f for f, loc in zip(fixes, locations, strict=True) if self._keep(loc)]
+        if len(kept) < len(fixes):
+            stats.count(stats.dropped, "unlocated", len(fixes) - len(kept))
+        if kept:
+            try:
+                await shared.batcher.submit(kept)
+            except Exception as e:
+                log.warning("sink refused %d fixes of %s: %s", len(kept), h.phone, e)
+                return c.FAIL
+        stats.fixes += len(kept)
+        return c.OK
+
+    def _keep(self, loc: c.Location) -> bool:
+        return loc.located or not self.shared.settings.skip_unlocated
+
+    def _fix(self, vehicle: str | None, phone: str, loc: c.Location) -> Fix808:
+        return Fix808(
+            vehicle, loc.t, loc.lon, loc.lat, loc.speed, float(loc.heading),
+            self.shared.settings.crs, phone, loc.altitude, loc.alarm, loc.status, loc.extras,
+        )  # fmt: skip
+
+    async def _vehicle(self, phone: str) -> str | None:
+        if not self._resolved:
+            self.vehicle = await call_maybe_async(self.shared.lookup, phone)
+            self._resolved = self.vehicle is not None
+        return self.vehicle
+
+    def _response(self, h: Header, result: int) -> bytes:
+        body = c.encode_response(c.GeneralResponse(h.serial, h.msg_id, result))
+        return self._send(h, c.PLATFORM_RESPONSE, body)
+
+    def _send(self, h: Header, msg_id: int, body: bytes) -> bytes:
+        self._serial = (self._serial + 1) & 0xFFFF
+        return encode_frame(h.reply(msg_id, self._serial, len(body)), body)
