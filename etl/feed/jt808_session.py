@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 Lookup = Callable[[str], Awaitable[str | None] | str | None]
 
 
+class LookupFailed(RuntimeError):
+    """The phone -> vehicle lookup raised (e.g. the database is down): answer later, not "no"."""
+
+
 @dataclass
 class Jt808Settings:
     """Listener settings (plain data; the CLI fills them from config.yml)."""
@@ -108,6 +112,10 @@ class Session:
             header, body = whole
         try:
             return await self._dispatch(header, body), True
+        except (
+            LookupFailed
+        ):  # registration has no "try again": its timeout makes the terminal retry
+            return ([] if header.msg_id == c.REGISTER else [self._response(header, c.FAIL)]), True
         except c.BodyError as e:
             stats.count(stats.bad, "bad_body")
             log.debug("terminal %s message %#06x: %s", header.phone, header.msg_id, e)
@@ -187,7 +195,12 @@ class Session:
 
     async def _vehicle(self, phone: str) -> str | None:
         if not self._resolved:
-            self.vehicle = await call_maybe_async(self.shared.lookup, phone)
+            try:
+                self.vehicle = await call_maybe_async(self.shared.lookup, phone)
+            except Exception as e:
+                log.warning("vehicle lookup of terminal %s failed: %s", phone, e)
+                self.shared.stats.count(self.shared.stats.dropped, "lookup_failed")
+                raise LookupFailed(phone) from e
             self._resolved = self.vehicle is not None
         return self.vehicle
 

@@ -290,3 +290,40 @@ def test_many_terminals_at_once():
         assert len(sink.calls) < n * (reports + 1)  # reports of many terminals share sink calls
 
     run(go())
+
+
+def test_async_lookup_and_a_failing_lookup_answers_later_not_no():
+    down = {"now": True}
+
+    async def lookup(phone):
+        if down["now"]:
+            raise ConnectionError("database down")
+        return VEHICLES.get(phone)
+
+    async def go():
+        sink = Recorder()
+        async with serve(sink, lookup=lookup) as server:
+            t = await connected(server, "13900000015", sign_in=False)
+            await t.send_raw(t.frame(c.REGISTER, c.encode_registration(
+                c.Registration(32, 500, "M", "X", "1", 1, "苏E1"), V2013)))  # fmt: skip
+            assert (await t.heartbeat()).result == c.OK  # no answer to the registration came first
+            down["now"] = False
+            code = await t.sign_in()
+            down["now"] = True
+            assert (await t.report(location(30.0, 120.0))).result == c.OK  # resolved once, kept
+            t2 = await connected(server, "13900000016", sign_in=False)
+            down["now"] = False
+            reply = await t2.register()
+            await t2.close()
+            down["now"] = True
+            t2 = await connected(server, "13900000016", sign_in=False)  # reconnects, lookup down
+            assert (await t2.authenticate(reply.auth_code)).result == c.FAIL
+            down["now"] = False
+            assert (await t2.authenticate(reply.auth_code)).result == c.OK
+            assert code != reply.auth_code
+            assert server.stats.dropped["lookup_failed"] == 2
+            await t.close()
+            await t2.close()
+        assert [f.vehicle for f in sink.fixes] == ["V0015"]
+
+    run(go())
