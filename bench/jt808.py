@@ -76,7 +76,7 @@ async def listen(pipe, terminals: int, sink_delay_s: float) -> None:
             received.append((now, now - sent))
 
     settings = Jt808Settings(max_connections=terminals + 100, idle_timeout_s=120)
-    server = await start_listener("127.0.0.1", 0, sink, lambda phone: "V" + phone, settings)
+    server = await start_listener("127.0.0.1", 0, sink, lambda phone, plate: "V" + phone, settings)
     pipe.send(server.port)
     loop = asyncio.get_running_loop()
     held: list[tuple[float, int]] = []

@@ -32,10 +32,11 @@ V2019 = 2019
 class FrameError(ValueError):
     """A frame that cannot be read; `header` is set when the header itself was readable."""
 
-    def __init__(self, reason: str, message: str, header: Header | None = None):
+    def __init__(self, reason: str, message: str, header: Header | None = None, at: int = -1):
         super().__init__(f"{reason}: {message}")
         self.reason = reason
         self.header = header
+        self.at = at  # where in the escaped bytes (bad escapes)
 
 
 def escape(data: bytes) -> bytes:
@@ -61,7 +62,7 @@ def unescape(data: bytes) -> bytes:
         elif nxt == 0x02:
             out.append(FLAG)
         else:
-            raise FrameError("bad_escape", f"0x7d followed by {nxt!r} at byte {i}")
+            raise FrameError("bad_escape", f"0x7d followed by {nxt!r} at byte {i}", at=i)
         i += 2
     return bytes(out)
 
@@ -180,7 +181,11 @@ def encode_frame(header: Header, body: bytes = b"") -> bytes:
 
 def decode_frame(escaped: bytes) -> tuple[Header, bytes]:
     """Header and body of one frame given without its 0x7e delimiters."""
-    raw = unescape(escaped)
+    try:
+        raw = unescape(escaped)
+    except FrameError as e:
+        e.header = _header_before(escaped[: e.at])
+        raise
     if len(raw) < 13:
         raise FrameError("truncated", f"{len(raw)} bytes is shorter than any frame")
     header, size = decode_header(raw[:-1])
@@ -192,6 +197,14 @@ def decode_frame(escaped: bytes) -> tuple[Header, bytes]:
             "bad_length", f"body is {len(body)} bytes, header says {header.body_length}", header
         )
     return header, body
+
+
+def _header_before(escaped: bytes) -> Header | None:
+    """The header of a frame broken after it (so the terminal can be told), else None."""
+    try:
+        return decode_header(unescape(escaped))[0]
+    except FrameError:
+        return None
 
 
 class FrameSplitter:

@@ -18,7 +18,7 @@ import logging
 from collections.abc import MutableMapping
 
 from etl.feed.jt808_frame import FrameSplitter
-from etl.feed.jt808_session import Jt808Settings, Lookup, Session, Shared, Stats
+from etl.feed.jt808_session import Jt808Settings, Lookup, Registered, Session, Shared, Stats
 from etl.feed.jt808_sink import Sink, SinkBatcher
 
 log = logging.getLogger(__name__)
@@ -33,16 +33,16 @@ class Jt808Server:
         sink: Sink,
         lookup: Lookup,
         settings: Jt808Settings | None = None,
-        auth_codes: MutableMapping[str, str] | None = None,
+        registered: MutableMapping[str, Registered] | None = None,
     ):
         self.settings = settings or Jt808Settings()
         self.stats = Stats()
         self.batcher = SinkBatcher(
             sink, self.settings.batch_max_fixes, self.settings.batch_max_wait_s
         )
-        # auth codes given at registration; pass a persistent mapping to survive restarts
-        codes = {} if auth_codes is None else auth_codes
-        self.shared = Shared(self.settings, self.batcher, lookup, codes, self.stats)
+        # auth codes and plates of registrations; a persistent mapping survives restarts
+        known = {} if registered is None else registered
+        self.shared = Shared(self.settings, self.batcher, lookup, known, self.stats)
         self.server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int, **kwargs) -> asyncio.Server:

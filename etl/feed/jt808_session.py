@@ -22,7 +22,9 @@ from etl.feed.jt808_packets import Reassembly
 from etl.feed.jt808_sink import CRS_NAMES, Fix808, SinkBatcher, call_maybe_async
 
 log = logging.getLogger(__name__)
-Lookup = Callable[[str], Awaitable[str | None] | str | None]
+# lookup(phone, plate) -> vehicle code or None; plate is the one the terminal registered
+# with (None if it has not registered since the registrations were kept)
+Lookup = Callable[[str, str | None], Awaitable[str | None] | str | None]
 
 
 class LookupFailed(RuntimeError):
@@ -66,6 +68,14 @@ class Stats:
         table[reason] = table.get(reason, 0) + n
 
 
+@dataclass(frozen=True)
+class Registered:
+    """What a registration left behind: the auth code handed out and the plate sent."""
+
+    auth_code: str
+    plate: str
+
+
 @dataclass
 class Shared:
     """What all sessions of one listener share."""
@@ -73,7 +83,7 @@ class Shared:
     settings: Jt808Settings
     batcher: SinkBatcher
     lookup: Lookup
-    auth_codes: MutableMapping[str, str]
+    registered: MutableMapping[str, Registered]  # by phone; persist it to survive restarts
     stats: Stats
 
 
@@ -131,7 +141,7 @@ class Session:
         if h.msg_id == c.AUTHENTICATE:
             return [self._response(h, await self._authenticate(h, body))]
         if h.msg_id == 0x0003:  # terminal logout: its auth code is void
-            self.shared.auth_codes.pop(h.phone, None)
+            self.shared.registered.pop(h.phone, None)
             self.authenticated = False
             return [self._response(h, c.OK)]
         if h.msg_id == c.LOCATION:
@@ -141,22 +151,23 @@ class Session:
         return [self._response(h, c.UNSUPPORTED)]
 
     async def _register(self, h: Header, body: bytes) -> bytes:
-        c.decode_registration(body, h.version)  # refuse a malformed body
-        vehicle = await self._vehicle(h.phone)
+        plate = c.decode_registration(body, h.version).plate
+        self._resolved = False  # the plate may be new
+        vehicle = await self._vehicle(h.phone, plate)
         if vehicle is None and not self.shared.settings.accept_unknown:
             reply = c.RegistrationReply(h.serial, c.REG_NO_TERMINAL)
         else:
             code = secrets.token_hex(8)
-            self.shared.auth_codes[h.phone] = code
+            self.shared.registered[h.phone] = Registered(code, plate)
             reply = c.RegistrationReply(h.serial, c.REG_OK, code)
         return self._send(h, c.REGISTER_REPLY, c.encode_registration_reply(reply))
 
     async def _authenticate(self, h: Header, body: bytes) -> int:
         auth = c.decode_authentication(body, h.version)
-        expected = self.shared.auth_codes.get(h.phone)
-        if expected is None or not hmac.compare_digest(expected, auth.auth_code):
+        known = self.shared.registered.get(h.phone)
+        if known is None or not hmac.compare_digest(known.auth_code, auth.auth_code):
             return c.FAIL
-        vehicle = await self._vehicle(h.phone)
+        vehicle = await self._vehicle(h.phone, known.plate)
         if vehicle is None and not self.shared.settings.accept_unknown:
             return c.FAIL
         self.authenticated = True
@@ -167,7 +178,8 @@ class Session:
         if shared.settings.require_auth and not self.authenticated:
             stats.count(stats.dropped, "not_authenticated", len(locations))
             return c.FAIL
-        vehicle = await self._vehicle(h.phone)
+        known = shared.registered.get(h.phone)
+        vehicle = await self._vehicle(h.phone, known.plate if known else None)
         if vehicle is None and not shared.settings.accept_unknown:
             stats.count(stats.dropped, "unknown_terminal", len(locations))
             return c.OK  # it can never be stored: answered, counted, not retried
@@ -193,10 +205,10 @@ class Session:
             self.shared.settings.crs, phone, loc.altitude, loc.alarm, loc.status, loc.extras,
         )  # fmt: skip
 
-    async def _vehicle(self, phone: str) -> str | None:
+    async def _vehicle(self, phone: str, plate: str | None) -> str | None:
         if not self._resolved:
             try:
-                self.vehicle = await call_maybe_async(self.shared.lookup, phone)
+                self.vehicle = await call_maybe_async(self.shared.lookup, phone, plate)
             except Exception as e:
                 log.warning("vehicle lookup of terminal %s failed: %s", phone, e)
                 self.shared.stats.count(self.shared.stats.dropped, "lookup_failed")

@@ -169,3 +169,15 @@ def test_splitter_shared_flag_lost_start_and_oversize():
     assert s.feed(b"\x7e" + b"\x01" * 65) == []
     assert s.feed(b"\x01" * 1000 + b"\x7e" + a[1:]) == [a[1:-1]]
     assert s.oversized == 1
+
+
+def test_bad_escape_in_the_body_keeps_the_header():
+    frame = encode_frame(Header(0x0200, "13912345678", 0x7E01), b"\x00" * 28)
+    broken = frame[1:20] + b"\x7d\x07" + frame[20:-1]
+    with pytest.raises(FrameError) as e:
+        decode_frame(broken)
+    assert e.value.reason == "bad_escape"
+    assert (e.value.header.serial, e.value.header.msg_id) == (0x7E01, 0x0200)
+    with pytest.raises(FrameError) as e:
+        decode_frame(b"\x02\x00\x7d\x03" + frame[5:-1])  # inside the header: unreadable
+    assert e.value.reason == "bad_escape" and e.value.header is None

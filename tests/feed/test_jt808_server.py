@@ -10,7 +10,7 @@ import pytest
 
 from etl.feed import jt808_codec as c
 from etl.feed.jt808_frame import V2013, V2019, Header, checksum, encode_frame, escape
-from etl.feed.jt808_server import start_listener
+from etl.feed.jt808_server import Jt808Server, start_listener
 from etl.feed.jt808_session import Jt808Settings
 from etl.feed.jt808_sim import Terminal, location
 
@@ -38,8 +38,12 @@ class Recorder:
         return [f for call in self.calls for f in call]
 
 
+def by_phone(phone, plate):
+    return VEHICLES.get(phone)
+
+
 @contextlib.asynccontextmanager
-async def serve(sink=None, lookup=VEHICLES.get, **settings):
+async def serve(sink=None, lookup=by_phone, **settings):
     server = await start_listener("127.0.0.1", 0, sink or Recorder(), lookup,
                                   Jt808Settings(**settings))  # fmt: skip
     try:
@@ -187,6 +191,7 @@ def bad_frames(t: Terminal) -> list[tuple[bytes, int | None]]:
         (b"\x00\x01garbage", None),
         (bytes(good), c.BAD_MESSAGE),
         (b"\x7e\x01\x7d\x05\x02\x7e", None),  # bad escape, header unreadable
+        (short_body[:16] + b"\x7d\x09" + short_body[16:], c.BAD_MESSAGE),  # bad escape in body
         (b"\x7e" + b"\x02\x00\x00" + b"\x7e", None),  # truncated
         (short_body, c.BAD_MESSAGE),  # a location body of 10 bytes
         (b"\x7e" + escape(bad_time + bytes([checksum(bad_time)])) + b"\x7e", c.BAD_MESSAGE),
@@ -206,7 +211,7 @@ def test_bad_frames_refused_without_closing_anyone():
                 if expected is not None:
                     h, body = await t.next_message()
                     answered.append(c.decode_response(body).result)
-            assert answered == [c.BAD_MESSAGE] * 3
+            assert answered == [c.BAD_MESSAGE] * 4
             assert (await t.report(location(30.0, 120.0))).result == c.OK  # still served
             for o in others:
                 assert (await o.report(location(31.0, 121.0))).result == c.OK
@@ -214,6 +219,7 @@ def test_bad_frames_refused_without_closing_anyone():
             await t.close()
             bad = server.stats.bad
             assert bad["bad_checksum"] == 1 and bad["bad_body"] == 2 and bad["oversized"] == 1
+            assert bad["bad_escape"] == 2 and bad["truncated"] >= 1
             assert server.stats.connections_total == 6
         assert len(sink.fixes) == 6
 
@@ -295,7 +301,7 @@ def test_many_terminals_at_once():
 def test_async_lookup_and_a_failing_lookup_answers_later_not_no():
     down = {"now": True}
 
-    async def lookup(phone):
+    async def lookup(phone, plate):
         if down["now"]:
             raise ConnectionError("database down")
         return VEHICLES.get(phone)
@@ -325,5 +331,34 @@ def test_async_lookup_and_a_failing_lookup_answers_later_not_no():
             await t.close()
             await t2.close()
         assert [f.vehicle for f in sink.fixes] == ["V0015"]
+
+    run(go())
+
+
+def test_lookup_by_plate_and_registrations_survive_a_restart():
+    plates = {"苏E12345": "MUCK-7"}
+    registered = {}
+
+    async def go():
+        sink = Recorder()
+        settings = Jt808Settings()
+        server = Jt808Server(sink, lambda phone, plate: plates.get(plate), settings, registered)
+        await server.start("127.0.0.1", 0)
+        t = await connected(server, "13700000001", sign_in=False)
+        reply = await t.register("苏E12345")
+        assert reply.result == c.REG_OK
+        await t.close()
+        await server.close()
+        again = Jt808Server(sink, lambda phone, plate: plates.get(plate), settings, registered)
+        await again.start("127.0.0.1", 0)
+        t = await connected(again, "13700000001", sign_in=False)
+        assert (await t.authenticate(reply.auth_code)).result == c.OK  # no new registration
+        assert (await t.report(location(30.0, 120.0))).result == c.OK
+        stranger = await connected(again, "13700000002", sign_in=False)
+        assert (await stranger.register("苏E99999")).result == c.REG_NO_TERMINAL
+        for x in (t, stranger):
+            await x.close()
+        await again.close()
+        assert [f.vehicle for f in sink.fixes] == ["MUCK-7"]
 
     run(go())
