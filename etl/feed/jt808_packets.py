@@ -3,8 +3,10 @@
 Packages of one message share its id and total and carry consecutive
 serials; the message is whole when every index 1..total has arrived. Memory
 is bounded: a message larger than `max_bytes` or with more than 1024
-packages is dropped, and a new message with the same id replaces an
-unfinished one.
+packages is dropped, and a new message with the same id replaces the one
+kept. A whole message is kept until then, so a terminal that resends its last
+package (its answer was "fail": the sink refused) gets the whole message
+handled again.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Reassembly:
         part = self._open.get(h.msg_id)
         if part is None or part.first_serial != first or part.total != h.total:
             part = self._open[h.msg_id] = _Partial(first, h.total)
+        completes = h.index not in part.parts and len(part.parts) == part.total - 1
         if h.index not in part.parts:
             part.size += len(body)
         part.parts[h.index] = body
@@ -46,8 +49,7 @@ class Reassembly:
             self.dropped += 1
             del self._open[h.msg_id]
             return None
-        if len(part.parts) < part.total:
+        if len(part.parts) < part.total or not (completes or h.index == part.total):
             return None
-        del self._open[h.msg_id]
         whole = b"".join(part.parts[i] for i in range(1, part.total + 1))
         return replace(h, serial=h.serial, body_length=len(whole), total=0, index=0), whole

@@ -362,3 +362,30 @@ def test_lookup_by_plate_and_registrations_survive_a_restart():
         assert [f.vehicle for f in sink.fixes] == ["MUCK-7"]
 
     run(go())
+
+
+def test_subpackaged_batch_refused_by_the_sink_lands_when_its_last_package_is_resent():
+    async def go():
+        sink = Recorder()
+        async with serve(sink) as server:
+            t = await connected(server, "13900000017")
+            locs = [location(31 + i / 1000, 120) for i in range(12)]
+            body = c.encode_batch(c.BatchLocation(1, locs))
+            parts = [body[:100], body[100:200], body[200:]]
+
+            async def send(index):
+                t.serial = first + index - 2  # a resend keeps its serial
+                await t.send_raw(t.frame(c.BATCH_LOCATION, parts[index - 1], total=3, index=index))
+                return c.decode_response((await t.reply_to(t.serial))[1]).result
+
+            first = t.serial + 1
+            assert [await send(1), await send(3)] == [c.OK, c.OK]  # out of order
+            sink.fail = True
+            assert await send(2) == c.FAIL  # whole now, but the sink refused it
+            sink.fail = False
+            assert await send(3) == c.OK  # the terminal resends; the message is handled again
+            assert await send(1) == c.OK  # a stray resend of another package: no second delivery
+            await t.close()
+        assert [f.lat for f in sink.fixes] == [x.lat for x in locs]
+
+    run(go())
