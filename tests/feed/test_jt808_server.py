@@ -5,13 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import random
 
 import pytest
 
 from etl.feed import jt808_codec as c
-from etl.feed.jt808_frame import V2013, V2019, Header, checksum, encode_frame, escape
+from etl.feed.jt808_frame import (
+    V2013,
+    V2019,
+    FrameSplitter,
+    Header,
+    checksum,
+    decode_frame,
+    encode_frame,
+    escape,
+)
 from etl.feed.jt808_server import Jt808Server, start_listener
-from etl.feed.jt808_session import Jt808Settings
+from etl.feed.jt808_session import Jt808Settings, Session
 from etl.feed.jt808_sim import Terminal, location
 
 VEHICLES = {f"139{i:08d}": f"V{i:04d}" for i in range(200)}
@@ -387,5 +397,45 @@ def test_subpackaged_batch_refused_by_the_sink_lands_when_its_last_package_is_re
             assert await send(1) == c.OK  # a stray resend of another package: no second delivery
             await t.close()
         assert [f.lat for f in sink.fixes] == [x.lat for x in locs]
+
+    run(go())
+
+
+def test_mutated_frames_never_break_a_session():
+    """Seeded fuzz: flipped, cut and spliced bytes of valid frames only ever give answers."""
+
+    async def go():
+        sink = Recorder()
+        server = Jt808Server(sink, by_phone, Jt808Settings(require_auth=False))
+        session = Session(server.shared)
+        t = Terminal("13900000018", V2019)
+        valid = [t.frame(c.LOCATION, c.encode_location(location(30, 120))),
+                 t.frame(c.BATCH_LOCATION, c.encode_batch(c.BatchLocation(0, [location(1, 2)] * 3))),
+                 t.frame(c.REGISTER, c.encode_registration(
+                     c.Registration(1, 2, "m", "x", "i", 1, "苏E1"), V2019)),
+                 t.frame(c.AUTHENTICATE, b"\x05ab"), t.frame(c.HEARTBEAT)]  # fmt: skip
+        rng = random.Random(808)
+        splitter = FrameSplitter()
+        answers = 0
+        for _ in range(3000):
+            frame = bytearray(rng.choice(valid))
+            for _ in range(rng.randint(1, 4)):
+                if not frame:
+                    break
+                i = rng.randrange(len(frame))
+                op = rng.randrange(3)
+                if op == 0:
+                    frame[i] = rng.randrange(256)
+                elif op == 1:
+                    del frame[i:]
+                else:
+                    frame[i:i] = bytes([rng.choice((0x7D, 0x7E, rng.randrange(256)))])
+            for raw in splitter.feed(bytes(frame)):
+                replies, _ = await session.on_frame(raw)
+                for reply in replies:
+                    h, body = decode_frame(reply[1:-1])  # every answer is itself a valid frame
+                    answers += 1
+        await server.close()
+        assert answers > 100
 
     run(go())
