@@ -58,12 +58,14 @@ class Jt808Server:
         return self.server.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
+        """Stop accepting, hand pending fixes to the sink, then close every connection."""
         if self.server is not None:
             self.server.close()
+        await self.batcher.close()
+        if self.server is not None:
             if hasattr(self.server, "close_clients"):
                 self.server.close_clients()
             await self.server.wait_closed()
-        await self.batcher.close()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         stats = self.stats

@@ -68,9 +68,17 @@ class SinkBatcher:
         self._has_items = asyncio.Event()
         self._full = asyncio.Event()
         self._worker: asyncio.Task | None = None
+        self._closing = False
+
+    @property
+    def pending(self) -> int:
+        """Fixes waiting for the next sink call."""
+        return self._size
 
     async def submit(self, fixes: list[Fix808]) -> None:
         """Return once the sink has accepted `fixes`; raise what the sink raised."""
+        if self._closing:
+            raise ConnectionAbortedError("the listener is closing")
         fut = asyncio.get_running_loop().create_future()
         self._pending.append((fixes, fut))
         self._size += len(fixes)
@@ -81,10 +89,20 @@ class SinkBatcher:
             self._worker = asyncio.create_task(self._run())
         await fut
 
-    async def close(self) -> None:
+    async def close(self, timeout_s: float = 30.0) -> None:
+        """Hand what is pending to the sink (no linger), then stop; later submits fail."""
+        self._closing = True
+        self._has_items.set()
+        self._full.set()
         if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
+            try:
+                await asyncio.wait_for(self._worker, timeout_s)
+            except TimeoutError:
+                pass
+        for _, fut in self._pending:
+            if not fut.done():
+                fut.set_exception(ConnectionAbortedError("the listener closed"))
+        self._pending, self._size = [], 0
 
     async def _run(self) -> None:
         while True:
@@ -96,9 +114,13 @@ class SinkBatcher:
                 except TimeoutError:
                     pass
             batch, self._pending, self._size = self._pending, [], 0
-            self._has_items.clear()
-            self._full.clear()
-            await self._deliver(batch)
+            if not self._closing:
+                self._has_items.clear()
+                self._full.clear()
+            if batch:
+                await self._deliver(batch)
+            if self._closing and not self._pending:
+                return
 
     async def _deliver(self, batch: list[tuple[list[Fix808], asyncio.Future]]) -> None:
         fixes = [f for part, _ in batch for f in part]

@@ -439,3 +439,23 @@ def test_mutated_frames_never_break_a_session():
         assert answers > 100
 
     run(go())
+
+
+def test_close_hands_pending_fixes_to_the_sink():
+    async def go():
+        sink = Recorder()
+        server = await start_listener("127.0.0.1", 0, sink, by_phone,
+                                      Jt808Settings(batch_max_wait_s=3600))  # fmt: skip
+        t = await connected(server, "13900000019")
+        pending = asyncio.create_task(t.report(location(30.0, 120.0)))
+        while server.batcher.pending == 0:
+            await asyncio.sleep(0.01)  # polling a condition, not a fixed wait
+        await server.close()
+        assert [f.vehicle for f in sink.fixes] == ["V0019"]
+        with contextlib.suppress(ConnectionError):
+            assert (await pending).result == c.OK  # answered if the answer beat the close
+        with pytest.raises(ConnectionAbortedError):
+            await server.batcher.submit(sink.fixes)
+        await t.close()
+
+    run(go())
