@@ -93,7 +93,12 @@ class Registration:
     plate: str
 
 
+V2011_REGISTRATION = 2011  # maker 5, model 8, terminal id 7: older terminals still send it
+
+
 def _registration_sizes(version: int) -> tuple[int, int, int]:
+    if version == V2011_REGISTRATION:
+        return (5, 8, 7)
     return (11, 30, 30) if version == V2019 else (5, 20, 7)
 
 
@@ -111,6 +116,9 @@ def encode_registration(r: Registration, version: int) -> bytes:
 
 
 def decode_registration(body: bytes, version: int) -> Registration:
+    """A 2013-header body too short for the 2013 table is read with the 2011 one (model[8])."""
+    if version not in (V2019, V2011_REGISTRATION) and len(body) < 37:
+        version = V2011_REGISTRATION
     maker, model, tid = _registration_sizes(version)
     size = 4 + maker + model + tid + 1
     _need(body, size, "registration")

@@ -36,8 +36,8 @@ def test_registration_round_trip_and_field_sizes(version, fixed):
     body = c.encode_registration(r, version)
     assert len(body) == fixed + len("粤B D1234".encode("gbk"))
     assert c.decode_registration(body, version) == r
-    with pytest.raises(c.BodyError):
-        c.decode_registration(body[: fixed - 1], version)
+    with pytest.raises(c.BodyError):  # (a 2013 body of 25-36 bytes is read as 2011's)
+        c.decode_registration(body[: 24 if version == V2013 else fixed - 1], version)
 
 
 def test_registration_reply_carries_code_only_on_success():
@@ -122,3 +122,12 @@ def test_batch_round_trip_and_refusals():
         c.decode_batch(body + b"\x00")  # bytes after the counted items
     with pytest.raises(c.BodyError):
         c.decode_batch(bytes.fromhex("0002000003") + b"\x00" * 3)  # item shorter than a report
+
+
+def test_2011_registration_read_from_a_2013_header():
+    r = c.Registration(32, 500, "ABCDE", "OLD-8", "T000001", 1, "苏E7")
+    body = c.encode_registration(r, c.V2011_REGISTRATION)
+    assert len(body) == 25 + 4  # 苏 is two bytes in GBK
+    assert c.decode_registration(body, V2013) == r
+    with pytest.raises(c.BodyError):
+        c.decode_registration(body[:24], V2013)
