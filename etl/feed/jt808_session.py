@@ -13,8 +13,8 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field, fields
 
 from etl.feed import jt808_codec as c
 from etl.feed.jt808_frame import FrameError, Header, decode_frame, encode_frame
@@ -49,6 +49,28 @@ class Jt808Settings:
     def __post_init__(self) -> None:
         if self.crs not in CRS_NAMES:
             raise ValueError(f"crs must be one of {', '.join(CRS_NAMES)}, not {self.crs!r}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
+                raise ValueError(f"{f.name} must be positive, not {value}")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object], where: str = "feed.jt808") -> Jt808Settings:
+        """From a config block; an unknown key or a value of the wrong type is named."""
+        defaults, checked = cls(), {}
+        for key, value in values.items():
+            if not hasattr(defaults, key):
+                raise ValueError(f"{where}.{key}: unknown setting")
+            kind = type(getattr(defaults, key))
+            if kind is float and type(value) is int:
+                value = float(value)
+            if type(value) is not kind:
+                raise ValueError(f"{where}.{key}: must be {kind.__name__}, not {value!r}")
+            checked[key] = value
+        try:
+            return cls(**checked)
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
 
 
 @dataclass

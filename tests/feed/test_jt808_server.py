@@ -459,3 +459,13 @@ def test_close_hands_pending_fixes_to_the_sink():
         await t.close()
 
     run(go())
+
+
+def test_settings_from_a_config_block():
+    s = Jt808Settings.from_mapping({"crs": "gcj02", "idle_timeout_s": 60, "require_auth": False})
+    assert (s.crs, s.idle_timeout_s, s.require_auth) == ("gcj02", 60.0, False)
+    for bad, named in [({"crs": "wgs-84"}, "crs"), ({"idle_timeout": 5}, "idle_timeout"),
+                       ({"require_auth": "yes"}, "require_auth"), ({"max_frame_bytes": 0}, "max_frame_bytes"),
+                       ({"max_connections": 1.5}, "max_connections")]:  # fmt: skip
+        with pytest.raises(ValueError, match=named):
+            Jt808Settings.from_mapping(bad)
