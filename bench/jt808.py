@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import os
 import random
 import resource
 import sys
@@ -145,9 +146,11 @@ async def simulate(first, count, port, start_at, end_at, interval, ramp_per_s) -
 def sim_main(pipe, first, count, port, start_at, end_at, interval, ramp_per_s) -> None:
     raise_fd_limit()
     loop = new_loop()
-    pipe.send(loop.run_until_complete(
+    out = loop.run_until_complete(
         simulate(first, count, port, start_at, end_at, interval, ramp_per_s)
-    ))  # fmt: skip
+    )
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    pipe.send({**out, "cpu_s": usage.ru_utime + usage.ru_stime})
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -203,6 +206,8 @@ def summarise(args, start_at, end_at, results, server) -> dict:
         "reports_sent": sent, "reports_acked_ok": sum(r["ok"] for r in results),
         "reports_at_sink": len(server["received"]), "lost": sent - len(server["received"]),
         "sink_calls": server["sink_calls"], "listener_cpu_s": round(server["cpu_s"], 1),
+        "simulator_cpu_s": round(sum(r["cpu_s"] for r in results), 1),
+        "load_average": os.getloadavg(),
         "bad_frames": server["bad"], "dropped": server["dropped"], "errors": errors,
     }  # fmt: skip
 
