@@ -112,6 +112,7 @@ async def one_terminal(i, port, start_at, end_at, interval, connect_at, out) -> 
         out["errors"].append(f"connect: {type(e).__name__}")
         return
     out["connected"] += 1
+    out["signed_in_at"] = max(out["signed_in_at"], time.time())
     centre = (31.3 + (i % 100) / 1000, 120.6 + (i // 100) / 1000)
     next_at, step = start_at + random.uniform(0, interval), 0
     try:
@@ -134,8 +135,9 @@ async def one_terminal(i, port, start_at, end_at, interval, connect_at, out) -> 
 
 
 async def simulate(first, count, port, start_at, end_at, interval, ramp_per_s) -> dict:
-    out = {"connected": 0, "sent": 0, "ok": 0, "acks": [], "errors": []}
     now = time.time()
+    out = {"connected": 0, "sent": 0, "ok": 0, "acks": [], "errors": [], "began": now,
+           "signed_in_at": now}  # fmt: skip
     await asyncio.gather(*(
         one_terminal(first + k, port, start_at, end_at, interval, now + k / ramp_per_s, out)
         for k in range(count)
@@ -196,6 +198,8 @@ def summarise(args, start_at, end_at, results, server) -> dict:
     sent = sum(r["sent"] for r in results)
     return {
         "terminals": args.terminals, "connected": sum(r["connected"] for r in results),
+        "all_signed_in_after_s": round(max(r["signed_in_at"] for r in results)
+                                       - min(r["began"] for r in results), 2),
         "connections_held_min": min(held), "connections_held_max": max(held),
         "window_s": round(w1 - w0, 1), "frames_per_s": round(len(in_window) / (w1 - w0), 1),
         "expected_per_s": round(args.terminals / args.interval, 1),

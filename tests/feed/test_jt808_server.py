@@ -103,6 +103,11 @@ def test_unknown_terminal_refused_and_unsupported_message():
             assert (await t.register()).result == c.REG_NO_TERMINAL
             _, body = await t.request(0x0900, b"passthrough")
             assert c.decode_response(body).result == c.UNSUPPORTED
+            answer = c.encode_response(c.GeneralResponse(1, 0x8103, c.OK))
+            await t.send_raw(t.frame(c.TERMINAL_RESPONSE, answer))  # answered by nothing
+            h, body = await t.request(c.HEARTBEAT)
+            assert c.decode_response(body) == c.GeneralResponse(t.serial, c.HEARTBEAT, c.OK)
+            assert h.serial == 3  # the platform's third message: 0x8100, 0x8001, this one
             await t.close()
 
     run(go())
