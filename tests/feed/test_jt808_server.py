@@ -271,6 +271,7 @@ def test_idle_connections_closed_garbage_does_not_keep_them_open():
             await chatty.send_raw(b"\x7e\x00\x7e")  # only garbage, no valid frame
             for t in (silent, chatty):
                 assert await asyncio.wait_for(t.reader.read(), 10) == b""  # EOF
+                await t.close()
             assert server.stats.idle_closed == 2
 
     run(go())
