@@ -18,7 +18,16 @@ import logging
 from collections.abc import MutableMapping
 
 from etl.feed.jt808_frame import FrameSplitter
-from etl.feed.jt808_session import Jt808Settings, Lookup, Registered, Session, Shared, Stats
+from etl.feed.jt808_session import (
+    Deferred,
+    Jt808Settings,
+    Lookup,
+    Registered,
+    Reply,
+    Session,
+    Shared,
+    Stats,
+)
 from etl.feed.jt808_sink import Sink, SinkBatcher
 
 log = logging.getLogger(__name__)
@@ -99,16 +108,31 @@ class Jt808Server:
                 return
             if not data:
                 return
+            answers: list[Reply] = []
             for frame in splitter.feed(data):
                 replies, valid = await session.on_frame(frame)
                 if valid:
                     deadline = loop.time() + self.settings.idle_timeout_s
-                if replies:
-                    writer.write(b"".join(replies))
+                answers += replies
             oversized, splitter.oversized = splitter.oversized, 0
             if oversized:
                 self.stats.count(self.stats.bad, "oversized", oversized)
-            await writer.drain()
+            await self._answer(writer, answers)
+
+    @staticmethod
+    async def _answer(writer: asyncio.StreamWriter, answers: list[Reply]) -> None:
+        """Write the answers in order, each report's once the sink has taken it."""
+        ready = bytearray()
+        for answer in answers:
+            if isinstance(answer, Deferred):
+                if ready:
+                    writer.write(bytes(ready))
+                    ready.clear()
+                answer = await answer.resolve()
+            ready += answer
+        if ready:
+            writer.write(bytes(ready))
+        await writer.drain()
 
 
 async def start_listener(

@@ -10,6 +10,7 @@ message" (result 2); one whose header is unreadable is skipped.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import secrets
@@ -109,6 +110,25 @@ class Shared:
     stats: Stats
 
 
+class Deferred:
+    """A report's answer, known once the sink has taken its fixes (written in turn)."""
+
+    def __init__(self, session: Session, header: Header, accepted: asyncio.Future, count: int):
+        self.session, self.header, self.accepted, self.count = session, header, accepted, count
+
+    async def resolve(self) -> bytes:
+        try:
+            await self.accepted
+        except Exception as e:
+            log.warning("sink refused %d fixes of %s: %s", self.count, self.header.phone, e)
+            return self.session._response(self.header, c.FAIL)
+        self.session.shared.stats.fixes += self.count
+        return self.session._response(self.header, c.OK)
+
+
+Reply = bytes | Deferred
+
+
 class Session:
     """State of one TCP connection: its terminal, whether it authenticated, its vehicle."""
 
@@ -121,8 +141,11 @@ class Session:
         self._serial = 0
         self._packets = Reassembly(shared.settings.max_message_bytes)
 
-    async def on_frame(self, escaped: bytes) -> tuple[list[bytes], bool]:
-        """The frames to send back, and whether `escaped` was a valid message."""
+    async def on_frame(self, escaped: bytes) -> tuple[list[Reply], bool]:
+        """The answers to send back (in order), and whether `escaped` was a valid message.
+
+        Reports are not waited for here: their `Deferred` answers let the
+        listener read a terminal's next frames while the sink works."""
         stats = self.shared.stats
         try:
             header, body = decode_frame(escaped)
@@ -153,7 +176,7 @@ class Session:
             log.debug("terminal %s message %#06x: %s", header.phone, header.msg_id, e)
             return [self._response(header, c.BAD_MESSAGE)], False
 
-    async def _dispatch(self, h: Header, body: bytes) -> list[bytes]:
+    async def _dispatch(self, h: Header, body: bytes) -> list[Reply]:
         if h.msg_id == c.HEARTBEAT:
             return [self._response(h, c.OK)]
         if h.msg_id == c.TERMINAL_RESPONSE:
@@ -167,9 +190,9 @@ class Session:
             self.authenticated = False
             return [self._response(h, c.OK)]
         if h.msg_id == c.LOCATION:
-            return [self._response(h, await self._report(h, [c.decode_location(body)]))]
+            return [self._answer(h, await self._report(h, [c.decode_location(body)]))]
         if h.msg_id == c.BATCH_LOCATION:
-            return [self._response(h, await self._report(h, c.decode_batch(body).items))]
+            return [self._answer(h, await self._report(h, c.decode_batch(body).items))]
         return [self._response(h, c.UNSUPPORTED)]
 
     async def _register(self, h: Header, body: bytes) -> bytes:
@@ -195,7 +218,7 @@ class Session:
         self.authenticated = True
         return c.OK
 
-    async def _report(self, h: Header, locations: list[c.Location]) -> int:
+    async def _report(self, h: Header, locations: list[c.Location]) -> int | Deferred:
         shared, stats = self.shared, self.shared.stats
         if shared.settings.require_auth and not self.authenticated:
             stats.count(stats.dropped, "not_authenticated", len(locations))
@@ -209,14 +232,12 @@ class Session:
         kept = [f for f, loc in zip(fixes, locations, strict=True) if self._keep(loc)]
         if len(kept) < len(fixes):
             stats.count(stats.dropped, "unlocated", len(fixes) - len(kept))
-        if kept:
-            try:
-                await shared.batcher.submit(kept)
-            except Exception as e:
-                log.warning("sink refused %d fixes of %s: %s", len(kept), h.phone, e)
-                return c.FAIL
-        stats.fixes += len(kept)
-        return c.OK
+        if not kept:
+            return c.OK
+        return Deferred(self, h, shared.batcher.enqueue(kept), len(kept))
+
+    def _answer(self, h: Header, result: int | Deferred) -> Reply:
+        return result if isinstance(result, Deferred) else self._response(h, result)
 
     def _keep(self, loc: c.Location) -> bool:
         return loc.located or not self.shared.settings.skip_unlocated

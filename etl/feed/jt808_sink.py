@@ -54,6 +54,11 @@ async def call_maybe_async(fn: Callable, *args):
     return await result if inspect.isawaitable(result) else result
 
 
+def _retrieved(fut: asyncio.Future) -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
 class SinkBatcher:
     """Collects fixes from all connections and calls the sink one batch at a time."""
 
@@ -77,9 +82,15 @@ class SinkBatcher:
 
     async def submit(self, fixes: list[Fix808]) -> None:
         """Return once the sink has accepted `fixes`; raise what the sink raised."""
-        if self._closing:
-            raise ConnectionAbortedError("the listener is closing")
+        await self.enqueue(fixes)
+
+    def enqueue(self, fixes: list[Fix808]) -> asyncio.Future:
+        """A future done when the sink has accepted `fixes` (its exception: what the sink raised)."""
         fut = asyncio.get_running_loop().create_future()
+        fut.add_done_callback(_retrieved)  # a closed connection may never await it
+        if self._closing:
+            fut.set_exception(ConnectionAbortedError("the listener is closing"))
+            return fut
         self._pending.append((fixes, fut))
         self._size += len(fixes)
         self._has_items.set()
@@ -87,7 +98,7 @@ class SinkBatcher:
             self._full.set()
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._run())
-        await fut
+        return fut
 
     async def close(self, timeout_s: float = 30.0) -> None:
         """Hand what is pending to the sink (no linger), then stop; later submits fail."""

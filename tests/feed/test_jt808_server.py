@@ -21,7 +21,7 @@ from etl.feed.jt808_frame import (
     escape,
 )
 from etl.feed.jt808_server import Jt808Server, start_listener
-from etl.feed.jt808_session import Jt808Settings, Session
+from etl.feed.jt808_session import Deferred, Jt808Settings, Session
 from etl.feed.jt808_sim import Terminal, location
 
 VEHICLES = {f"139{i:08d}": f"V{i:04d}" for i in range(200)}
@@ -439,6 +439,8 @@ def test_mutated_frames_never_break_a_session():
             for raw in splitter.feed(bytes(frame)):
                 replies, _ = await session.on_frame(raw)
                 for reply in replies:
+                    if isinstance(reply, Deferred):
+                        reply = await reply.resolve()
                     h, body = decode_frame(reply[1:-1])  # every answer is itself a valid frame
                     answers += 1
         await server.close()
@@ -475,3 +477,25 @@ def test_settings_from_a_config_block():
                        ({"max_connections": 1.5}, "max_connections")]:  # fmt: skip
         with pytest.raises(ValueError, match=named):
             Jt808Settings.from_mapping(bad)
+
+
+def test_frames_sent_without_waiting_share_sink_calls_and_are_answered_in_order():
+    async def go():
+        sink = Recorder()
+        async with serve(sink) as server:
+            t = await connected(server, "13900000020")
+            first = t.serial + 1
+            burst = b"".join(t.frame(c.LOCATION, c.encode_location(location(30 + i / 1000, 120)))
+                             for i in range(300))  # fmt: skip
+            await t.send_raw(burst + t.frame(c.HEARTBEAT))
+            answered = []
+            while len(answered) < 301:
+                _, body = await t.next_message()
+                answered.append(c.decode_response(body))
+            assert [a.reply_serial for a in answered] == list(range(first, first + 301))
+            assert {a.result for a in answered} == {c.OK}
+            await t.close()
+        assert [f.lat for f in sink.fixes] == [30 + i / 1000 for i in range(300)]
+        assert len(sink.calls) < 30  # a terminal's burst is not one sink call per frame
+
+    run(go())
