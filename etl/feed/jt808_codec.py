@@ -1,7 +1,7 @@
 """JT/T 808 message bodies (2013 and 2019 editions): the ones a position feed needs.
 
 Terminal -> platform: 0x0001 general response, 0x0002 heartbeat (empty body),
-0x0100 registration, 0x0102 authentication, 0x0200 location report, 0x0704
+0x0003 logout (empty), 0x0100 registration, 0x0102 authentication, 0x0200 location report, 0x0704
 batch location upload. Platform -> terminal: 0x8001 general response, 0x8100
 registration reply. WORD/DWORD are big-endian; STRING is GBK.
 """
@@ -15,6 +15,7 @@ from etl.feed.jt808_frame import V2019, bcd_decode, bcd_encode
 
 TERMINAL_RESPONSE = 0x0001
 HEARTBEAT = 0x0002
+LOGOUT = 0x0003  # 2013: terminal logout (注销), empty body
 REGISTER = 0x0100
 AUTHENTICATE = 0x0102
 LOCATION = 0x0200

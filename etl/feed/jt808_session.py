@@ -121,9 +121,9 @@ class Deferred:
             await self.accepted
         except Exception as e:
             log.warning("sink refused %d fixes of %s: %s", self.count, self.header.phone, e)
-            return self.session._response(self.header, c.FAIL)
+            return self.session.general_response(self.header, c.FAIL)
         self.session.shared.stats.fixes += self.count
-        return self.session._response(self.header, c.OK)
+        return self.session.general_response(self.header, c.OK)
 
 
 Reply = bytes | Deferred
@@ -151,49 +151,50 @@ class Session:
             header, body = decode_frame(escaped)
         except FrameError as e:
             stats.count(stats.bad, e.reason)
-            return ([self._response(e.header, c.BAD_MESSAGE)] if e.header else []), False
+            return ([self.general_response(e.header, c.BAD_MESSAGE)] if e.header else []), False
         stats.frames += 1
         if self.phone is None:
             self.phone = header.phone
         elif header.phone != self.phone:
             stats.count(stats.bad, "other_phone")
-            return [self._response(header, c.FAIL)], False
+            return [self.general_response(header, c.FAIL)], False
         if header.encryption:
-            return [self._response(header, c.UNSUPPORTED)], True
+            return [self.general_response(header, c.UNSUPPORTED)], True
         if header.subpackaged:
             whole = self._packets.add(header, body)
             if whole is None:
-                return [self._response(header, c.OK)], True
+                return [self.general_response(header, c.OK)], True
             header, body = whole
         try:
             return await self._dispatch(header, body), True
-        except (
-            LookupFailed
-        ):  # registration has no "try again": its timeout makes the terminal retry
-            return ([] if header.msg_id == c.REGISTER else [self._response(header, c.FAIL)]), True
+        except LookupFailed:
+            # registration has no "try again" result: no answer, and its timeout makes it retry
+            return (
+                [] if header.msg_id == c.REGISTER else [self.general_response(header, c.FAIL)]
+            ), True
         except c.BodyError as e:
             stats.count(stats.bad, "bad_body")
             log.debug("terminal %s message %#06x: %s", header.phone, header.msg_id, e)
-            return [self._response(header, c.BAD_MESSAGE)], False
+            return [self.general_response(header, c.BAD_MESSAGE)], False
 
     async def _dispatch(self, h: Header, body: bytes) -> list[Reply]:
         if h.msg_id == c.HEARTBEAT:
-            return [self._response(h, c.OK)]
+            return [self.general_response(h, c.OK)]
         if h.msg_id == c.TERMINAL_RESPONSE:
             return []
         if h.msg_id == c.REGISTER:
             return [await self._register(h, body)]
         if h.msg_id == c.AUTHENTICATE:
-            return [self._response(h, await self._authenticate(h, body))]
-        if h.msg_id == 0x0003:  # terminal logout: its auth code is void
+            return [self.general_response(h, await self._authenticate(h, body))]
+        if h.msg_id == c.LOGOUT:  # its auth code is void
             self.shared.registered.pop(h.phone, None)
             self.authenticated = False
-            return [self._response(h, c.OK)]
+            return [self.general_response(h, c.OK)]
         if h.msg_id == c.LOCATION:
             return [self._answer(h, await self._report(h, [c.decode_location(body)]))]
         if h.msg_id == c.BATCH_LOCATION:
             return [self._answer(h, await self._report(h, c.decode_batch(body).items))]
-        return [self._response(h, c.UNSUPPORTED)]
+        return [self.general_response(h, c.UNSUPPORTED)]
 
     async def _register(self, h: Header, body: bytes) -> bytes:
         plate = c.decode_registration(body, h.version).plate
@@ -237,7 +238,7 @@ class Session:
         return Deferred(self, h, shared.batcher.enqueue(kept), len(kept))
 
     def _answer(self, h: Header, result: int | Deferred) -> Reply:
-        return result if isinstance(result, Deferred) else self._response(h, result)
+        return result if isinstance(result, Deferred) else self.general_response(h, result)
 
     def _keep(self, loc: c.Location) -> bool:
         return loc.located or not self.shared.settings.skip_unlocated
@@ -259,7 +260,7 @@ class Session:
             self._resolved = self.vehicle is not None
         return self.vehicle
 
-    def _response(self, h: Header, result: int) -> bytes:
+    def general_response(self, h: Header, result: int) -> bytes:
         body = c.encode_response(c.GeneralResponse(h.serial, h.msg_id, result))
         return self._send(h, c.PLATFORM_RESPONSE, body)
 
