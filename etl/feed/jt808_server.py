@@ -53,6 +53,7 @@ class Jt808Server:
         known = {} if registered is None else registered
         self.shared = Shared(self.settings, self.batcher, lookup, known, self.stats)
         self.server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
 
     async def start(self, host: str, port: int, **kwargs) -> asyncio.Server:
         """Listen on host:port (port 0: a free one, see `port`)."""
@@ -71,9 +72,9 @@ class Jt808Server:
         if self.server is not None:
             self.server.close()
         await self.batcher.close()
+        for writer in list(self._writers):  # (Server.close_clients is 3.13+)
+            writer.close()
         if self.server is not None:
-            if hasattr(self.server, "close_clients"):
-                self.server.close_clients()
             await self.server.wait_closed()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -84,6 +85,7 @@ class Jt808Server:
             return
         stats.connections += 1
         stats.connections_total += 1
+        self._writers.add(writer)
         try:
             await self._converse(reader, writer)
         except (ConnectionError, OSError):
@@ -92,6 +94,7 @@ class Jt808Server:
             log.exception("JT/T 808 connection failed")
         finally:
             stats.connections -= 1
+            self._writers.discard(writer)
             writer.close()
 
     async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
