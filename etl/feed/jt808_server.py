@@ -54,6 +54,7 @@ class Jt808Server:
         self.shared = Shared(self.settings, self.batcher, lookup, known, self.stats)
         self.server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._sessions: set[Session] = set()
 
     async def start(self, host: str, port: int, **kwargs) -> asyncio.Server:
         """Listen on host:port (port 0: a free one, see `port`)."""
@@ -66,6 +67,24 @@ class Jt808Server:
     def port(self) -> int:
         assert self.server is not None, "not started"
         return self.server.sockets[0].getsockname()[1]
+
+    def status(self) -> dict:
+        """Counters for `onemap feed status`: connections, terminals, frames, drops, the sink."""
+        st = self.stats
+        return {
+            "connections": st.connections,
+            "authenticated": sum(1 for s in self._sessions if s.authenticated),
+            "connections_total": st.connections_total,
+            "refused_connections": st.refused_connections,
+            "idle_closed": st.idle_closed,
+            "frames": st.frames,
+            "fixes": st.fixes,
+            "bad_frames": dict(st.bad),
+            "dropped": dict(st.dropped),
+            "sink_calls": self.batcher.calls,
+            "sink_failures": self.batcher.failures,
+            "pending_fixes": self.batcher.pending,
+        }
 
     async def close(self) -> None:
         """Stop accepting, hand pending fixes to the sink, then close every connection."""
@@ -100,6 +119,13 @@ class Jt808Server:
     async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()
         session = Session(self.shared)
+        self._sessions.add(session)
+        try:
+            await self._serve_session(loop, session, reader, writer)
+        finally:
+            self._sessions.discard(session)
+
+    async def _serve_session(self, loop, session, reader, writer) -> None:
         splitter = FrameSplitter(self.settings.max_frame_bytes)
         deadline = loop.time() + self.settings.idle_timeout_s
         while True:

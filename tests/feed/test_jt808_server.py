@@ -228,6 +228,9 @@ def test_bad_frames_refused_without_closing_anyone():
                     answered.append(c.decode_response(body).result)
             assert answered == [c.BAD_MESSAGE] * 4
             assert (await t.report(location(30.0, 120.0))).result == c.OK  # still served
+            status = server.status()  # nobody has left yet
+            assert (status["connections"], status["authenticated"]) == (6, 6)
+            assert status["fixes"] == 1 and status["bad_frames"]["bad_checksum"] == 1
             for o in others:
                 assert (await o.report(location(31.0, 121.0))).result == c.OK
                 await o.close()
