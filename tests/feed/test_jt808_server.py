@@ -27,8 +27,15 @@ from etl.feed.jt808_sim import Terminal, location
 VEHICLES = {f"139{i:08d}": f"V{i:04d}" for i in range(200)}
 
 
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 60))
+def run(coro, loop_factory=None):
+    return asyncio.run(asyncio.wait_for(coro, 60), loop_factory=loop_factory)
+
+
+LOOPS = pytest.mark.parametrize("loop", ["asyncio", "uvloop"])  # onemap serve runs uvloop
+
+
+def loop_factory(name):
+    return pytest.importorskip("uvloop").new_event_loop if name == "uvloop" else None
 
 
 class Recorder:
@@ -150,7 +157,8 @@ def test_batch_upload_and_subpackaged_batch():
     run(go())
 
 
-def test_ack_only_after_sink_returns_and_failure_is_not_acknowledged():
+@LOOPS
+def test_ack_only_after_sink_returns_and_failure_is_not_acknowledged(loop):
     async def go():
         entered, release = asyncio.Event(), asyncio.Event()
         sink = Recorder()
@@ -180,7 +188,7 @@ def test_ack_only_after_sink_returns_and_failure_is_not_acknowledged():
             await other.close()
         assert [f.lat for f in sink.fixes] == [30.0, 30.1]
 
-    run(go())
+    run(go(), loop_factory(loop))
 
 
 def test_sync_sink_runs_in_a_thread():
@@ -214,7 +222,8 @@ def bad_frames(t: Terminal) -> list[tuple[bytes, int | None]]:
     ]
 
 
-def test_bad_frames_refused_without_closing_anyone():
+@LOOPS
+def test_bad_frames_refused_without_closing_anyone(loop):
     async def go():
         sink = Recorder()
         async with serve(sink) as server:
@@ -241,7 +250,7 @@ def test_bad_frames_refused_without_closing_anyone():
             assert server.stats.connections_total == 6
         assert len(sink.fixes) == 6
 
-    run(go())
+    run(go(), loop_factory(loop))
 
 
 def test_frames_split_across_reads_and_several_in_one():
@@ -296,7 +305,8 @@ def test_connection_limit():
     run(go())
 
 
-def test_many_terminals_at_once():
+@LOOPS
+def test_many_terminals_at_once(loop):
     n, reports = 150, 4
 
     async def one(server, i):
@@ -314,7 +324,7 @@ def test_many_terminals_at_once():
         assert {f.vehicle for f in sink.fixes} == {f"V{i:04d}" for i in range(n)}
         assert len(sink.calls) < n * (reports + 1)  # reports of many terminals share sink calls
 
-    run(go())
+    run(go(), loop_factory(loop))
 
 
 def test_async_lookup_and_a_failing_lookup_answers_later_not_no():
@@ -482,7 +492,8 @@ def test_settings_from_a_config_block():
             Jt808Settings.from_mapping(bad)
 
 
-def test_frames_sent_without_waiting_share_sink_calls_and_are_answered_in_order():
+@LOOPS
+def test_frames_sent_without_waiting_share_sink_calls_and_are_answered_in_order(loop):
     async def go():
         sink = Recorder()
         async with serve(sink) as server:
@@ -501,4 +512,4 @@ def test_frames_sent_without_waiting_share_sink_calls_and_are_answered_in_order(
         assert [f.lat for f in sink.fixes] == [30 + i / 1000 for i in range(300)]
         assert len(sink.calls) < 30  # a terminal's burst is not one sink call per frame
 
-    run(go())
+    run(go(), loop_factory(loop))
