@@ -10,10 +10,7 @@ import datetime as dt
 import pytest
 
 from etl.feed import jt808_codec as c
-from etl.feed.jt808_frame import (
-    V2013,
-    V2019,
-)
+from etl.feed.jt808_frame import V2013, V2019
 from etl.feed.jt808_server import Jt808Server, start_listener
 from etl.feed.jt808_session import Jt808Settings
 from etl.feed.jt808_sim import location

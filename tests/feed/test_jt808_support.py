@@ -8,9 +8,7 @@ import contextlib
 
 import pytest
 
-from etl.feed.jt808_frame import (
-    V2013,
-)
+from etl.feed.jt808_frame import V2013
 from etl.feed.jt808_server import start_listener
 from etl.feed.jt808_session import Jt808Settings
 from etl.feed.jt808_sim import Terminal
