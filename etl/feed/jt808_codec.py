@@ -1,9 +1,9 @@
 """JT/T 808 message bodies (2013 and 2019 editions): the ones a position feed needs.
 
 Terminal -> platform: 0x0001 general response, 0x0002 heartbeat (empty body),
-0x0003 logout (empty), 0x0100 registration, 0x0102 authentication, 0x0200 location report, 0x0704
-batch location upload. Platform -> terminal: 0x8001 general response, 0x8100
-registration reply. WORD/DWORD are big-endian; STRING is GBK.
+0x0003 logout (empty), 0x0004 time query (2019, empty), 0x0100 registration, 0x0102 authentication, 0x0200 location report, 0x0704
+batch location upload. Platform -> terminal: 0x8001 general response, 0x8004
+time reply, 0x8100 registration reply. WORD/DWORD are big-endian; STRING is GBK.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from etl.feed.jt808_frame import V2019, bcd_decode, bcd_encode
 TERMINAL_RESPONSE = 0x0001
 HEARTBEAT = 0x0002
 LOGOUT = 0x0003  # 2013: terminal logout (注销), empty body
+QUERY_TIME = 0x0004  # 2019: query the server's time, empty body
 REGISTER = 0x0100
 AUTHENTICATE = 0x0102
 LOCATION = 0x0200
 BATCH_LOCATION = 0x0704
 PLATFORM_RESPONSE = 0x8001
 REGISTER_REPLY = 0x8100
+TIME_REPLY = 0x8004  # 2019: BCD[6] YYMMDDhhmmss in UTC (not GMT+8)
 
 # general response results (0x0001 / 0x8001)
 OK, FAIL, BAD_MESSAGE, UNSUPPORTED = 0, 1, 2, 3
@@ -183,13 +185,13 @@ def decode_authentication(body: bytes, version: int) -> Authentication:
 # -- location -------------------------------------------------------------------
 
 
-def decode_bcd_time(raw: bytes) -> dt.datetime:
-    """BCD[6] YYMMDDhhmmss in GMT+8 as an aware UTC datetime."""
+def decode_bcd_time(raw: bytes, tz: dt.tzinfo = GMT8) -> dt.datetime:
+    """BCD[6] YYMMDDhhmmss (in GMT+8 unless told) as an aware UTC datetime."""
     try:
         d = bcd_decode(raw)
         t = dt.datetime(
             2000 + int(d[0:2]), int(d[2:4]), int(d[4:6]), int(d[6:8]), int(d[8:10]), int(d[10:12]),
-            tzinfo=GMT8,
+            tzinfo=tz,
         )  # fmt: skip
     except ValueError as e:
         raise BodyError(f"time {raw.hex()}: {e}") from None
@@ -200,6 +202,16 @@ def encode_bcd_time(t: dt.datetime) -> bytes:
     if t.tzinfo is None:
         raise ValueError("time must be timezone-aware")
     return bcd_encode(t.astimezone(GMT8).strftime("%y%m%d%H%M%S"), 6)
+
+
+def encode_time_reply(t: dt.datetime) -> bytes:
+    """0x8004's body: the time as BCD[6] in UTC."""
+    return bcd_encode(t.astimezone(dt.UTC).strftime("%y%m%d%H%M%S"), 6)
+
+
+def decode_time_reply(body: bytes) -> dt.datetime:
+    _need(body, 6, "time reply")
+    return decode_bcd_time(body[:6], dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ message" (result 2); one whose header is unreadable is skipped.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import logging
 import secrets
@@ -186,6 +187,9 @@ class Session:
             return [await self._register(h, body)]
         if h.msg_id == c.AUTHENTICATE:
             return [self.general_response(h, await self._authenticate(h, body))]
+        if h.msg_id == c.QUERY_TIME:
+            now = dt.datetime.now(dt.UTC)
+            return [self._send(h, c.TIME_REPLY, c.encode_time_reply(now))]
         if h.msg_id == c.LOGOUT:  # its auth code is void
             self.shared.registered.pop(h.phone, None)
             self.authenticated = False

@@ -104,6 +104,15 @@ class Terminal:
         auth = c.Authentication(code, "86" + self.phone.rjust(13, "0"), "sim-1.0")
         return await self._general(c.AUTHENTICATE, c.encode_authentication(auth, self.version))
 
+    async def query_time(self) -> dt.datetime:
+        """0x0004 -> 0x8004 (2019): the platform's clock, to the second."""
+        await self.send_raw(self.frame(c.QUERY_TIME))
+        async with asyncio.timeout(self.timeout_s):
+            while True:
+                h, body = await self.next_message()
+                if h.msg_id == c.TIME_REPLY:
+                    return c.decode_time_reply(body)
+
     async def heartbeat(self) -> c.GeneralResponse:
         return await self._general(c.HEARTBEAT)
 

@@ -131,3 +131,9 @@ def test_2011_registration_read_from_a_2013_header():
     assert c.decode_registration(body, V2013) == r
     with pytest.raises(c.BodyError):
         c.decode_registration(body[:24], V2013)
+
+
+def test_time_reply_is_utc():
+    t = dt.datetime(2026, 12, 4, 2, 50, 1, tzinfo=dt.UTC)
+    assert c.encode_time_reply(t) == bytes.fromhex("261204025001")
+    assert c.decode_time_reply(bytes.fromhex("261204025001")) == t

@@ -52,6 +52,18 @@ def test_register_authenticate_report(version):
     run(go())
 
 
+def test_time_query_2019():
+    async def go():
+        async with serve() as server:
+            t = await connected(server, "13900000021", V2019)
+            before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            told = await t.query_time()
+            assert before <= told <= dt.datetime.now(dt.UTC)
+            await t.close()
+
+    run(go())
+
+
 def test_unknown_terminal_refused_and_unsupported_message():
     async def go():
         async with serve() as server:
