@@ -146,11 +146,15 @@ class Jt808Server:
             oversized, splitter.oversized = splitter.oversized, 0
             if oversized:
                 self.stats.count(self.stats.bad, "oversized", oversized)
-            await self._answer(writer, answers)
+            if not await self._answer(writer, answers):
+                self.stats.idle_closed += 1
+                return
 
-    @staticmethod
-    async def _answer(writer: asyncio.StreamWriter, answers: list[Reply]) -> None:
-        """Write the answers in order, each report's once the sink has taken it."""
+    async def _answer(self, writer: asyncio.StreamWriter, answers: list[Reply]) -> bool:
+        """Write the answers in order, each report's once the sink has taken it.
+
+        False if the terminal has not read them within the idle timeout (its
+        buffers full): the connection is given up rather than held forever."""
         ready = bytearray()
         for answer in answers:
             if isinstance(answer, Deferred):
@@ -161,7 +165,12 @@ class Jt808Server:
             ready += answer
         if ready:
             writer.write(bytes(ready))
-        await writer.drain()
+        try:
+            async with asyncio.timeout(self.settings.idle_timeout_s):
+                await writer.drain()
+        except TimeoutError:
+            return False
+        return True
 
 
 async def start_listener(
