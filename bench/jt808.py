@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/jt808.py [--terminals 5000] [--interval 10] [--duration 60]
                                     [--sim-procs 1] [--sink-delay-ms 0] [--ramp-per-s 1000]
+                                    [--backlog 0]
 
 The listener runs in its own process (uvloop) with a counting sink; the
 terminals (`etl.feed.jt808_sim`, half 2013, half 2019) run in `--sim-procs`
@@ -13,13 +14,16 @@ the terminal writing the frame to the sink holding the fix. Measured over the
 window after the first full interval: frames/s reaching the sink,
 connections held (fewest seen), p50/p99/max send → sink and send → 0x8001,
 reports lost, errors, and the listener's CPU. `--sink-delay-ms` makes each
-sink call take that long (a database commit's stand-in).
+sink call take that long (a database commit's stand-in). `--backlog N`: each
+terminal first uploads N stored fixes as 0x0704 blind-area batches (20 a
+batch), as terminals do after an outage; how long until all were answered.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import multiprocessing as mp
 import os
 import random
@@ -37,6 +41,8 @@ from etl.feed.jt808_session import Jt808Settings  # noqa: E402
 from etl.feed.jt808_sim import Terminal, circle_point, location  # noqa: E402
 
 SENT_AT = 0xF0  # custom additional item (0xE0-0xFF are the vendor's): send time in µs
+BACKLOG = 0xF1  # marks a stored fix sent after (re)connecting, not a live one
+BATCH = 20  # fixes per 0x0704 (20 × 30 bytes fit the 1,023-byte body)
 
 
 def raise_fd_limit() -> int:
@@ -67,12 +73,16 @@ def percentile(values: list[float], p: float) -> float:
 
 async def listen(pipe, terminals: int, sink_delay_s: float) -> None:
     received: list[tuple[float, float]] = []  # (arrival, send -> sink seconds)
+    backlog: list[float] = []  # arrivals of stored fixes
 
     async def sink(fixes) -> None:
         if sink_delay_s:
             await asyncio.sleep(sink_delay_s)
         now = time.time()
         for f in fixes:
+            if BACKLOG in f.extras:
+                backlog.append(now)
+                continue
             sent = int.from_bytes(f.extras[SENT_AT], "big") / 1e6
             received.append((now, now - sent))
 
@@ -86,7 +96,7 @@ async def listen(pipe, terminals: int, sink_delay_s: float) -> None:
         held.append((time.time(), server.stats.connections))
         await asyncio.wait([stop], timeout=1.0)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    pipe.send({"received": received, "held": held, "cpu_s": usage.ru_utime + usage.ru_stime,
+    pipe.send({"received": received, "backlog": backlog, "held": held, "cpu_s": usage.ru_utime + usage.ru_stime,
                "sink_calls": server.batcher.calls, "bad": server.stats.bad,
                "dropped": server.stats.dropped})  # fmt: skip
     await server.close()
@@ -99,6 +109,22 @@ def listener_main(pipe, terminals: int, sink_delay_s: float) -> None:
 
 
 # -- the terminals' process ----------------------------------------------------------
+
+
+async def send_backlog(t: Terminal, centre, count: int, interval: float, out) -> None:
+    """`count` stored fixes (the last `count` intervals) in 0x0704 blind-area batches."""
+    now = time.time()
+    for first in range(0, count, BATCH):
+        locs = []
+        for k in range(first, min(count, first + BATCH)):
+            lat, lon, heading = circle_point(centre, k)
+            when = dt.datetime.fromtimestamp(now - (count - k) * interval, dt.UTC)
+            extras = {SENT_AT: int(now * 1e6).to_bytes(8, "big"), BACKLOG: b"\x01"}
+            locs.append(location(lat, lon, t=when, heading=heading, extras=extras))
+        ack = await t.report_batch(locs, kind=1)
+        out["backlog_sent"] += len(locs)
+        out["backlog_ok"] += len(locs) if ack.result == 0 else 0
+    out["backlog_done_at"] = max(out["backlog_done_at"], time.time())
 
 
 async def one_terminal(i, port, start_at, end_at, interval, connect_at, out) -> None:
@@ -116,6 +142,8 @@ async def one_terminal(i, port, start_at, end_at, interval, connect_at, out) -> 
     centre = (31.3 + (i % 100) / 1000, 120.6 + (i // 100) / 1000)
     next_at, step = start_at + random.uniform(0, interval), 0
     try:
+        if out["backlog"]:
+            await send_backlog(t, centre, out["backlog"], interval, out)
         while next_at < end_at:
             await asyncio.sleep(max(0.0, next_at - time.time()))
             lat, lon, heading = circle_point(centre, step)
@@ -134,10 +162,11 @@ async def one_terminal(i, port, start_at, end_at, interval, connect_at, out) -> 
         await t.close()
 
 
-async def simulate(first, count, port, start_at, end_at, interval, ramp_per_s) -> dict:
+async def simulate(first, count, port, start_at, end_at, interval, ramp_per_s, backlog) -> dict:
     now = time.time()
     out = {"connected": 0, "sent": 0, "ok": 0, "acks": [], "errors": [], "began": now,
-           "signed_in_at": now}  # fmt: skip
+           "signed_in_at": now, "backlog": backlog, "backlog_sent": 0, "backlog_ok": 0,
+           "backlog_done_at": now}  # fmt: skip
     await asyncio.gather(*(
         one_terminal(first + k, port, start_at, end_at, interval, now + k / ramp_per_s, out)
         for k in range(count)
@@ -145,11 +174,11 @@ async def simulate(first, count, port, start_at, end_at, interval, ramp_per_s) -
     return out
 
 
-def sim_main(pipe, first, count, port, start_at, end_at, interval, ramp_per_s) -> None:
+def sim_main(pipe, first, count, port, start_at, end_at, interval, ramp_per_s, backlog) -> None:
     raise_fd_limit()
     loop = new_loop()
     out = loop.run_until_complete(
-        simulate(first, count, port, start_at, end_at, interval, ramp_per_s)
+        simulate(first, count, port, start_at, end_at, interval, ramp_per_s, backlog)
     )
     usage = resource.getrusage(resource.RUSAGE_SELF)
     pipe.send({**out, "cpu_s": usage.ru_utime + usage.ru_stime})
@@ -174,7 +203,7 @@ def run(args) -> dict:
         first, count = p * per, min(per, args.terminals - p * per)
         a, b = ctx.Pipe()
         proc = ctx.Process(target=sim_main, args=(b, first, count, port, start_at, end_at,
-                                                  args.interval, args.ramp_per_s / args.sim_procs))  # fmt: skip
+                                                  args.interval, args.ramp_per_s / args.sim_procs, args.backlog))  # fmt: skip
         proc.start()
         sims.append((proc, a))
     results = [a.recv() for _, a in sims]
@@ -196,6 +225,8 @@ def summarise(args, start_at, end_at, results, server) -> dict:
         for e in r["errors"]:
             errors[e] = errors.get(e, 0) + 1
     sent = sum(r["sent"] for r in results)
+    backlog_sent = sum(r["backlog_sent"] for r in results)
+    backlog_s = max(r["backlog_done_at"] for r in results) - min(r["signed_in_at"] for r in results)
     return {
         "terminals": args.terminals, "connected": sum(r["connected"] for r in results),
         "all_signed_in_after_s": round(max(r["signed_in_at"] for r in results)
@@ -208,7 +239,10 @@ def summarise(args, start_at, end_at, results, server) -> dict:
         "send_to_ack_ms": {p: round(percentile(acks, q) * 1e3, 2)
                            for p, q in (("p50", 50), ("p99", 99), ("max", 100))},
         "reports_sent": sent, "reports_acked_ok": sum(r["ok"] for r in results),
-        "reports_at_sink": len(server["received"]), "lost": sent - len(server["received"]),
+        "reports_at_sink": len(server["received"]), "lost": sent + backlog_sent - len(server["received"]) - len(server["backlog"]),
+        "backlog_sent": backlog_sent, "backlog_acked_ok": sum(r["backlog_ok"] for r in results),
+        "backlog_at_sink": len(server["backlog"]),
+        "backlog_done_after_signin_s": round(backlog_s, 2) if backlog_sent else None,
         "sink_calls": server["sink_calls"], "listener_cpu_s": round(server["cpu_s"], 1),
         "simulator_cpu_s": round(sum(r["cpu_s"] for r in results), 1),
         "load_average": os.getloadavg(),
@@ -226,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sim-procs", type=int, default=1)
     ap.add_argument("--ramp-per-s", type=float, default=1000.0, help="new connections per second")
     ap.add_argument("--sink-delay-ms", type=float, default=0.0)
+    ap.add_argument("--backlog", type=int, default=0,
+                    help="stored fixes each terminal uploads (0x0704, 20 a batch) after signing in")  # fmt: skip
     args = ap.parse_args(argv)
     if args.duration <= args.interval:
         ap.error("--duration must be longer than --interval (the first interval is warm-up)")
