@@ -226,7 +226,7 @@ def summarise(args, start_at, end_at, results, server) -> dict:
             errors[e] = errors.get(e, 0) + 1
     sent = sum(r["sent"] for r in results)
     backlog_sent = sum(r["backlog_sent"] for r in results)
-    backlog_s = max(r["backlog_done_at"] for r in results) - min(r["signed_in_at"] for r in results)
+    backlog_s = max(r["backlog_done_at"] for r in results) - min(r["began"] for r in results)
     return {
         "terminals": args.terminals, "connected": sum(r["connected"] for r in results),
         "all_signed_in_after_s": round(max(r["signed_in_at"] for r in results)
@@ -242,7 +242,7 @@ def summarise(args, start_at, end_at, results, server) -> dict:
         "reports_at_sink": len(server["received"]), "lost": sent + backlog_sent - len(server["received"]) - len(server["backlog"]),
         "backlog_sent": backlog_sent, "backlog_acked_ok": sum(r["backlog_ok"] for r in results),
         "backlog_at_sink": len(server["backlog"]),
-        "backlog_done_after_signin_s": round(backlog_s, 2) if backlog_sent else None,
+        "backlog_done_after_s": round(backlog_s, 2) if backlog_sent else None,
         "sink_calls": server["sink_calls"], "listener_cpu_s": round(server["cpu_s"], 1),
         "simulator_cpu_s": round(sum(r["cpu_s"] for r in results), 1),
         "load_average": os.getloadavg(),
