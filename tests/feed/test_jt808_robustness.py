@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 
 import pytest
 
@@ -172,5 +173,28 @@ def test_mutated_frames_never_break_a_session():
                     answers += 1
         await server.close()
         assert answers > 100
+
+    run(go())
+
+
+def test_a_terminal_that_never_reads_its_answers_is_closed_others_are_not():
+    async def go():
+        async with serve(idle_timeout_s=2) as server:
+            other = await connected(server, "13900000023")
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+            sock.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", server.port))
+            _, writer = await asyncio.open_connection(sock=sock)
+            t = Terminal("13900000022")
+            burst = b"".join(t.frame(c.HEARTBEAT) for _ in range(2_000))
+            async with asyncio.timeout(30):  # valid frames keep coming, answers are never read
+                while server.stats.idle_closed == 0:
+                    writer.write(burst)
+                    await asyncio.sleep(0.05)  # polling the condition
+                    assert (await other.heartbeat()).result == c.OK
+            assert server.stats.connections == 1
+            writer.close()
+            await other.close()
 
     run(go())
