@@ -41,7 +41,7 @@ class Jt808Settings:
     require_auth: bool = True  # location reports only after 0x0102 succeeded
     accept_unknown: bool = False  # terminals the lookup does not know may register/report
     skip_unlocated: bool = True  # reports without a GNSS fix (status bit 1) are not stored
-    idle_timeout_s: float = 180.0  # no valid frame for this long closes the connection
+    idle_timeout_s: float = 180.0  # no valid frame (or answers unread) this long: closed
     max_frame_bytes: int = 4096  # escaped; a 1023-byte body needs at most ~2,100
     max_connections: int = 20000
     max_message_bytes: int = 65536  # a subpackaged message reassembled
