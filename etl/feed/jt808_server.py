@@ -7,8 +7,8 @@ goes to its connection's `Session`, and the answers are written back. A bad
 frame never closes a connection (and never another terminal's); a
 connection closes when the terminal does, after `idle_timeout_s` without a
 valid frame, or when its answers have not been read for `idle_timeout_s`.
-A terminal's frames are read on while the sink takes its reports; answers
-go back in order. Fixes of all connections reach the sink in batches.
+All frames of one read are handled before the reports among them wait for
+the sink together (a burst shares sink calls); answers go back in order. Fixes of all connections reach the sink in batches.
 
     await run_listener("0.0.0.0", 808, sink, lookup, Jt808Settings(crs="gcj02"))
 """

@@ -146,7 +146,7 @@ class Session:
         """The answers to send back (in order), and whether `escaped` was a valid message.
 
         Reports are not waited for here: their `Deferred` answers let the
-        listener read a terminal's next frames while the sink works."""
+        listener handle the rest of a read before waiting for the sink."""
         stats = self.shared.stats
         try:
             header, body = decode_frame(escaped)
