@@ -36,3 +36,29 @@ def new_vehicle(db_dsn: str):
         return code, plate
 
     return make
+
+
+@pytest.fixture(scope="session")
+def broker_url(tmp_path_factory) -> Iterator[str]:
+    """The broker on 127.0.0.1:1883 when one answers, else a private Mosquitto."""
+    from tests.feed.brokers import Mosquitto, answers
+
+    if answers(1883):
+        yield "mqtt://127.0.0.1:1883"
+        return
+    broker = Mosquitto(tmp_path_factory.mktemp("mosquitto")).start()
+    try:
+        yield broker.url
+    finally:
+        broker.stop()
+
+
+@pytest.fixture()
+def private_broker(tmp_path):
+    from tests.feed.brokers import Mosquitto
+
+    broker = Mosquitto(tmp_path / "mosquitto").start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
