@@ -23,6 +23,7 @@ from gis_server.console import console_routes
 from gis_server.errors import OnemapError, add_exception_handlers
 from gis_server.health import health_route
 from gis_server.limits import RequestLimits
+from gis_server.live.feed_api import feed_api_routes
 from gis_server.ogc.language import LanguageNegotiation
 from gis_server.ogc.service import OgcService
 from gis_server.ogc.tiles.fast_lane import TileFastLane
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             health_route(settings),
             *auth_routes(settings),
             *grid_api_routes(settings),
+            *feed_api_routes(),
             *ogc.mount(),
             *console_routes(settings),
         ],

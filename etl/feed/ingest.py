@@ -116,12 +116,13 @@ def _judge(
 
 
 def ingest(conn, fixes: Sequence[Fix], rules: FeedRules | None = None) -> IngestResult:
-    """Check and store one batch in one transaction (psycopg 3 connection); committed
-    when this returns. Raises the driver's error after rolling back."""
+    """Check and store one batch in one transaction, committed when this returns; the
+    connection (psycopg 3, or psycopg2 on today's request paths) must not be in
+    autocommit. Raises the driver's error after rolling back."""
     rules = rules or FeedRules()
     result = IngestResult(received=len(fixes))
     try:
-        with conn.transaction(), conn.cursor() as cur:
+        with conn.cursor() as cur:
             cands, kinds = _candidates(cur, fixes, rules, result)
             kept = _judge(cur, cands, kinds, rules, result)
             if kept:

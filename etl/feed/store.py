@@ -5,6 +5,7 @@ latest positions). Nothing here commits."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from etl.feed.checks import Candidate
 from etl.feed.fix import SHANGHAI
@@ -119,15 +120,35 @@ SELECT 'ins', vehicle_code, fix_time, NULL, NULL, NULL, NULL, NULL FROM ins
 """
 
 
+_COPY = f"COPY {STAGING} (vehicle_code, fix_time, speed_kmh, heading, lon, lat) FROM STDIN"
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def copy_rows(cur, rows: list[tuple]) -> None:
+    """COPY rows into the staging table: psycopg 3's cur.copy(), or psycopg2's
+    copy_expert with the same text format (route code may hand either driver)."""
+    if hasattr(cur, "copy"):
+        with cur.copy(_COPY) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    body = "".join("\t".join(_text(v) for v in row) + "\n" for row in rows)
+    cur.copy_expert(_COPY, io.StringIO(body))
+
+
 def write(cur, kept: list[Candidate]) -> tuple[list[tuple[str, dt.datetime]], list[list]]:
     """COPY the kept fixes and insert them; returns (inserted (code, time) pairs,
     moved vehicles as [code, lon, lat, speed, heading, epoch_s])."""
     cur.execute(_STAGE)
-    with cur.copy(
-        f"COPY {STAGING} (vehicle_code, fix_time, speed_kmh, heading, lon, lat) FROM STDIN"
-    ) as copy:
-        for c in kept:
-            copy.write_row((c.code, c.t, c.speed, c.heading, c.lon, c.lat))
+    copy_rows(cur, [(c.code, c.t, c.speed, c.heading, c.lon, c.lat) for c in kept])
     cur.execute(_WRITE)
     inserted: list[tuple[str, dt.datetime]] = []
     moved: list[list] = []

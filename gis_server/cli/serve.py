@@ -46,7 +46,18 @@ def serve(
     if access_log is None:
         access_log = settings.server.access_log
     workers = None if reload else workers
-    run_server(host, port, workers, reload, access_log, settings.server.header_timeout_s)
+    feed = None
+    if settings.feed.enabled:
+        from gis_server.cli.feed import start_feed_process
+
+        feed = start_feed_process()
+        click.echo(f"实时定位 Feed:   {settings.feed.url} (process {feed.pid})")
+    try:
+        run_server(host, port, workers, reload, access_log, settings.server.header_timeout_s)
+    finally:
+        if feed is not None:
+            feed.terminate()
+            feed.join(10)
 
 
 def run_server(

@@ -10,7 +10,7 @@ import psycopg
 from etl.chinese_crs import wgs84_to_gcj02
 from tests.feed.brokers import wait_until
 from tests.feed.conftest import DAY
-from tests.feed.mqtt_helpers import make_feed, publisher, started, new_topic
+from tests.feed.mqtt_helpers import make_feed, new_topic, publisher, started
 
 LON, LAT = 121.3, 31.95
 

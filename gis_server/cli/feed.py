@@ -1,0 +1,60 @@
+"""`onemap feed [run]` — the MQTT feed; `onemap feed simulate` — a moving demo fleet."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+
+import click
+
+from gis_server.cli.db import prepare_database
+from gis_server.cli.options import fail, load_or_exit
+from gis_server.cluster import ClusterError
+from gis_server.settings import Settings
+
+
+@click.group("feed", invoke_without_command=True)
+@click.pass_context
+def feed(ctx: click.Context) -> None:
+    """实时定位 — the live GPS feed (MQTT → PostGIS); without a subcommand: run."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(run)
+
+
+def run_feed(settings: Settings) -> None:
+    """The feed until interrupted: ack after commit, reconnecting to broker and database."""
+    from etl.feed.mqtt import MqttFeed
+    from gis_server.live.config import feed_rules, mqtt_options
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    options = mqtt_options(settings)
+    click.echo(f"实时定位 feed: {options.url} {', '.join(options.topics)} as {options.client_id}")
+    try:
+        MqttFeed(settings.database.dsn, options, feed_rules(settings)).run_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+@feed.command("run")
+def run() -> None:
+    """Subscribe to the broker in config.yml (feed:) and store every fix."""
+    settings = load_or_exit()
+    try:
+        prepare_database(settings)
+    except ClusterError as exc:
+        fail(str(exc))
+    run_feed(settings)
+
+
+def _feed_process_main() -> None:
+    run_feed(load_or_exit())
+
+
+def start_feed_process() -> multiprocessing.Process:
+    """The feed beside `onemap serve`: its own process (one broker session however many
+    HTTP workers; its GIL and its failures are its own)."""
+    process = multiprocessing.get_context("spawn").Process(
+        target=_feed_process_main, name="onemap-feed", daemon=True
+    )
+    process.start()
+    return process
