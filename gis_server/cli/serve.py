@@ -84,6 +84,8 @@ def run_server(
         "http": partial(http_protocol.protocol(), header_timeout_s=header_timeout_s),
         "log_level": "info",
         "access_log": access_log,
+        # open /api/live streams must not hold a shutdown forever
+        "timeout_graceful_shutdown": 5,
     }
     if reload or (workers or 1) <= 1 or not reuseport.AVAILABLE:
         uvicorn.run("gis_server.app:create_app", **options)
