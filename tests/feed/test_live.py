@@ -116,3 +116,22 @@ def test_slow_client_is_dropped_others_served():
 
     got, dropped, slow_gone = asyncio.run(scenario())
     assert got == QUEUE_FRAMES + 5 and dropped == 1 and slow_gone
+
+
+def test_ogc_vehicles_collection_serves_the_latest_fix(server, db_dsn, new_vehicle):
+    from etl.feed.fix import Fix
+    from etl.feed.ingest import ingest
+    from tests.feed.mqtt_helpers import RULES
+
+    code, _ = new_vehicle()
+    t = DAY + dt.timedelta(hours=2)
+    with psycopg.connect(db_dsn) as conn:
+        ingest(conn, [Fix(code, t, 121.32, 31.97, 33.0, 180.0)], RULES)
+        ingest(conn, [Fix(code, t - dt.timedelta(minutes=5), 121.31, 31.97, 5.0, 0.0)], RULES)
+    r = httpx.get(f"{server}/ogc/collections/vehicles/items", params={"code": code, "f": "json"})
+    assert r.status_code == 200, r.text
+    (feature,) = r.json()["features"]
+    assert feature["geometry"]["coordinates"] == [121.32, 31.97]
+    props = feature["properties"]
+    assert props["speed_kmh"] == 33.0 and props["heading"] == 180.0
+    assert dt.datetime.fromisoformat(props["last_fix_at"].replace("Z", "+00:00")) == t
