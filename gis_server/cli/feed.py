@@ -58,3 +58,44 @@ def start_feed_process() -> multiprocessing.Process:
     )
     process.start()
     return process
+
+
+@feed.command("simulate")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds between two fixes of one vehicle.",
+)
+@click.option(
+    "--rounds",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop after this many fixes per vehicle (default: run until interrupted).",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Simulate at most N vehicles."
+)
+def simulate_cmd(interval: float, rounds: int | None, limit: int | None) -> None:
+    """模拟 — publish live fixes of the demo fleet along their tracks to the feed's broker."""
+    from etl.feed.simulate import simulate
+
+    settings = load_or_exit()
+    topic = settings.feed.topics[0]
+    prefix = topic.removesuffix("/#").removesuffix("/+") or "onemap/positions"
+    try:
+        sent = simulate(
+            settings.database.dsn,
+            settings.feed.url,
+            prefix,
+            interval,
+            rounds,
+            limit,
+            log=click.echo,
+        )
+    except KeyboardInterrupt:
+        return
+    except OSError as exc:
+        fail(f"无法连接 MQTT 代理 — cannot reach the broker {settings.feed.url}: {exc}")
+    click.echo(f"已发布 published {sent} fixes")

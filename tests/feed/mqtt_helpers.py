@@ -52,6 +52,7 @@ def make_feed(dsn: str, url: str, topic: str, client_id: str | None = None, **kw
         topics=(f"{topic}/#",),
         client_id=client_id or f"onemap-test-{secrets.token_hex(4)}",
         batch_latency_s=0.05,
+        session_expiry_s=kw.pop("session_expiry_s", 300),  # long enough, leaves no litter
         **kw,
     )
     return MqttFeed(dsn, options, RULES)
