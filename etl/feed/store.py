@@ -34,12 +34,14 @@ def vehicles(cur, keys: list[str]) -> tuple[dict[str, str], dict[str, str | None
 # partitions are pruned at run time).
 _AROUND = """
 SELECT b.i, EXISTS (SELECT 1 FROM vehicle_positions s
-                    WHERE s.vehicle_code = b.code AND s.fix_time = b.t),
+                    WHERE s.vehicle_code = b.code AND s.fix_time = b.t
+                      AND s.fix_time >= %(lo)s AND s.fix_time <= %(hi)s),
        p.fix_time, ST_X(p.geom), ST_Y(p.geom)
 FROM unnest(%(codes)s::text[], %(ts)s::timestamptz[], %(idx)s::int[]) AS b(code, t, i)
 LEFT JOIN LATERAL (
     SELECT s.fix_time, s.geom FROM vehicle_positions s
     WHERE s.vehicle_code = b.code AND s.fix_time < b.t AND s.fix_time >= b.t - interval '1 day'
+      AND s.fix_time >= %(lo)s AND s.fix_time <= %(hi)s
     ORDER BY s.fix_time DESC LIMIT 1
 ) p ON true
 """
@@ -49,12 +51,16 @@ def stored_around(
     cur, cands: list[Candidate]
 ) -> tuple[set[int], dict[int, tuple[dt.datetime, float, float]]]:
     """(indexes already stored, index → previous stored (time, lon, lat))."""
+    times = [c.t for c in cands]
     cur.execute(
         _AROUND,
         {
             "codes": [c.code for c in cands],
-            "ts": [c.t for c in cands],
+            "ts": times,
             "idx": [c.index for c in cands],
+            # the batch's span as constants: the planner prunes the partitions it cannot touch
+            "lo": min(times) - dt.timedelta(days=1),
+            "hi": max(times),
         },
     )
     stored: set[int] = set()
@@ -116,7 +122,7 @@ WITH ins AS (
 )
 SELECT 'moved', code, NULL::timestamptz, x, y, speed_kmh, heading, epoch_s FROM moved
 UNION ALL
-SELECT 'ins', vehicle_code, fix_time, NULL, NULL, NULL, NULL, NULL FROM ins
+SELECT 'ins', vehicle_code, fix_time, ST_X(geom), ST_Y(geom), NULL, NULL, NULL FROM ins
 """
 
 
@@ -144,17 +150,19 @@ def copy_rows(cur, rows: list[tuple]) -> None:
     cur.copy_expert(_COPY, io.StringIO(body))
 
 
-def write(cur, kept: list[Candidate]) -> tuple[list[tuple[str, dt.datetime]], list[list]]:
-    """COPY the kept fixes and insert them; returns (inserted (code, time) pairs,
+def write(
+    cur, kept: list[Candidate]
+) -> tuple[list[tuple[str, dt.datetime, float, float]], list[list]]:
+    """COPY the kept fixes and insert them; returns (inserted (code, time, lon, lat),
     moved vehicles as [code, lon, lat, speed, heading, epoch_s])."""
     cur.execute(_STAGE)
     copy_rows(cur, [(c.code, c.t, c.speed, c.heading, c.lon, c.lat) for c in kept])
     cur.execute(_WRITE)
-    inserted: list[tuple[str, dt.datetime]] = []
+    inserted: list[tuple[str, dt.datetime, float, float]] = []
     moved: list[list] = []
     for what, code, t, x, y, speed, heading, epoch in cur.fetchall():
         if what == "ins":
-            inserted.append((code, t))
+            inserted.append((code, t, x, y))
         else:
             moved.append([code, round(x, 7), round(y, 7), speed, heading, epoch])
     cur.execute(f"TRUNCATE {STAGING}")

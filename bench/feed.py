@@ -1,0 +1,207 @@
+"""Benchmark the live feed: publish → visible as the vehicle's latest position, and loss.
+
+    .venv/bin/python bench/feed.py [--rate 2000] [--seconds 60] [--vehicles 20000] [--keep]
+
+Creates a scratch database (migrated, V bench vehicles), runs a real `onemap feed`
+process against the broker in config.yml (`scripts/broker.sh` when none answers),
+publishes R messages/s (one QoS 1 fix each, vehicles in turn: each reports every
+V/R s) for S seconds, and listens on `onemap_live`. The NOTIFY of a batch is
+delivered when its transaction commits, when the fix is visible in `vehicles`:
+latency = NOTIFY received − fix time (stamped at publish). Loss = published −
+stored (counted in the database after the feed caught up). Results go to
+bench/FEED_RESULTS.md (appended) and stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import paho.mqtt.client as mqtt
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gis_server.settings import load_settings  # noqa: E402
+from layers.migrate import upgrade  # noqa: E402
+
+
+def scratch(server_dsn: str, vehicles: int) -> str:
+    name = f"onemap_bench_feed_{secrets.token_hex(3)}"
+    with psycopg.connect(server_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = server_dsn.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    upgrade("postgresql+psycopg2://" + dsn.split("://", 1)[1])
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        with cur.copy("COPY vehicles (code, plate, kind) FROM STDIN") as copy:
+            for i in range(vehicles):
+                copy.write_row((f"B{i:06d}", f"苏F·B{i:06d}", "sanitation"))
+    return dsn
+
+
+class Listener(threading.Thread):
+    """Latency of every moved fix, from the NOTIFYs (delivered at commit)."""
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__(daemon=True)
+        self.dsn, self.latencies, self.stop = dsn, [], threading.Event()
+        self.ready = threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute("LISTEN onemap_live")
+            self.ready.set()
+            while not self.stop.is_set():
+                for note in conn.notifies(timeout=0.5):
+                    now = time.time()
+                    for fix in json.loads(note.payload).get("fixes", []):
+                        self.latencies.append(now - fix[5])
+
+
+def publish(url_port: int, topic: str, rate: float, seconds: float, vehicles: int) -> int:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="")
+    client.max_inflight_messages_set(1000)
+    client.connect("127.0.0.1", url_port)
+    client.loop_start()
+    rng = np.random.default_rng(1)
+    lon = rng.uniform(121.05, 121.55, vehicles)
+    lat = rng.uniform(31.75, 32.15, vehicles)
+    sent, start = 0, time.monotonic()
+    infos = []
+    while (elapsed := time.monotonic() - start) < seconds:
+        due = int(elapsed * rate) + 1
+        while sent < due:
+            i = sent % vehicles
+            lon[i] += 0.0003
+            body = {
+                "vehicle": f"B{i:06d}",
+                "t": int(time.time() * 1000),
+                "lon": round(lon[i], 6),
+                "lat": round(lat[i], 6),
+                "speed": 20,
+            }
+            infos.append(client.publish(f"{topic}/B{i:06d}", json.dumps(body), qos=1))
+            sent += 1
+        time.sleep(0.002)  # the publisher's pacing
+    for info in infos:
+        info.wait_for_publish(30)
+    client.disconnect()
+    client.loop_stop()
+    return sent
+
+
+def run(args: argparse.Namespace) -> dict:
+    settings = load_settings()
+    server = settings.database.dsn.rsplit("/", 1)[0] + "/postgres"
+    url = subprocess.run(
+        [str(ROOT / "scripts/broker.sh")], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    port = int(url.rsplit(":", 1)[1])
+    dsn = scratch(server, args.vehicles)
+    token = secrets.token_hex(3)
+    topic = f"onemap/bench/{token}"
+    env = dict(
+        os.environ,
+        DATABASE_URL=dsn,
+        ONEMAP_MQTT_URL=url,
+        PYTHONPATH=str(ROOT),
+        ONEMAP_FEED__TOPICS=json.dumps([f"{topic}/#"]),
+        ONEMAP_FEED__CLIENT_ID=f"onemap-bench-{token}",
+        ONEMAP_FEED__SESSION_EXPIRY_S="600",
+    )
+    onemap = Path(sys.executable).parent / "onemap"
+    log = open(ROOT / "var" / f"bench_feed_{token}.log", "w")  # noqa: SIM115
+    feed = subprocess.Popen([str(onemap), "feed", "run"], env=env, stdout=log, stderr=log)
+    listener = Listener(dsn)
+    listener.start()
+    listener.ready.wait(10)
+    try:
+        deadline = time.monotonic() + 30
+        while (
+            "subscribed" not in (ROOT / "var" / f"bench_feed_{token}.log").read_text()
+            and "connected" not in (ROOT / "var" / f"bench_feed_{token}.log").read_text()
+        ):
+            if time.monotonic() > deadline:
+                raise RuntimeError("feed did not connect")
+            time.sleep(0.1)
+        t0 = time.monotonic()
+        sent = publish(port, topic, args.rate, args.seconds, args.vehicles)
+        published_s = time.monotonic() - t0
+        with psycopg.connect(dsn) as conn:
+            stored = 0
+            wait_until = time.monotonic() + 120
+            while time.monotonic() < wait_until:
+                stored = conn.execute("SELECT count(*) FROM vehicle_positions").fetchone()[0]
+                conn.commit()
+                if stored >= sent:
+                    break
+                time.sleep(0.2)
+        catch_up = time.monotonic() - t0 - published_s
+    finally:
+        feed.terminate()
+        feed.wait(10)
+        listener.stop.set()
+    lat_ms = np.array(listener.latencies) * 1000
+    result = {
+        "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "vehicles": args.vehicles,
+        "sent": sent,
+        "achieved_rate": round(sent / published_s),
+        "stored": stored,
+        "lost": sent - stored,
+        "catch_up_s": round(catch_up, 2),
+        "p50_ms": round(float(np.percentile(lat_ms, 50)), 1) if len(lat_ms) else None,
+        "p95_ms": round(float(np.percentile(lat_ms, 95)), 1) if len(lat_ms) else None,
+        "p99_ms": round(float(np.percentile(lat_ms, 99)), 1) if len(lat_ms) else None,
+        "max_ms": round(float(lat_ms.max()), 1) if len(lat_ms) else None,
+    }
+    if not args.keep:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=2000)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--vehicles", type=int, default=20000)
+    parser.add_argument("--note", default="")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    r = run(args)
+    line = (
+        f"| {r['when']} | {r['vehicles']} | {r['rate']:g} | {r['achieved_rate']} | "
+        f"{r['seconds']:g} | {r['sent']} | {r['lost']} | {r['p50_ms']} | {r['p95_ms']} | "
+        f"{r['p99_ms']} | {r['max_ms']} | {r['catch_up_s']} | {args.note} |"
+    )
+    print(json.dumps(r))
+    out = ROOT / "bench" / "FEED_RESULTS.md"
+    if not out.exists():
+        out.write_text(
+            "# Live feed: publish → visible (bench/feed.py)\n\n"
+            "| when | vehicles | target msg/s | achieved msg/s | s | sent | lost | p50 ms | "
+            "p95 ms | p99 ms | max ms | catch-up s | note |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        )
+    with out.open("a") as f:
+        f.write(line + "\n")
+    print(line)
+
+
+if __name__ == "__main__":
+    main()
