@@ -21,6 +21,7 @@ from etl.feed import store
 from etl.feed.checks import REASONS, Candidate, check_values, in_extent, judge_speeds, to_wgs84
 from etl.feed.fix import Fix
 from etl.feed.notify import notify
+from layers import geofences
 from layers.live_tracks import update_tracks
 
 WORLD = (-180.0, -90.0, 180.0, 90.0)
@@ -32,6 +33,7 @@ class FeedRules:
 
     extent: tuple[float, float, float, float] = WORLD
     max_speed_kmh: dict[str, float] = field(default_factory=lambda: {"default": 150.0})
+    geofences: bool = True  # judge layers/geofences.py's rules on every moved vehicle
 
     def limit(self, kind: str | None) -> float:
         return float(
@@ -51,6 +53,7 @@ class IngestResult:
     tracks_appended: int = 0
     tracks_rebuilt: int = 0
     notifications: int = 0
+    alerts: list[dict] = field(default_factory=list)  # geofence episodes opened or closed
 
     def drop(self, index: int, reason: str, detail: str = "") -> None:
         self.dropped[reason] += 1
@@ -138,6 +141,9 @@ def ingest(conn, fixes: Sequence[Fix], rules: FeedRules | None = None) -> Ingest
                 result.tracks_appended, result.tracks_rebuilt = update_tracks(conn, inserted)
                 if moved:
                     result.notifications = notify(cur, "vehicles", "fixes", moved)
+                if rules.geofences and (changes := geofences.judge(cur, moved)):
+                    result.alerts = changes
+                    result.notifications += notify(cur, "geofence", "alerts", changes)
         conn.commit()
     except BaseException:
         conn.rollback()

@@ -23,8 +23,10 @@ def pg3(db_dsn: str) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture()
-def new_vehicle(db_dsn: str):
-    """Make a vehicle of its own for a test: returns (code, plate)."""
+def new_vehicle(demo_db: str):
+    """Make a vehicle of its own for a test: returns (code, plate). The demo is loaded
+    first (it loads only into empty layers, so a test vehicle must not come before it)."""
+    db_dsn = demo_db
 
     def make(kind: str = "sanitation") -> tuple[str, str]:
         n = next(_SERIAL)
