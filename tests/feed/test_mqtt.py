@@ -131,3 +131,60 @@ def test_reconnects_after_broker_restart(db_dsn, private_broker, new_vehicle):
         wait_until(lambda: count(db_dsn, code) == 2, what="a fix after the restart")
     finally:
         feed.stop()
+
+
+def test_database_connection_killed_mid_feed_nothing_lost_none_twice(
+    db_dsn, broker_url, new_vehicle
+):
+    code, _ = new_vehicle()
+    topic = new_topic()
+    feed = started(make_feed(db_dsn, broker_url, topic))
+    try:
+        with publisher(broker_url) as pub, psycopg.connect(db_dsn, autocommit=True) as admin:
+            for m in range(60):
+                pub.send(f"{topic}/v", payload(code, m, 0.0005 * m))
+                if m in (20, 40):
+                    wait_until(lambda: feed._conn is not None, what="the feed's connection")
+                    admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = 'onemap-feed' AND datname = current_database()"
+                    )
+            wait_until(lambda: count(db_dsn, code) == 60, what="all 60 fixes stored")
+            wait_until(lambda: feed.stats.acked == 60, what="all 60 acked")
+    finally:
+        feed.stop()
+    assert count(db_dsn, code) == 60
+
+
+def test_unacked_messages_survive_a_broker_restart(db_dsn, private_broker, new_vehicle):
+    """The database refuses while the broker restarts: the broker's persistent session
+    keeps the unacked messages, the feed gets them again and stores each once."""
+    code, _ = new_vehicle()
+    topic = new_topic()
+    feed = make_feed(db_dsn, private_broker.url, topic, session_expiry_s=600)
+
+    def refusing(dsn):
+        conn = psycopg.connect(dsn)
+        conn.execute("SET lock_timeout = '100ms'")
+        conn.commit()
+        return conn
+
+    feed.connect_db = refusing
+    started(feed)
+    blocker = psycopg.connect(db_dsn)
+    blocker.execute("LOCK TABLE vehicles IN ACCESS EXCLUSIVE MODE")
+    try:
+        with publisher(private_broker.url) as pub:
+            for m in range(10):
+                pub.send(f"{topic}/v", payload(code, m, 0.0005 * m))
+        wait_until(lambda: feed.stats.db_failures >= 1, what="the feed to retry")
+        private_broker.stop()
+        private_broker.start()
+        wait_until(lambda: feed.stats.connects >= 2, what="the feed to reconnect")
+        blocker.rollback()
+        wait_until(lambda: count(db_dsn, code) == 10, what="the 10 fixes stored")
+        wait_until(lambda: feed.stats.acked == 10, what="the redelivered 10 acked")
+    finally:
+        blocker.close()
+        feed.stop()
+    assert count(db_dsn, code) == 10
