@@ -15,6 +15,7 @@ redelivers them; the (vehicle, time) key stores them once).
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -22,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -171,11 +173,23 @@ class MqttFeed:
         if self._conn is not None:
             self._conn.close()
 
-    def run_forever(self, report_every_s: float = 60.0) -> None:
+    def run_forever(self, report_every_s: float = 60.0, status_file: Path | None = None) -> None:
+        """Run until stopped; the counters are logged every `report_every_s` and written
+        to `status_file` (for `onemap feed status`) every 5 s."""
         self.start()
+        ticks = 0
         try:
-            while not self._stop.wait(report_every_s):
-                LOGGER.info("feed: %s", self.status())
+            while not self._stop.wait(5.0):
+                ticks += 1
+                status = self.status()
+                if status_file is not None:
+                    status_file.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = status_file.with_suffix(".tmp")
+                    tmp.write_text(json.dumps({"at": time.time(), **status}))
+                    tmp.replace(status_file)
+                if ticks * 5.0 >= report_every_s:
+                    ticks = 0
+                    LOGGER.info("feed: %s", status)
         finally:
             self.stop()
 

@@ -10,7 +10,9 @@ import click
 from gis_server.cli.db import prepare_database
 from gis_server.cli.options import fail, load_or_exit
 from gis_server.cluster import ClusterError
-from gis_server.settings import Settings
+from gis_server.settings import PROJECT_DIR, Settings
+
+STATUS_FILE = PROJECT_DIR / "var" / "feed_status.json"  # the running feed's counters
 
 
 @click.group("feed", invoke_without_command=True)
@@ -30,7 +32,9 @@ def run_feed(settings: Settings) -> None:
     options = mqtt_options(settings)
     click.echo(f"实时定位 feed: {options.url} {', '.join(options.topics)} as {options.client_id}")
     try:
-        MqttFeed(settings.database.dsn, options, feed_rules(settings)).run_forever()
+        MqttFeed(settings.database.dsn, options, feed_rules(settings)).run_forever(
+            status_file=STATUS_FILE
+        )
     except KeyboardInterrupt:
         pass
 
@@ -99,3 +103,25 @@ def simulate_cmd(interval: float, rounds: int | None, limit: int | None) -> None
     except OSError as exc:
         fail(f"无法连接 MQTT 代理 — cannot reach the broker {settings.feed.url}: {exc}")
     click.echo(f"已发布 published {sent} fixes")
+
+
+@feed.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status_cmd(as_json: bool) -> None:
+    """状态 — rates, lag, online vehicles, partitions, open geofence alerts, feed counters."""
+    import json
+
+    from etl.feed.status import feed_status
+
+    settings = load_or_exit()
+    status = feed_status(settings.database.dsn, settings.feed.offline_after_s, STATUS_FILE)
+    if as_json:
+        click.echo(json.dumps(status, ensure_ascii=False, indent=2))
+        return
+    for key, value in status.items():
+        if isinstance(value, dict):
+            click.echo(f"{key}:")
+            for k, v in value.items():
+                click.echo(f"  {k}: {v}")
+        else:
+            click.echo(f"{key}: {value}")
