@@ -51,8 +51,10 @@ def to_wgs84(fixes: list[Fix]) -> list[tuple[float, float]]:
 def check_values(fix: Fix) -> str | None:
     """Why a Fix built by a caller (not from_payload) is invalid, or None."""
     try:
-        if not fix.vehicle or fix.t.tzinfo is None:
-            raise BadFix("vehicle" if not fix.vehicle else "t", "missing or naive")
+        if not fix.vehicle or not fix.vehicle.isprintable():
+            raise BadFix("vehicle", "missing or with control characters")
+        if fix.t.tzinfo is None:
+            raise BadFix("t", "must be timezone-aware")
         check_ranges(fix.lon, fix.lat, fix.speed, fix.heading)
     except BadFix as exc:
         return str(exc)

@@ -98,6 +98,8 @@ def from_payload(payload: object) -> Fix:
         vehicle = str(vehicle)
     if not isinstance(vehicle, str) or not vehicle.strip() or len(vehicle) > 64:
         raise BadFix("vehicle", "must be a vehicle code or plate")
+    if not vehicle.isprintable():  # NUL and control characters: PostgreSQL text refuses NUL
+        raise BadFix("vehicle", "contains control characters")
     crs = str(payload.get("crs") or "wgs84").strip().lower()
     if crs not in CRS_NAMES:
         raise BadFix("crs", f"must be one of {', '.join(CRS_NAMES)}")

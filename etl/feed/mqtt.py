@@ -245,9 +245,12 @@ class MqttFeed:
                 if self._conn is None or self._conn.closed:
                     self._conn = self.connect_db(self.dsn)
                 result = ingest(self._conn, fixes, self.rules)
-            except psycopg.Error as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever it is, nothing is acked
                 self.stats.db_failures += 1
-                LOGGER.warning("feed: database error, not acknowledging, retrying: %s", exc)
+                if isinstance(exc, psycopg.Error):
+                    LOGGER.warning("feed: database error, not acknowledging, retrying: %s", exc)
+                else:
+                    LOGGER.exception("feed: unexpected error, not acknowledging, retrying")
                 if self._conn is not None:
                     self._conn.close()
                 self._conn = None
