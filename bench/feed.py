@@ -102,6 +102,29 @@ def publish(url_port: int, topic: str, rate: float, seconds: float, vehicles: in
     return sent
 
 
+def wait_stored(dsn: str, sent: int, timeout_s: float = 120.0) -> int:
+    """Fixes stored once the feed caught up with `sent` (or at the deadline)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            stored = conn.execute("SELECT count(*) FROM vehicle_positions").fetchone()[0]
+            if stored >= sent or time.monotonic() > deadline:
+                return stored
+            time.sleep(0.2)
+
+
+def percentiles(latencies: list[float]) -> dict:
+    ms = np.array(latencies) * 1000
+    if not len(ms):
+        return {"p50_ms": None, "p95_ms": None, "p99_ms": None, "max_ms": None}
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 1),
+        "p95_ms": round(float(np.percentile(ms, 95)), 1),
+        "p99_ms": round(float(np.percentile(ms, 99)), 1),
+        "max_ms": round(float(ms.max()), 1),
+    }
+
+
 def run(args: argparse.Namespace) -> dict:
     settings = load_settings()
     server = settings.database.dsn.rsplit("/", 1)[0] + "/postgres"
@@ -122,38 +145,27 @@ def run(args: argparse.Namespace) -> dict:
         ONEMAP_FEED__SESSION_EXPIRY_S="600",
     )
     onemap = Path(sys.executable).parent / "onemap"
-    log = open(ROOT / "var" / f"bench_feed_{token}.log", "w")  # noqa: SIM115
+    log_path = ROOT / "var" / f"bench_feed_{token}.log"
+    log = open(log_path, "w")  # noqa: SIM115 - lives with the process
     feed = subprocess.Popen([str(onemap), "feed", "run"], env=env, stdout=log, stderr=log)
     listener = Listener(dsn)
     listener.start()
     listener.ready.wait(10)
     try:
         deadline = time.monotonic() + 30
-        while (
-            "subscribed" not in (ROOT / "var" / f"bench_feed_{token}.log").read_text()
-            and "connected" not in (ROOT / "var" / f"bench_feed_{token}.log").read_text()
-        ):
+        while "feed: connected" not in log_path.read_text():
             if time.monotonic() > deadline:
                 raise RuntimeError("feed did not connect")
             time.sleep(0.1)
         t0 = time.monotonic()
         sent = publish(port, topic, args.rate, args.seconds, args.vehicles)
         published_s = time.monotonic() - t0
-        with psycopg.connect(dsn) as conn:
-            stored = 0
-            wait_until = time.monotonic() + 120
-            while time.monotonic() < wait_until:
-                stored = conn.execute("SELECT count(*) FROM vehicle_positions").fetchone()[0]
-                conn.commit()
-                if stored >= sent:
-                    break
-                time.sleep(0.2)
+        stored = wait_stored(dsn, sent)
         catch_up = time.monotonic() - t0 - published_s
     finally:
         feed.terminate()
         feed.wait(10)
         listener.stop.set()
-    lat_ms = np.array(listener.latencies) * 1000
     result = {
         "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "rate": args.rate,
@@ -164,10 +176,7 @@ def run(args: argparse.Namespace) -> dict:
         "stored": stored,
         "lost": sent - stored,
         "catch_up_s": round(catch_up, 2),
-        "p50_ms": round(float(np.percentile(lat_ms, 50)), 1) if len(lat_ms) else None,
-        "p95_ms": round(float(np.percentile(lat_ms, 95)), 1) if len(lat_ms) else None,
-        "p99_ms": round(float(np.percentile(lat_ms, 99)), 1) if len(lat_ms) else None,
-        "max_ms": round(float(lat_ms.max()), 1) if len(lat_ms) else None,
+        **percentiles(listener.latencies),
     }
     if not args.keep:
         with psycopg.connect(server, autocommit=True) as admin:
