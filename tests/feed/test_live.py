@@ -99,8 +99,6 @@ def test_listen_reconnects_after_its_connection_dies(sse, db_dsn):
 
 
 def test_slow_client_is_dropped_others_served():
-    import asyncio
-
     from gis_server.live.stream import QUEUE_FRAMES, LiveHub
 
     async def scenario() -> tuple[int, int, bool]:
@@ -114,7 +112,9 @@ def test_slow_client_is_dropped_others_served():
                 got += 1
         return got, hub.dropped, slow not in hub.clients
 
-    got, dropped, slow_gone = asyncio.run(scenario())
+    from tests.helpers import run_async  # the session browser's loop may be running
+
+    got, dropped, slow_gone = run_async(scenario())
     assert got == QUEUE_FRAMES + 5 and dropped == 1 and slow_gone
 
 
