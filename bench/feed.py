@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/feed.py [--rate 2000] [--seconds 60] [--vehicles 20000] [--keep]
 
-Creates a scratch database (migrated, V bench vehicles), runs a real `onemap feed`
-process against the broker in config.yml (`scripts/broker.sh` when none answers),
+Creates a scratch database (migrated, V bench vehicles), starts a private Mosquitto
+(queues unlimited), runs a real `onemap feed` process against it,
 publishes R messages/s (one QoS 1 fix each, vehicles in turn: each reports every
 V/R s) for S seconds, and listens on `onemap_live`. The NOTIFY of a batch is
 delivered when its transaction commits, when the fix is visible in `vehicles`:
@@ -102,6 +102,32 @@ def publish(url_port: int, topic: str, rate: float, seconds: float, vehicles: in
     return sent
 
 
+def private_broker(directory: Path) -> tuple[subprocess.Popen, int]:
+    """A Mosquitto of the benchmark's own on a free port, queues unlimited (a shared broker's
+    default max_queued_messages, 1000, would drop what the feed has not yet taken)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    directory.mkdir(parents=True, exist_ok=True)
+    conf = directory / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
+        f"max_queued_bytes 0\nuser {os.environ.get('USER') or 'root'}\n"
+    )
+    proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("mosquitto did not start") from None
+            time.sleep(0.05)
+
+
 def wait_stored(dsn: str, sent: int, timeout_s: float = 120.0) -> int:
     """Fixes stored once the feed caught up with `sent` (or at the deadline)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -128,10 +154,8 @@ def percentiles(latencies: list[float]) -> dict:
 def run(args: argparse.Namespace) -> dict:
     settings = load_settings()
     server = settings.database.dsn.rsplit("/", 1)[0] + "/postgres"
-    url = subprocess.run(
-        [str(ROOT / "scripts/broker.sh")], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    port = int(url.rsplit(":", 1)[1])
+    broker, port = private_broker(ROOT / "var" / "bench_mosquitto")
+    url = f"mqtt://127.0.0.1:{port}"
     dsn = scratch(server, args.vehicles)
     token = secrets.token_hex(3)
     topic = f"onemap/bench/{token}"
@@ -166,6 +190,8 @@ def run(args: argparse.Namespace) -> dict:
         feed.terminate()
         feed.wait(10)
         listener.stop.set()
+        broker.terminate()
+        broker.wait(10)
     result = {
         "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "rate": args.rate,

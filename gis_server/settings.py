@@ -235,7 +235,7 @@ class FeedSettings(_Section):
     password: str = ""
     ca_file: str = ""
     session_expiry_s: int = Field(7 * 86400, ge=0)
-    batch_size: int = Field(500, ge=1, le=50000)  # messages per transaction at most
+    batch_size: int = Field(2000, ge=1, le=50000)  # messages per transaction at most
     batch_latency_ms: int = Field(100, ge=1, le=60000)  # wait at most this for a batch to fill
     buffer_messages: int = Field(20000, ge=10)  # unacknowledged messages held at most
     offline_after_s: int = Field(300, ge=10)  # no fix for this long: the vehicle is offline

@@ -15,6 +15,10 @@ listener $port 127.0.0.1
 allow_anonymous true
 persistence true
 persistence_location $dir/
+# keep every QoS 1 message of the feed's session while it catches up (the default,
+# 1000, drops the rest: acknowledged-after-commit cannot save what the broker drops)
+max_queued_messages 0
+max_queued_bytes 0
 log_dest file $dir/mosquitto.log
 user $(id -un)
 CONF

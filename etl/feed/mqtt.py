@@ -47,7 +47,7 @@ class MqttOptions:
     password: str = ""
     ca_file: str = ""
     session_expiry_s: int = 7 * 86400
-    batch_size: int = 500
+    batch_size: int = 2000
     batch_latency_s: float = 0.1
     buffer_messages: int = 20000
     keepalive_s: int = 30
