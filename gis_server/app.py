@@ -23,6 +23,8 @@ from gis_server.console import console_routes
 from gis_server.errors import OnemapError, add_exception_handlers
 from gis_server.health import health_route
 from gis_server.limits import RequestLimits
+from gis_server.live.feed_api import feed_api_routes
+from gis_server.live.stream import LiveHub, live_routes
 from gis_server.ogc.language import LanguageNegotiation
 from gis_server.ogc.service import OgcService
 from gis_server.ogc.tiles.fast_lane import TileFastLane
@@ -38,6 +40,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await ogc.open_pools()  # the hot read paths' async pools, on this loop
+        app.state.live = LiveHub(settings.database.dsn)
+        app.state.live.start()  # the process's one LISTEN onemap_live (reconnects itself)
         try:
             database.open_pool(settings.database.dsn, settings.database.pool_size)
             await run_in_threadpool(ogc.api)
@@ -46,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await app.state.live.stop()
             await ogc.close_pools()
             database.close_pool()
 
@@ -54,6 +59,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             health_route(settings),
             *auth_routes(settings),
             *grid_api_routes(settings),
+            *feed_api_routes(),
+            *live_routes(),
             *ogc.mount(),
             *console_routes(settings),
         ],

@@ -47,6 +47,7 @@ def console_options(settings: Settings) -> ConsoleOptions:
         stats_refresh_s=c.stats_refresh_s,
         events_refresh_s=c.events_refresh_s,
         layers_refresh_s=c.layers_refresh_s,
+        offline_after_s=settings.feed.offline_after_s,
     )
 
 

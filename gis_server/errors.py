@@ -176,7 +176,19 @@ class RequestTimeout(OnemapError):
         super().__init__(description, headers={"Connection": "close"})
 
 
+class InvalidBatch(OnemapError):
+    """A feed batch that is not a JSON array/object or CSV of fixes, or has too many rows;
+    `row` names the row when one is to blame (bad rows of a good batch are reported, not raised)."""
+
+    code = "InvalidBatch"
+
+    def __init__(self, message: str, row: int | None = None):
+        extra = {} if row is None else {"row": row}
+        super().__init__(message, **extra)
+
+
 DEFAULT_STATUS_CODES: dict[type[OnemapError], int] = {
+    InvalidBatch: 400,
     NotFound: 404,
     InvalidParameter: 400,
     InvalidFeature: 422,

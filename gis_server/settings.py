@@ -224,6 +224,41 @@ class ImportsSettings(_Section):
         return self.raster_dir if self.raster_dir.is_absolute() else PROJECT_DIR / self.raster_dir
 
 
+class FeedSettings(_Section):
+    """The live GPS feed (`onemap feed`): its MQTT broker, batching and when a vehicle is offline.
+
+    url: mqtt://host:port, or mqtts:// for TLS (ca_file: the broker's CA, empty: system CAs).
+    A QoS 1 message is acknowledged only after its fixes are committed; the session is
+    persistent (client_id + session_expiry_s), so what is not acknowledged is redelivered.
+    """
+
+    enabled: bool = False
+    url: str = "mqtt://127.0.0.1:1883"
+    topics: list[str] = ["onemap/positions/#"]
+    qos: int = Field(1, ge=0, le=1)
+    client_id: str = Field("onemap-feed", min_length=1, max_length=64)
+    username: str = ""
+    password: str = ""
+    ca_file: str = ""
+    session_expiry_s: int = Field(7 * 86400, ge=0)
+    batch_size: int = Field(2000, ge=1, le=50000)  # messages per transaction at most
+    batch_latency_ms: int = Field(100, ge=1, le=60000)  # wait at most this for a batch to fill
+    buffer_messages: int = Field(20000, ge=10)  # unacknowledged messages held at most
+    offline_after_s: int = Field(300, ge=10)  # no fix for this long: the vehicle is offline
+
+    @field_validator("username", "password", "ca_file", mode="before")
+    @classmethod
+    def _null_is_empty(cls, v: Any) -> Any:
+        return "" if v is None else v
+
+    @field_validator("url")
+    @classmethod
+    def _mqtt_url(cls, v: str) -> str:
+        if not v.startswith(("mqtt://", "mqtts://")):
+            raise ValueError("must be an mqtt:// or mqtts:// URL")
+        return v
+
+
 class EtlJob(_Section):
     """A scheduled import run by `onemap etl run [JOB]` (from cron)."""
 
@@ -259,6 +294,7 @@ class Settings(BaseSettings):
     console: ConsoleSettings = ConsoleSettings()
     collections: list[ExtraCollection] = []
     imports: ImportsSettings = ImportsSettings()
+    feed: FeedSettings = FeedSettings()
     etl_jobs: list[EtlJob] = []
 
     @model_validator(mode="after")

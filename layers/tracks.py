@@ -38,6 +38,13 @@ ON CONFLICT (vehicle_code, day) DO UPDATE SET
     distance_km = EXCLUDED.distance_km, geom = EXCLUDED.geom, updated_at = now()
 """
 
+
+def upsert_sql(lines: str, distance: str) -> str:
+    """The track upsert fed by the relation `lines` (e.g. a CTE of the live feed's
+    appended lines), with `distance` the SQL of each line's length."""
+    return _UPSERT.format(lines=lines, distance=distance)
+
+
 _TRACKS = """
 WITH fixes AS (
     SELECT p.vehicle_code,

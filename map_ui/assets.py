@@ -49,6 +49,8 @@ CONSOLE_JS = (
     "console/areas.js",
     "console/cameras.js",
     "console/vehicles.js",
+    "console/fleet.js",
+    "console/live.js",
     "console/events.js",
     "console/tracks.js",
     "console/panel.js",

@@ -86,6 +86,7 @@ def client_config(options: ConsoleOptions) -> dict[str, Any]:
             "events": options.events_refresh_s * 1000,
             "layers": options.layers_refresh_s * 1000,
         },
+        "live": {"url": options.live_url, "offline_after_s": options.offline_after_s},
         "basemaps": [
             {
                 "id": "offline",

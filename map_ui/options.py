@@ -22,3 +22,5 @@ class ConsoleOptions:
     stats_refresh_s: int = 30
     events_refresh_s: int = 60
     layers_refresh_s: int = 60
+    live_url: str = "/api/live"  # server-sent events: vehicles move without polling
+    offline_after_s: int = 300  # a vehicle silent this long shows as offline

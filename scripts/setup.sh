@@ -75,6 +75,9 @@ if [ "$mode" = test ] || [ "$mode" = bench ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   have_pkg fonts-noto-cjk || missing+=(fonts-noto-cjk)
 fi
+# The live feed's MQTT broker: the tests, the demo and the benchmarks start a private
+# Mosquitto when none answers on the configured port.
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 if [ "$mode" = bench ]; then
   command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 fi

@@ -10,6 +10,7 @@ from gis_server.cli.config import config
 from gis_server.cli.db import db
 from gis_server.cli.demo import demo
 from gis_server.cli.etl import etl, export_cmd, import_cmd
+from gis_server.cli.feed import feed
 from gis_server.cli.grids import grids
 from gis_server.cli.serve import serve
 from gis_server.cli.users import keys, users
@@ -34,3 +35,4 @@ cli.add_command(grids)
 cli.add_command(audit)
 cli.add_command(backup_cmd)
 cli.add_command(restore_cmd)
+cli.add_command(feed)

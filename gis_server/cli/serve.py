@@ -46,15 +46,26 @@ def serve(
     if access_log is None:
         access_log = settings.server.access_log
     workers = None if reload else workers
-    run_server(
-        host,
-        port,
-        workers,
-        reload,
-        access_log,
-        settings.server.header_timeout_s,
-        settings.server.max_header_bytes,
-    )
+    feed = None
+    if settings.feed.enabled:
+        from gis_server.cli.feed import start_feed_process
+
+        feed = start_feed_process()
+        click.echo(f"实时定位 Feed:   {settings.feed.url} (process {feed.pid})")
+    try:
+        run_server(
+            host,
+            port,
+            workers,
+            reload,
+            access_log,
+            settings.server.header_timeout_s,
+            settings.server.max_header_bytes,
+        )
+    finally:
+        if feed is not None:
+            feed.terminate()
+            feed.join(10)
 
 
 def run_server(
@@ -87,6 +98,8 @@ def run_server(
         ),
         "log_level": "info",
         "access_log": access_log,
+        # open /api/live streams must not hold a shutdown forever
+        "timeout_graceful_shutdown": 5,
     }
     if reload or (workers or 1) <= 1 or not reuseport.AVAILABLE:
         uvicorn.run("gis_server.app:create_app", **options)

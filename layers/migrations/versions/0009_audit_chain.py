@@ -1,7 +1,7 @@
 """The audit trail chained by SHA-256 (tamper-evident; `onemap audit verify`).
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 """
 
 from pathlib import Path
@@ -9,7 +9,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

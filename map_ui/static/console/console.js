@@ -47,7 +47,7 @@
     map.on('zoomend', zoomClass);
     zoomClass();
 
-    [OC.areas, OC.cameras, OC.vehicles, OC.events, OC.tracks].forEach((m) => m.init(map));
+    [OC.areas, OC.cameras, OC.vehicles, OC.events, OC.tracks, OC.fleet, OC.live].forEach((m) => m.init(map));
     const basemapDone = OC.basemap.init(map);
     new OC.GroupedControl().addTo(map);
     OC.panel.init();
@@ -108,6 +108,8 @@
             heat_points: OC.events.data.length,
           },
           vehicleRefreshes: OC.vehicles.refreshes,
+          live: OC.live.state(),
+          fleet: OC.fleet.counts,
           statsRefreshes: OC.panel.refreshes,
           layerRedraws: Object.assign({ cameras: OC.cameras.refreshed || 0 }, OC.areas.refreshed),
           track: OC.tracks.state(),

@@ -40,6 +40,7 @@
     },
     _schedule() {
       clearInterval(this.timer);
+      if (OC.live && OC.live.connected) return; // the live stream moves them
       this.timer = setInterval(() => this.load().catch((e) => OC.reportError('vehicles', e)), OC.state.cfg.refresh_ms.vehicles);
     },
     load() {
@@ -51,8 +52,29 @@
         OC.emit('vehicles', this.data);
       });
     },
+    /** Fixes from the live stream: [code, lon, lat, speed, heading, epoch_s], newer only. */
+    applyFixes(fixes) {
+      const byCode = {};
+      this.data.forEach((v) => { byCode[v.code] = v; });
+      let moved = 0;
+      fixes.forEach(([code, lon, lat, speed, heading, epoch]) => {
+        const v = byCode[code];
+        const at = new Date(epoch * 1000).toISOString();
+        if (!v || (v.last_fix_at && Date.parse(v.last_fix_at) >= epoch * 1000)) return;
+        Object.assign(v, { lon, lat, speed_kmh: speed, heading, last_fix_at: at });
+        moved += 1;
+      });
+      this.liveFixes = (this.liveFixes || 0) + moved;
+      if (moved) { this.render(); OC.emit('vehicles', this.data); }
+      return moved;
+    },
+    offline(v, now) {
+      const limit = OC.state.cfg.live.offline_after_s * 1000;
+      return !v.last_fix_at || (now || Date.now()) - Date.parse(v.last_fix_at) > limit;
+    },
     render() {
       const seen = {};
+      const now = Date.now();
       this.data.forEach((v) => {
         seen[v.code] = true;
         const ll = OC.toLatLng(v.lon, v.lat);
@@ -72,6 +94,8 @@
           if (m.isPopupOpen()) m.getPopup().setContent(popupHtml(v));
         }
         m.options.vehicle = v;
+        const el = m.getElement();
+        if (el) el.classList.toggle('oc-veh-offline', this.offline(v, now));
       });
       Object.keys(this.markers).forEach((code) => {
         if (!seen[code]) { this.group.removeLayer(this.markers[code]); delete this.markers[code]; }

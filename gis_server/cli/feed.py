@@ -1,0 +1,127 @@
+"""`onemap feed [run]` — the MQTT feed; `onemap feed simulate` — a moving demo fleet."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+
+import click
+
+from gis_server.cli.db import prepare_database
+from gis_server.cli.options import fail, load_or_exit
+from gis_server.cluster import ClusterError
+from gis_server.settings import PROJECT_DIR, Settings
+
+STATUS_FILE = PROJECT_DIR / "var" / "feed_status.json"  # the running feed's counters
+
+
+@click.group("feed", invoke_without_command=True)
+@click.pass_context
+def feed(ctx: click.Context) -> None:
+    """实时定位 — the live GPS feed (MQTT → PostGIS); without a subcommand: run."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(run)
+
+
+def run_feed(settings: Settings) -> None:
+    """The feed until interrupted: ack after commit, reconnecting to broker and database."""
+    from etl.feed.mqtt import MqttFeed
+    from gis_server.live.config import feed_rules, mqtt_options
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    options = mqtt_options(settings)
+    click.echo(f"实时定位 feed: {options.url} {', '.join(options.topics)} as {options.client_id}")
+    try:
+        MqttFeed(settings.database.dsn, options, feed_rules(settings)).run_forever(
+            status_file=STATUS_FILE
+        )
+    except KeyboardInterrupt:
+        pass
+
+
+@feed.command("run")
+def run() -> None:
+    """Subscribe to the broker in config.yml (feed:) and store every fix."""
+    settings = load_or_exit()
+    try:
+        prepare_database(settings)
+    except ClusterError as exc:
+        fail(str(exc))
+    run_feed(settings)
+
+
+def _feed_process_main() -> None:
+    run_feed(load_or_exit())
+
+
+def start_feed_process() -> multiprocessing.Process:
+    """The feed beside `onemap serve`: its own process (one broker session however many
+    HTTP workers; its GIL and its failures are its own)."""
+    process = multiprocessing.get_context("spawn").Process(
+        target=_feed_process_main, name="onemap-feed", daemon=True
+    )
+    process.start()
+    return process
+
+
+@feed.command("simulate")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds between two fixes of one vehicle.",
+)
+@click.option(
+    "--rounds",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop after this many fixes per vehicle (default: run until interrupted).",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Simulate at most N vehicles."
+)
+def simulate_cmd(interval: float, rounds: int | None, limit: int | None) -> None:
+    """模拟 — publish live fixes of the demo fleet along their tracks to the feed's broker."""
+    from etl.feed.simulate import simulate
+
+    settings = load_or_exit()
+    topic = settings.feed.topics[0]
+    prefix = topic.removesuffix("/#").removesuffix("/+") or "onemap/positions"
+    try:
+        sent = simulate(
+            settings.database.dsn,
+            settings.feed.url,
+            prefix,
+            interval,
+            rounds,
+            limit,
+            log=click.echo,
+        )
+    except KeyboardInterrupt:
+        return
+    except OSError as exc:
+        fail(f"无法连接 MQTT 代理 — cannot reach the broker {settings.feed.url}: {exc}")
+    click.echo(f"已发布 published {sent} fixes")
+
+
+@feed.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status_cmd(as_json: bool) -> None:
+    """状态 — rates, lag, online vehicles, partitions, open geofence alerts, feed counters."""
+    import json
+
+    from etl.feed.status import feed_status
+
+    settings = load_or_exit()
+    status = feed_status(settings.database.dsn, settings.feed.offline_after_s, STATUS_FILE)
+    if as_json:
+        click.echo(json.dumps(status, ensure_ascii=False, indent=2))
+        return
+    for key, value in status.items():
+        if isinstance(value, dict):
+            click.echo(f"{key}:")
+            for k, v in value.items():
+                click.echo(f"  {k}: {v}")
+        else:
+            click.echo(f"{key}: {value}")

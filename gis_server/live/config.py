@@ -1,0 +1,32 @@
+"""The feed's settings turned into what etl/feed takes (etl never reads settings)."""
+
+from __future__ import annotations
+
+from etl.feed.ingest import FeedRules
+from etl.feed.mqtt import MqttOptions
+from gis_server.settings import Settings
+
+
+def feed_rules(settings: Settings) -> FeedRules:
+    """The district's extent and the GPS import's speed limits, for every feed."""
+    return FeedRules(
+        extent=tuple(settings.district.extent),
+        max_speed_kmh=dict(settings.imports.gps.max_speed_kmh),
+    )
+
+
+def mqtt_options(settings: Settings) -> MqttOptions:
+    f = settings.feed
+    return MqttOptions(
+        url=f.url,
+        topics=tuple(f.topics),
+        qos=f.qos,
+        client_id=f.client_id,
+        username=f.username,
+        password=f.password,
+        ca_file=f.ca_file,
+        session_expiry_s=f.session_expiry_s,
+        batch_size=f.batch_size,
+        batch_latency_s=f.batch_latency_ms / 1000.0,
+        buffer_messages=f.buffer_messages,
+    )

@@ -1,0 +1,163 @@
+"""`GET /api/live`: one server-sent-events stream of what changes, for every console.
+
+One `LISTEN onemap_live` per app process (psycopg 3 async, autocommit; on
+failure it reconnects with back-off and tells clients `resync`, so they
+re-read what they show), fanned out to every client. Each payload's `kind`
+becomes the SSE event name: `vehicles` from the feeds (etl/feed/notify.py),
+whatever dispatch sends for its events. Each client has a bounded queue: a
+client too slow to keep up is dropped (its EventSource reconnects and
+resyncs) rather than holding memory or slowing the others. A comment line
+every `HEARTBEAT_S` keeps proxies and dead-peer detection honest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+
+import psycopg
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+
+from etl.feed.notify import CHANNEL
+from gis_server.errors import DatabaseUnavailable
+from gis_server.routing import Body, RouteDoc, api_route
+
+LOGGER = logging.getLogger(__name__)
+HEARTBEAT_S = 15.0
+QUEUE_FRAMES = 256
+MAX_CLIENTS = 2000
+
+
+def frame(event: str, data: str) -> bytes:
+    """One SSE event (data is one JSON line, so no line splitting is needed)."""
+    return f"event: {event}\ndata: {data}\n\n".encode()
+
+
+def frame_of(payload: str) -> bytes:
+    try:
+        kind = json.loads(payload).get("kind", "message")
+    except (ValueError, AttributeError):
+        kind = "message"
+    return frame(str(kind) if str(kind).isidentifier() else "message", payload)
+
+
+class LiveHub:
+    """The process's one LISTEN connection and its subscribers' queues."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.clients: set[asyncio.Queue[bytes | None]] = set()
+        self.listening = asyncio.Event()
+        self.dropped = 0
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._listen_forever())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for q in list(self.clients):
+            self._close(q)
+
+    def subscribe(self) -> asyncio.Queue[bytes | None]:
+        if len(self.clients) >= MAX_CLIENTS:
+            raise DatabaseUnavailable("实时流连接已满 — too many live stream clients")
+        q: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_FRAMES)
+        self.clients.add(q)
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue) -> None:
+        self.clients.discard(q)
+
+    def _close(self, q: asyncio.Queue) -> None:
+        self.clients.discard(q)
+        with contextlib.suppress(asyncio.QueueEmpty):
+            while True:
+                q.get_nowait()
+        q.put_nowait(None)  # the client's stream ends
+
+    def publish(self, data: bytes) -> None:
+        for q in list(self.clients):
+            try:
+                q.put_nowait(data)
+            except asyncio.QueueFull:
+                self.dropped += 1
+                self._close(q)
+
+    async def _listen_forever(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    self.dsn, autocommit=True, application_name="onemap-live"
+                )
+                async with conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    self.listening.set()
+                    delay = 0.2
+                    async for note in conn.notifies():
+                        self.publish(frame_of(note.payload))
+            except psycopg.Error as exc:
+                LOGGER.warning("live: LISTEN connection failed (%s); reconnecting", exc)
+            if self.listening.is_set():
+                self.listening.clear()
+                self.publish(frame("resync", "{}"))
+            await asyncio.sleep(delay)  # back-off between reconnects, not a wait in a test
+            delay = min(delay * 2, 5.0)
+
+
+async def _events(hub: LiveHub, q: asyncio.Queue, hello: bytes) -> AsyncIterator[bytes]:
+    try:
+        yield b"retry: 3000\n\n" + hello
+        while True:
+            try:
+                data = await asyncio.wait_for(q.get(), HEARTBEAT_S)
+            except TimeoutError:
+                yield b": ping\n\n"
+                continue
+            if data is None:
+                return
+            yield data
+    finally:
+        hub.unsubscribe(q)
+
+
+async def live(request: Request) -> StreamingResponse:
+    hub: LiveHub = request.app.state.live
+    settings = request.app.state.settings
+    q = hub.subscribe()
+    hello = frame("hello", json.dumps({"offline_after_s": settings.feed.offline_after_s}))
+    return StreamingResponse(
+        _events(hub, q, hello),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def live_routes() -> list:
+    return [
+        api_route(
+            "/api/live",
+            live,
+            doc=RouteDoc(
+                summary="Server-sent events: vehicles moving, dispatch's event changes, resync",
+                tags=("live",),
+                responses={
+                    200: Body(
+                        "an endless text/event-stream; events `hello`, `vehicles` "
+                        '({"fixes": [[code, lon, lat, speed, heading, epoch_s], …]}), '
+                        "dispatch's kinds, `resync`; `: ping` comments as heartbeats",
+                        None,
+                        ("text/event-stream",),
+                    )
+                },
+            ),
+        )
+    ]

@@ -1,0 +1,44 @@
+"""Tables of the live feed (migration 0008): forbidden zones and geofence alert episodes."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Identity, Index, Integer, Table, Text, text
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from layers.tables.meta import geom, gid, gist, metadata, timestamp, updated
+
+forbidden_zones = Table(
+    "forbidden_zones",
+    metadata,
+    gid(Integer),
+    Column("code", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("kinds", ARRAY(Text), nullable=False),
+    geom("MULTIPOLYGON"),
+    updated(),
+    gist("forbidden_zones"),
+)
+
+geofence_alerts = Table(
+    "geofence_alerts",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("rule", Text, nullable=False),
+    Column("vehicle_code", Text, nullable=False),
+    Column("zone_code", Text, nullable=False),
+    timestamp("started_at", nullable=False),
+    timestamp("last_seen_at", nullable=False),
+    timestamp("ended_at"),
+    Column("fix_count", Integer, nullable=False),
+    geom("POINT"),
+    timestamp("created_at", nullable=False),
+    Index(
+        "geofence_alerts_open",
+        "vehicle_code",
+        "rule",
+        "zone_code",
+        unique=True,
+        postgresql_where=text("ended_at IS NULL"),
+    ),
+    Index("geofence_alerts_started", "started_at"),
+)

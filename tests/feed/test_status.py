@@ -1,0 +1,21 @@
+"""`onemap feed status`'s facts come from the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from etl.feed.fix import Fix
+from etl.feed.ingest import ingest
+from etl.feed.status import feed_status
+from tests.feed.mqtt_helpers import RULES
+
+
+def test_status_counts_a_fresh_fix(pg3, new_vehicle, db_dsn):
+    code, _ = new_vehicle("sweeper")
+    before = feed_status(db_dsn, 300)
+    ingest(pg3, [Fix(code, dt.datetime.now(dt.UTC), 121.3, 31.95, 5.0, 0.0)], RULES)
+    after = feed_status(db_dsn, 300)
+    assert after["fixes_last_minute"] == before["fixes_last_minute"] + 1
+    online = lambda s: s["vehicles"].get("sweeper", {}).get("online", 0)  # noqa: E731
+    assert online(after) == online(before) + 1
+    assert after["lag_s"] is not None and after["partitions"] >= 1
