@@ -19,9 +19,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gis_server import editing, json_body
+from gis_server.api_grids_docs import CHECK, DIFF, HISTORY, RESTORE
 from gis_server.auth import Role, require
 from gis_server.database import pooled
 from gis_server.errors import InvalidParameter, NotFound
+from gis_server.routing import api_route
 from gis_server.settings import Settings
 from layers import grid_edits, grid_history, topology, vocab
 
@@ -144,8 +146,8 @@ class GridApi:
 def grid_api_routes(settings: Settings) -> list[Route]:
     api = GridApi(settings)
     return [
-        Route("/api/grids/check", api.check, methods=["GET"]),
-        Route("/api/grids/diff", api.diff, methods=["GET"]),
-        Route("/api/grids/{code}/history", api.history, methods=["GET"]),
-        Route("/api/grids/{code}/restore", api.restore, methods=["POST"]),
+        api_route("/api/grids/check", api.check, doc=CHECK),
+        api_route("/api/grids/diff", api.diff, doc=DIFF),
+        api_route("/api/grids/{code}/history", api.history, doc=HISTORY),
+        api_route("/api/grids/{code}/restore", api.restore, methods=["POST"], doc=RESTORE),
     ]

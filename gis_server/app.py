@@ -26,6 +26,7 @@ from gis_server.limits import RequestLimits
 from gis_server.ogc.language import LanguageNegotiation
 from gis_server.ogc.service import OgcService
 from gis_server.ogc.tiles.fast_lane import TileFastLane
+from gis_server.openapi import openapi_routes
 from gis_server.settings import Settings, get_settings
 
 LOGGER = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             health_route(settings),
             *auth_routes(settings),
             *grid_api_routes(settings),
+            *openapi_routes(),  # /api/openapi.json, generated from this route table
             *ogc.mount(),
             *console_routes(settings),
         ],

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from gis_server.routing import Body, RouteDoc, api_route
 from gis_server.settings import Settings
 from layers.migrate import current_revision, head_revision
 
@@ -37,9 +38,30 @@ def check(settings: Settings) -> tuple[int, dict[str, Any]]:
     }
 
 
+_HEALTH_BODY = {
+    "type": "object",
+    "required": ["status", "database", "migrations"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "database": {"type": "string", "enum": ["reachable", "unreachable"]},
+        "migrations": {"type": "object"},
+    },
+}
+HEALTH = RouteDoc(
+    "健康检查 database reachable and migrations at head",
+    tags=("health",),
+    responses={
+        200: Body("healthy", _HEALTH_BODY),
+        503: Body(
+            "database unreachable or schema not at head (which part, in the body)", _HEALTH_BODY
+        ),
+    },
+)
+
+
 def health_route(settings: Settings) -> Route:
     async def healthz(request: Request) -> JSONResponse:
         status, body = await run_in_threadpool(check, settings)
         return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
-    return Route("/healthz", healthz, methods=["GET", "HEAD"])
+    return api_route("/healthz", healthz, methods=["GET", "HEAD"], doc=HEALTH)
