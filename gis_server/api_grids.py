@@ -29,7 +29,7 @@ from layers import grid_edits, grid_history, topology, vocab
 
 
 def parse_instant(name: str, value: str | None) -> dt.datetime:
-    """An ISO 8601 instant; a date or a naive time is read in Asia/Shanghai."""
+    """An ISO 8601 instant (returned in UTC); a date or a naive time is read in Asia/Shanghai."""
     if not value:
         raise InvalidParameter(name, "必填 — required (ISO 8601 date-time)")
     try:
@@ -40,7 +40,10 @@ def parse_instant(name: str, value: str | None) -> dt.datetime:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    return parsed
+    try:  # in UTC: PostgreSQL takes offsets up to ±15:59 only, Python up to ±23:59
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidParameter(name, "超出范围 — out of range") from None
 
 
 def grid_type_param(value: str | None) -> str | None:

@@ -17,6 +17,8 @@ from typing import Any
 
 from gis_server.routing import Body, Param, RouteDoc
 
+# alternative views of a JSON answer (pygeoapi's HTML, JSON-LD, CSV): not the JSON schema
+UNTYPED = frozenset({"text/html", "application/ld+json", "text/csv"})
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 CREDENTIALS = [{"bearer": []}, {"apiKey": []}, {"session": []}]
 SECURITY_SCHEMES = {
@@ -81,7 +83,8 @@ def _response(status: int, body: Body) -> dict[str, Any]:
     schema = body.schema if body.schema is not None or status < 400 else ERROR_REF
     if body.media_types and status not in (204, 304):
         out["content"] = {
-            mt: ({"schema": dict(schema)} if schema is not None else {}) for mt in body.media_types
+            mt: ({"schema": dict(schema)} if schema is not None and mt not in UNTYPED else {})
+            for mt in body.media_types
         }
     return out
 
