@@ -2,9 +2,9 @@
 
 Checks: no 5xx (503 never happens with the database up), statuses, content types and
 JSON bodies as documented, and no demo reporter's phone in any response.
-Bounded: ONEMAP_FUZZ_CASES examples per operation (default 6: about 1,000 requests
-over ~170 operations, a couple of minutes on a loaded 2-core machine);
-`ONEMAP_FUZZ_CASES=50 pytest tests/openapi/test_fuzz.py` is the bigger run.
+Bounded: ONEMAP_FUZZ_CASES examples per operation (default 6: about 760 requests over
+~190 operations, ~1–2 minutes on a loaded 2-core machine);
+`ONEMAP_FUZZ_CASES=50 pytest tests/openapi/test_fuzz.py -s` is the bigger run (~6,000).
 Writes are fuzzed anonymously (every one must be a documented 401, never a 500);
 the authorised side is the role matrix (test_role_matrix.py).
 """
