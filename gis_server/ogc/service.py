@@ -10,6 +10,7 @@ worker thread with that object in a context variable (`context.current_query`).
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import threading
 import time
@@ -62,6 +63,14 @@ class _Params(dict):
         if key == "filter":
             return default
         return super().get(key, default)
+
+
+def _pygeoapi_description(content: Any, path: str) -> str:
+    """The description of a pygeoapi error (JSON or JSON-LD; an HTML page has none to reuse)."""
+    try:
+        return str(json.loads(content)["description"])
+    except (ValueError, TypeError, KeyError):
+        return f"{path}: not found"
 
 
 class OgcService:
@@ -181,6 +190,8 @@ class OgcService:
 
         ctx = contextvars.copy_context()
         headers, status, content = await run_in_threadpool(ctx.run, run)
+        if status == HTTPStatus.NOT_FOUND:  # onemap's one error body, whatever `f` asked for
+            raise NotFound(_pygeoapi_description(content, request.url.path))
         if status >= 500:
             LOGGER.error("pygeoapi answered %s on %s", status, request.url.path)
         if (

@@ -31,7 +31,11 @@ SCHEMA_JSON = "application/schema+json"
 MVT = "application/vnd.mapbox-vector-tile"
 MERGE_PATCH = "application/merge-patch+json"
 TILE_MATRIX_SETS = ["WebMercatorQuad", "CGCS2000Quad"]
-ETAG = "ETag"
+DRY_RUN_ANSWER = {
+    "type": "object",
+    "required": ["onemap:dry_run"],
+    "properties": {"onemap:dry_run": {"type": "boolean", "enum": [True]}},
+}
 
 
 def ref(name: str) -> dict:
@@ -151,6 +155,7 @@ def _write_ops(layer: LayerSpec) -> list[Operation]:
         "a JSON merge patch", ref(f"{layer.id}.Patch"), (MERGE_PATCH, GEOJSON, "application/json")
     )
     written = Body("the feature as stored (ETag: its new version)", feature_ref, (GEOJSON,))
+    preview = Body("dry_run=true: what would be written (nothing was)", DRY_RUN_ANSWER, (GEOJSON,))
     fails = {s: error_body(s) for s in (404, 409, 415, 422)}
     if_match = () if not layer.if_match_required else (428,)
     item_fails = {**fails, 412: error_body(412), **{s: error_body(s) for s in if_match}}
@@ -158,13 +163,13 @@ def _write_ops(layer: LayerSpec) -> list[Operation]:
     write = dict(role=role, tags=tags)
     return [
         Operation(c, "POST", RouteDoc(f"{layer.title} — 新增 create", params=(DRY_RUN,), request=body,
-                                      responses={201: written, **fails}, **write)),
+                                      responses={200: preview, 201: written, **fails}, **write)),
         Operation(f"{c}/{{featureId}}", "PUT", RouteDoc(f"{layer.title} — 替换 replace",
                   params=(pid, IF_MATCH, DRY_RUN), request=body, responses={200: written, **item_fails}, **write)),
         Operation(f"{c}/{{featureId}}", "PATCH", RouteDoc(f"{layer.title} — 修改 update",
                   params=(pid, IF_MATCH, DRY_RUN), request=patch, responses={200: written, **item_fails}, **write)),
         Operation(f"{c}/{{featureId}}", "DELETE", RouteDoc(f"{layer.title} — 删除 delete",
-                  params=(pid, IF_MATCH, DRY_RUN), responses={204: Body("deleted", None, ()), **item_fails}, **write)),
+                  params=(pid, IF_MATCH, DRY_RUN), responses={200: preview, 204: Body("deleted", None, ()), **item_fails}, **write)),
     ]  # fmt: skip
 
 

@@ -20,3 +20,12 @@ def test_grid_diff_with_an_offset_postgres_cannot_take(client, town, instant):
         assert r.json()["parameter"] == "from"
     r = client.get("/api/grids/diff", params={"from": "2024-05-01", "to": instant})
     assert r.status_code in (200, 400), r.text
+
+
+@pytest.mark.parametrize("f", ["jsonld", "html", "json"])
+def test_a_missing_feature_is_the_one_json_error_in_every_format(client, town, f):
+    """pygeoapi answered f=jsonld's 404 as application/ld+json with its own body."""
+    r = client.get(f"/ogc/collections/towns/items/no-such-town?f={f}")
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("application/json")
+    assert set(r.json()) >= {"code", "description"} and "type" not in r.json()
