@@ -19,15 +19,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gis_server import editing, json_body
+from gis_server.api_grids_docs import CHECK, DIFF, HISTORY, RESTORE
 from gis_server.auth import Role, require
 from gis_server.database import pooled
 from gis_server.errors import InvalidParameter, NotFound
+from gis_server.routing import api_route
 from gis_server.settings import Settings
 from layers import grid_edits, grid_history, topology, vocab
 
 
 def parse_instant(name: str, value: str | None) -> dt.datetime:
-    """An ISO 8601 instant; a date or a naive time is read in Asia/Shanghai."""
+    """An ISO 8601 instant (returned in UTC); a date or a naive time is read in Asia/Shanghai."""
     if not value:
         raise InvalidParameter(name, "必填 — required (ISO 8601 date-time)")
     try:
@@ -38,7 +40,10 @@ def parse_instant(name: str, value: str | None) -> dt.datetime:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    return parsed
+    try:  # in UTC: PostgreSQL takes offsets up to ±15:59 only, Python up to ±23:59
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidParameter(name, "超出范围 — out of range") from None
 
 
 def grid_type_param(value: str | None) -> str | None:
@@ -144,8 +149,8 @@ class GridApi:
 def grid_api_routes(settings: Settings) -> list[Route]:
     api = GridApi(settings)
     return [
-        Route("/api/grids/check", api.check, methods=["GET"]),
-        Route("/api/grids/diff", api.diff, methods=["GET"]),
-        Route("/api/grids/{code}/history", api.history, methods=["GET"]),
-        Route("/api/grids/{code}/restore", api.restore, methods=["POST"]),
+        api_route("/api/grids/check", api.check, doc=CHECK),
+        api_route("/api/grids/diff", api.diff, doc=DIFF),
+        api_route("/api/grids/{code}/history", api.history, doc=HISTORY),
+        api_route("/api/grids/{code}/restore", api.restore, methods=["POST"], doc=RESTORE),
     ]

@@ -28,6 +28,7 @@ from gis_server.live.stream import LiveHub, live_routes
 from gis_server.ogc.language import LanguageNegotiation
 from gis_server.ogc.service import OgcService
 from gis_server.ogc.tiles.fast_lane import TileFastLane
+from gis_server.openapi import openapi_routes
 from gis_server.settings import Settings, get_settings
 
 LOGGER = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *grid_api_routes(settings),
             *feed_api_routes(),
             *live_routes(),
+            *openapi_routes(),  # /api/openapi.json, generated from this route table
             *ogc.mount(),
             *console_routes(settings),
         ],
