@@ -35,6 +35,9 @@ LOGGER = logging.getLogger(__name__)
 POOL_WAIT_SECONDS = 30.0
 WAIT_SLICE_SECONDS = 0.25
 PROBE_CONNECT_TIMEOUT_S = 1
+# psycopg_pool retries a failed connect with backoff (1 s, 2 s, 4 s …) and grows no further
+# meanwhile; giving up after half a second lets the next request after the outage grow it
+RECONNECT_TIMEOUT_S = 0.5
 CONNECT_KWARGS: dict[str, Any] = {"application_name": "onemap", "cursor_factory": ClientCursor}
 
 
@@ -63,7 +66,7 @@ class SyncPool:
             kwargs=CONNECT_KWARGS,
             open=False,
             timeout=POOL_WAIT_SECONDS,
-            reconnect_timeout=5.0,
+            reconnect_timeout=RECONNECT_TIMEOUT_S,
             name=f"onemap-{id(self):x}",
         )
         self.pool.open(wait=False)

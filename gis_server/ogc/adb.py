@@ -29,7 +29,11 @@ from psycopg import AsyncClientCursor, AsyncConnection, AsyncCursor, pq, sql
 from psycopg.adapt import Loader
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from gis_server.database import PROBE_CONNECT_TIMEOUT_S, WAIT_SLICE_SECONDS
+from gis_server.database import (
+    PROBE_CONNECT_TIMEOUT_S,
+    RECONNECT_TIMEOUT_S,
+    WAIT_SLICE_SECONDS,
+)
 from gis_server.errors import DatabaseUnavailable, InvalidParameter
 
 LOGGER = logging.getLogger(__name__)
@@ -91,7 +95,7 @@ class AsyncDB:
             kwargs=self._connect_kwargs(),
             open=False,
             timeout=POOL_WAIT_SECONDS,
-            reconnect_timeout=5.0,
+            reconnect_timeout=RECONNECT_TIMEOUT_S,
         )
         await self._pool.open(wait=False)
 
