@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from psycopg2.extensions import connection
+from psycopg import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -53,7 +53,7 @@ def grid_type_param(value: str | None) -> str | None:
 
 
 def check_report(
-    conn: connection, grid_type: str | None, tol: topology.Tolerance
+    conn: Connection, grid_type: str | None, tol: topology.Tolerance
 ) -> dict[str, Any]:
     """The topology report as JSON (also what `onemap grids check --json` prints)."""
     started = time.perf_counter()
@@ -89,7 +89,7 @@ class GridApi:
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    def _read(self, work: Callable[[connection], Any]) -> Any:
+    def _read(self, work: Callable[[Connection], Any]) -> Any:
         db = self.settings.database
         with pooled(db.dsn, db.pool_size) as conn:
             return work(conn)
@@ -105,7 +105,7 @@ class GridApi:
         t_from, t_to = parse_instant("from", q.get("from")), parse_instant("to", q.get("to"))
         gtype = grid_type_param(q.get("type"))
 
-        def work(conn: connection) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
             with conn.cursor() as cur:
                 return grid_history.diff(cur, t_from, t_to, gtype)
 
@@ -115,7 +115,7 @@ class GridApi:
     async def history(self, request: Request) -> Response:
         code = request.path_params["code"]
 
-        def work(conn: connection) -> list[dict[str, Any]]:
+        def work(conn: Connection) -> list[dict[str, Any]]:
             with conn.cursor() as cur:
                 return grid_history.history(cur, code)
 
@@ -135,7 +135,7 @@ class GridApi:
         expected = editing.expected_version(tags)
         tol = editing.tolerance(self.settings)
 
-        def work(conn: connection) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
             with conn.cursor() as cur:
                 result = grid_edits.restore(cur, code, version, expected=expected, tolerance=tol)
             editing.audit_grid_edit(conn, principal, "restore", result, request)

@@ -1,6 +1,6 @@
 """Handlers of /api/console/...: each reads one JSON body from PostGIS and answers it.
 
-Handlers are sync (Starlette runs them in its threadpool, next to the psycopg2
+Handlers are sync (Starlette runs them in its threadpool, next to the sync psycopg 3
 pool). Bad requests raise `gis_server.errors` classes, which the app's one
 exception handler answers.
 """
@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from psycopg2 import sql
+from psycopg import sql
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route

@@ -19,7 +19,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-import psycopg2
+import psycopg
 import pygeoapi
 import pygeoapi.api as core_api
 import pygeoapi.api.itemtypes as itemtypes_api
@@ -123,7 +123,7 @@ class OgcService:
                 stamp = raster_stamp(conn)
             config = build_config(self.settings, sources)
             coverage_ids = coverages.merge_coverages(config["resources"], db.dsn)
-        except psycopg2.OperationalError as exc:
+        except psycopg.OperationalError as exc:
             LOGGER.error("OGC API not ready: %s", exc)
             raise DatabaseUnavailable("database unavailable, retry later") from None
         openapi = ogc_document(self.settings.ogc.public_reads)  # onemap's, not pygeoapi's get_oas
