@@ -71,7 +71,7 @@ def _key_state(row: dict[str, object]) -> str:
 
 @click.group("users")
 def users() -> None:
-    """用户 — console and API accounts with roles (viewer < dispatcher < gis_editor < admin)."""
+    """用户 — console and API accounts with roles (viewer < reporter < grid_worker < handler < dispatcher < gis_editor < admin)."""
 
 
 @users.command("add")

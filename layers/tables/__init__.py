@@ -9,7 +9,7 @@ not model — CHECK constraints, defaults, partitions, triggers, functions, the
 grids' exclusion constraint — lives only there.
 """
 
-from layers.tables import features, records
+from layers.tables import dispatch, features, records
 from layers.tables.meta import metadata
 
-__all__ = ["features", "metadata", "records"]
+__all__ = ["dispatch", "features", "metadata", "records"]
