@@ -20,6 +20,7 @@ from gis_server import database
 from gis_server.api_grids import grid_api_routes
 from gis_server.auth import AuthMiddleware, auth_routes
 from gis_server.console import console_routes
+from gis_server.dispatch import dispatch_routes
 from gis_server.errors import OnemapError, add_exception_handlers
 from gis_server.health import health_route
 from gis_server.limits import RequestLimits
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             health_route(settings),
             *auth_routes(settings),
             *grid_api_routes(settings),
+            *dispatch_routes(),
             *ogc.mount(),
             *console_routes(settings),
         ],
