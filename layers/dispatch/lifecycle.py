@@ -94,7 +94,9 @@ def _in_scope(cur: Any, actor: Actor, ev: dict[str, Any]) -> bool:
 
 
 def _authorise(cur: Any, actor: Actor, ev: dict[str, Any], req: Request) -> str | None:
-    """The next state, or the refusal: 409 wrong state, 403 wrong role or scope, 412 version."""
+    """The next state, or the refusal: 412 stale version, 409 wrong state, 403 role or scope."""
+    if req.expected_version is not None and req.expected_version != ev["version"]:
+        raise VersionConflict(req.expected_version, ev["version"])
     key = (ev["status"], req.action)
     if key not in TRANSITIONS:
         raise TransitionRefused(ev["status"], req.action, allowed_actions(ev["status"], actor.role))
@@ -108,8 +110,6 @@ def _authorise(cur: Any, actor: Actor, ev: dict[str, Any], req: Request) -> str 
         raise NotPermitted(
             f"该事件不在您的职责范围 — event {ev['code']} is not in your department or grids"
         )
-    if req.expected_version is not None and req.expected_version != ev["version"]:
-        raise VersionConflict(req.expected_version, ev["version"])
     return to
 
 
