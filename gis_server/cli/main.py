@@ -7,6 +7,7 @@ import click
 from gis_server.cli.config import config
 from gis_server.cli.db import db
 from gis_server.cli.demo import demo
+from gis_server.cli.duties import duties
 from gis_server.cli.etl import etl, export_cmd, import_cmd
 from gis_server.cli.grids import grids
 from gis_server.cli.serve import serve
@@ -29,3 +30,4 @@ cli.add_command(etl)
 cli.add_command(users)
 cli.add_command(keys)
 cli.add_command(grids)
+cli.add_command(duties)
