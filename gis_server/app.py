@@ -20,7 +20,7 @@ from gis_server import database
 from gis_server.api_grids import grid_api_routes
 from gis_server.auth import AuthMiddleware, auth_routes
 from gis_server.console import console_routes
-from gis_server.dispatch import dispatch_routes
+from gis_server.dispatch import dispatch_routes, sweeper
 from gis_server.errors import OnemapError, add_exception_handlers
 from gis_server.health import health_route
 from gis_server.limits import RequestLimits
@@ -44,9 +44,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await run_in_threadpool(ogc.api)
         except (psycopg2.OperationalError, OnemapError) as exc:
             LOGGER.error("database not ready at start-up (will retry per request): %s", exc)
+        overdue_sweeper = sweeper.start(settings)  # marks late events as time passes
         try:
             yield
         finally:
+            await sweeper.stop(overdue_sweeper)
             await ogc.close_pools()
             database.close_pool()
 

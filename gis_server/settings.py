@@ -136,6 +136,7 @@ class DispatchSettings(_Section):
     the duty rule sets none (capped by the rule's normal limit).
     manual_hours: due time of an event no duty rule matched (the manual queue).
     page_max: the largest `limit` of GET /api/events.
+    overdue_sweep_s: how often the server marks events that became late (0: never).
     """
 
     snap_distance_m: float = Field(300.0, ge=0, le=5000)
@@ -143,6 +144,7 @@ class DispatchSettings(_Section):
     critical_hours: float = Field(4.0, gt=0)
     manual_hours: float = Field(120.0, gt=0)
     page_max: int = Field(200, ge=1, le=1000)
+    overdue_sweep_s: float = Field(60.0, ge=0)
 
 
 class DistrictSettings(_Section):

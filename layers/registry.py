@@ -271,11 +271,9 @@ EVENTS = LayerSpec(
         radius=4,
         by_property="status",
         palette={
-            "received": "#c0392b",
-            "manual": "#8e44ad",
+            # received, manual and returned (the centre's to act on) take the layer colour
             "dispatched": "#e67e22",
             "accepted": "#f1c40f",
-            "returned": "#e74c3c",
             "resolved": "#3498db",
             "verified": "#1abc9c",
             "closed": "#7f8c8d",

@@ -48,14 +48,14 @@ EVENT_SOURCES = {
 # 受理 → 派发 → 签收处置 → 办结 → 核查 → 归档; 退回 back to the dispatcher,
 # 待人工派单 when no duty rule matched at intake.
 EVENT_STATUSES = {
-    "received": "已受理",
-    "manual": "待人工派单",
-    "dispatched": "已派发",
-    "accepted": "处置中",
-    "returned": "已退回",
-    "resolved": "已办结待核查",
-    "verified": "已核查",
-    "closed": "已归档",
+    "received": "受理",
+    "manual": "待派",  # no duty rule matched: a dispatcher assigns it
+    "dispatched": "派发",
+    "accepted": "处置",  # signed for by the department or grid worker
+    "returned": "退回",
+    "resolved": "办结",  # handled, awaiting verification
+    "verified": "核查",
+    "closed": "归档",
 }
 OPEN_EVENT_STATUSES = tuple(s for s in EVENT_STATUSES if s != "closed")
 
