@@ -10,6 +10,7 @@ timeline in `event_actions`.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from etl.demo import duties
@@ -42,7 +43,7 @@ WHERE r.category = ANY(%(cats)s) AND r.subcategory IS NULL AND r.town_code IS NU
 ENRICH_SQL = """
 WITH m AS (
   SELECT e.gid, r.id AS rule_id, r.department_code, d.name AS department_name, g.worker_name,
-         coalesce(e.closed_at, now()) - e.created_at AS span
+         coalesce(e.closed_at, %(now)s) - e.created_at AS span
   FROM events e
   CROSS JOIN LATERAL (
     SELECT id, department_code FROM duty_rules r
@@ -62,8 +63,9 @@ UPDATE events e SET
   resolved_at = CASE WHEN e.status IN ('resolved', 'verified', 'closed')
                      THEN e.created_at + m.span * 0.8 END,
   verified_at = CASE WHEN e.status IN ('verified', 'closed') THEN e.created_at + m.span * 0.95 END,
-  overdue_at = CASE WHEN e.due_at < coalesce(e.closed_at, now()) THEN e.due_at END,
-  satisfaction = CASE WHEN e.status = 'closed' AND e.source IN ('hotline_12345', 'wechat') THEN
+  overdue_at = CASE WHEN e.due_at < coalesce(e.closed_at, %(now)s) THEN e.due_at END,
+  satisfaction = CASE WHEN e.status = 'closed' AND e.source IN ('hotline_12345', 'wechat')
+                       AND e.closed_at < %(now)s - interval '1 day' THEN
       CASE WHEN mod(abs(hashtext(e.code)), 1000) < 930 THEN 'satisfied'
            WHEN mod(abs(hashtext(e.code)), 1000) < 985 THEN 'basic' ELSE 'unsatisfied' END END
 FROM m WHERE m.gid = e.gid
@@ -93,8 +95,12 @@ WHERE a.event_code = e.code AND a.n > 1
 """
 
 
-def apply(conn: Any) -> dict[str, int]:
-    """Insert departments and rules, enrich every event, write timelines; row counts."""
+def apply(conn: Any, now: dt.datetime) -> dict[str, int]:
+    """Insert departments and rules, enrich every event, write timelines; row counts.
+
+    `now` is the demo's "now" (etl.demo.events.now_of(anchor)), so the result
+    depends on the seed and anchor only, not on the day it is loaded.
+    """
     with conn.cursor() as cur:
         for code, (name, kind, phone) in duties.BUREAUS.items():
             cur.execute(DEPARTMENT_SQL, {"code": code, "name": name, "kind": kind, "phone": phone})
@@ -106,7 +112,7 @@ def apply(conn: Any) -> dict[str, int]:
         counts = {"departments": cur.fetchone()[0]}
         cur.execute("SELECT count(*) FROM duty_rules")
         counts["duty_rules"] = cur.fetchone()[0]
-        cur.execute(ENRICH_SQL)
+        cur.execute(ENRICH_SQL, {"now": now})
         cur.execute(TIMELINE_SQL)
         counts["event_actions"] = cur.rowcount
         cur.execute(VERSION_SQL)

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from gis_server.auth import Role
 from gis_server.dispatch import admin, events, intake, schemas
 from gis_server.routing import Body, Param, RouteDoc, api_route
+from layers.dispatch import stats
 
 TAGS = ("dispatch",)
 _CODE = Param("code", "path", required=True, description="event code")
@@ -52,6 +53,13 @@ def _event_routes() -> list[Route]:
             "Cameras, vehicles and boats near an event, and its grid worker",
             Role.GRID_WORKER, TAGS, (_CODE, Param("limit", schema={"type": "integer"})),
             responses={200: _ok("nearby resources", schemas.NEARBY)})),
+        api_route("/api/dispatch/stats", events.statistics, methods=["GET"], doc=RouteDoc(
+            "Statistics per town, department, category, grid or source over a period "
+            "(received, auto-dispatched, closed, closure and on-time rates, hours, returns, satisfaction)",
+            Role.DISPATCHER, TAGS, (Param("by", schema={"enum": list(stats.GROUPS)}),
+                                    Param("from", schema={"type": "string", "format": "date"}),
+                                    Param("to", schema={"type": "string", "format": "date"})),
+            responses={200: _ok("one row per group", schemas.STATS)})),
     ]  # fmt: skip
 
 

@@ -1,5 +1,6 @@
 """`GET /api/events` (queues), `GET /api/events/{code}` (detail + timeline),
-`POST /api/events/{code}/actions` (the lifecycle), `GET /api/events/{code}/nearby`.
+`POST /api/events/{code}/actions` (the lifecycle), `GET /api/events/{code}/nearby`,
+`GET /api/dispatch/stats` (the loop's figures per town, department …).
 
 Grid workers and handlers see and act on their own events (scope in
 layers/dispatch); the reporter's contact is shown to dispatchers and admins only.
@@ -7,6 +8,7 @@ layers/dispatch); the reporter's contact is shown to dispatchers and admins only
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -18,7 +20,8 @@ from gis_server.auth import Principal, Role, require
 from gis_server.dispatch import common
 from gis_server.errors import InvalidParameter, NotFound
 from layers import vocab
-from layers.dispatch import lifecycle, nearby, queues
+from layers.dispatch import lifecycle, nearby, queues, stats
+from layers.dispatch.rules import LOCAL
 
 CONTACT_ROLES = (Role.DISPATCHER, Role.ADMIN)
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"v(\d+)"\s*$')
@@ -139,3 +142,32 @@ async def nearby_resources(request: Request) -> Response:
         return nearby.around(cur, code, limit, with_phone=principal.can(Role.HANDLER))
 
     return common.json_response(await common.run(settings, work))
+
+
+async def statistics(request: Request) -> Response:
+    """`GET /api/dispatch/stats?by=town|department|category|grid|source&from=&to=` (dates)."""
+    await require(request, Role.DISPATCHER)
+    q = request.query_params
+    group = q.get("by", "town")
+    if group not in stats.GROUPS:
+        raise InvalidParameter("by", f"应为 {'|'.join(stats.GROUPS)} — unknown grouping")
+    end = _day(q.get("to"), "to") + dt.timedelta(days=1) if q.get("to") else None
+    start = _day(q.get("from"), "from") if q.get("from") else None
+    end = end or dt.datetime.now(LOCAL).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    ) + dt.timedelta(days=1)
+    start = start or end - dt.timedelta(days=30)
+    if start >= end:
+        raise InvalidParameter("from", "应早于 to — must be before to")
+    rows = await common.run(
+        common.settings_of(request), lambda cur: stats.by(cur, group, start, end)
+    )
+    return common.json_response({"by": group, "from": start, "to": end, "rows": rows})
+
+
+def _day(value: str, name: str) -> dt.datetime:
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidParameter(name, "应为日期 YYYY-MM-DD — expected a date") from None
+    return dt.datetime.combine(day, dt.time(), LOCAL)

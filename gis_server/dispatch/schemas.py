@@ -119,3 +119,17 @@ RULE = {
 
 def list_of(schema: dict, key: str) -> dict:
     return {"type": "object", "properties": {key: {"type": "array", "items": schema}}}
+
+
+STATS = {
+    "type": "object",
+    "properties": {
+        "by": _STR, "from": _TIME, "to": _TIME,
+        "rows": {"type": "array", "items": {"type": "object", "properties": {
+            "key": _NSTR, "received": {"type": "integer"}, "auto_dispatched": {"type": "integer"},
+            "closed": {"type": "integer"}, "closure_rate": {"type": ["number", "null"]},
+            "on_time_rate": {"type": ["number", "null"]},
+            "mean_handling_hours": {"type": ["number", "null"]}, "returns": {"type": "integer"},
+            "satisfaction_rate": {"type": ["number", "null"]}}}},
+    },
+}  # fmt: skip
