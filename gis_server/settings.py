@@ -127,6 +127,21 @@ class EditingSettings(_Section):
     require_if_match: list[str] = []
 
 
+class AssessmentSettings(_Section):
+    """The monthly 100-point assessment (考核, `onemap report monthly`), as in Tongzhou.
+
+    hotline_points + grid_points: what 12345 events and grid events are worth;
+    on_time / closure / satisfaction: the weights of the rates within each part
+    (grid events have no call-back, so their part uses on_time and closure).
+    """
+
+    hotline_points: float = Field(50.0, ge=0)
+    grid_points: float = Field(50.0, ge=0)
+    on_time: float = Field(0.4, ge=0)
+    closure: float = Field(0.4, ge=0)
+    satisfaction: float = Field(0.2, ge=0)
+
+
 class DispatchSettings(_Section):
     """The dispatch loop (自动派单): placing events and their time limits.
 
@@ -145,6 +160,7 @@ class DispatchSettings(_Section):
     manual_hours: float = Field(120.0, gt=0)
     page_max: int = Field(200, ge=1, le=1000)
     overdue_sweep_s: float = Field(60.0, ge=0)
+    assessment: AssessmentSettings = AssessmentSettings()
 
 
 class DistrictSettings(_Section):

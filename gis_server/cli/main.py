@@ -10,6 +10,7 @@ from gis_server.cli.demo import demo
 from gis_server.cli.duties import duties
 from gis_server.cli.etl import etl, export_cmd, import_cmd
 from gis_server.cli.grids import grids
+from gis_server.cli.report import report
 from gis_server.cli.serve import serve
 from gis_server.cli.users import keys, users
 
@@ -31,3 +32,4 @@ cli.add_command(users)
 cli.add_command(keys)
 cli.add_command(grids)
 cli.add_command(duties)
+cli.add_command(report)
