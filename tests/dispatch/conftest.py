@@ -57,9 +57,10 @@ def _clear(dsn: str) -> None:
         run_sql(dsn, q, {"t": TOWN})
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def world(demo_db: str) -> Iterator[str]:
-    """The D9 district (see the module docstring), committed; removed after the session."""
+    """The D9 district (see the module docstring), committed; removed after each test module
+    (so that later test directories see only the demo district)."""
     _clear(demo_db)
     for code, (kind, box) in GRIDS.items():
         run_sql(demo_db, "INSERT INTO grids (code, name, town_code, grid_type, worker_name, worker_phone, "
@@ -87,7 +88,7 @@ def lonlat(dsn: str, x: float, y: float) -> tuple[float, float]:
                    "ST_MakePoint(%s, %s), 4549), 4326) AS p) q", (X0 + x, Y0 + y))[0]  # fmt: skip
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def make_key(world: str) -> Callable[..., str]:
     """An API key of a new user with `role` and scope (department, grids)."""
 
@@ -104,7 +105,7 @@ def make_key(world: str) -> Callable[..., str]:
     return make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def client(world: str) -> Iterator[TestClient]:
     with TestClient(create_app(get_settings()), raise_server_exceptions=False) as c:
         yield c
