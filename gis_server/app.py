@@ -22,6 +22,7 @@ from gis_server import database
 from gis_server.api_grids import grid_api_routes
 from gis_server.auth import AuthMiddleware, auth_routes
 from gis_server.console import console_routes
+from gis_server.dispatch import dispatch_routes, sweeper
 from gis_server.errors import OnemapError, add_exception_handlers
 from gis_server.health import health_route
 from gis_server.limits import RequestLimits
@@ -64,10 +65,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await run_in_threadpool(ogc.api)
         except (psycopg.OperationalError, OnemapError) as exc:
             LOGGER.error("database not ready at start-up (will retry per request): %s", exc)
+        overdue_sweeper = sweeper.start(settings)  # marks late events as time passes
         try:
             yield
         finally:
             await app.state.live.stop()
+            await sweeper.stop(overdue_sweeper)
             await ogc.close_pools()
             database.close_pool()
 
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *feed_api_routes(),
             *live_routes(),
             *openapi_routes(),  # /api/openapi.json, generated from this route table
+            *dispatch_routes(),
             *ogc.mount(),
             *console_routes(settings),
         ],

@@ -80,6 +80,15 @@ class Conflict(OnemapError):
     code = "Conflict"
 
 
+class InvalidTransition(Conflict):
+    """A dispatch action not possible in the event's state; names the state and the next actions."""
+
+    code = "InvalidTransition"
+
+    def __init__(self, description: str, status: str, allowed: list[str]):
+        super().__init__(description, current_status=status, allowed_actions=allowed)
+
+
 class PreconditionFailed(OnemapError):
     """If-Match names a version that is no longer current (someone else edited)."""
 
@@ -193,6 +202,7 @@ DEFAULT_STATUS_CODES: dict[type[OnemapError], int] = {
     InvalidParameter: 400,
     InvalidFeature: 422,
     Conflict: 409,
+    InvalidTransition: 409,
     PreconditionFailed: 412,
     PreconditionRequired: 428,
     NotAuthenticated: 401,

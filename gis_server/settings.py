@@ -133,6 +133,42 @@ class EditingSettings(_Section):
     require_if_match: list[str] = []
 
 
+class AssessmentSettings(_Section):
+    """The monthly 100-point assessment (考核, `onemap report monthly`), as in Tongzhou.
+
+    hotline_points + grid_points: what 12345 events and grid events are worth;
+    on_time / closure / satisfaction: the weights of the rates within each part
+    (grid events have no call-back, so their part uses on_time and closure).
+    """
+
+    hotline_points: float = Field(50.0, ge=0)
+    grid_points: float = Field(50.0, ge=0)
+    on_time: float = Field(0.4, ge=0)
+    closure: float = Field(0.4, ge=0)
+    satisfaction: float = Field(0.2, ge=0)
+
+
+class DispatchSettings(_Section):
+    """The dispatch loop (自动派单): placing events and their time limits.
+
+    snap_distance_m: a point in a gap between grids or on water goes to the nearest
+    comprehensive grid within this many metres (else only its town).
+    urgent_hours / critical_hours: time limits of urgent and critical events where
+    the duty rule sets none (capped by the rule's normal limit).
+    manual_hours: due time of an event no duty rule matched (the manual queue).
+    page_max: the largest `limit` of GET /api/events.
+    overdue_sweep_s: how often the server marks events that became late (0: never).
+    """
+
+    snap_distance_m: float = Field(300.0, ge=0, le=5000)
+    urgent_hours: float = Field(24.0, gt=0)
+    critical_hours: float = Field(4.0, gt=0)
+    manual_hours: float = Field(120.0, gt=0)
+    page_max: int = Field(200, ge=1, le=1000)
+    overdue_sweep_s: float = Field(60.0, ge=0)
+    assessment: AssessmentSettings = AssessmentSettings()
+
+
 class DistrictSettings(_Section):
     name: str = "海门区"
     code: str = "320614"
@@ -291,6 +327,7 @@ class Settings(BaseSettings):
     district: DistrictSettings = DistrictSettings()
     demo: DemoSettings = DemoSettings()
     editing: EditingSettings = EditingSettings()
+    dispatch: DispatchSettings = DispatchSettings()
     console: ConsoleSettings = ConsoleSettings()
     collections: list[ExtraCollection] = []
     imports: ImportsSettings = ImportsSettings()

@@ -256,6 +256,7 @@ EVENTS = LayerSpec(
         grid_code=("所属网格", "Grid code"),
         town_code=("所属镇街", "Town code"),
         department=("处置部门", "Department"),
+        department_code=("处置部门编码", "Department code"),
         address=("地址", "Address"),
         created_at=("受理时间", "Created at"),
         due_at=("办结时限", "Due at"),
@@ -270,10 +271,11 @@ EVENTS = LayerSpec(
         radius=4,
         by_property="status",
         palette={
-            "accepted": "#e74c3c",
+            # received, manual and returned (the centre's to act on) take the layer colour
             "dispatched": "#e67e22",
-            "handling": "#f1c40f",
-            "reviewing": "#3498db",
+            "accepted": "#f1c40f",
+            "resolved": "#3498db",
+            "verified": "#1abc9c",
             "closed": "#7f8c8d",
         },
     ),

@@ -36,19 +36,65 @@ ZONE_KINDS = {
 
 EVENT_SOURCES = {
     "hotline_12345": "12345热线",
-    "grid_worker": "网格员上报",
-    "video": "视频智能发现",
-    "wechat": "微信随手拍",
     "city_management": "数字城管",
+    "camera_ai": "视频智能发现",
+    "geofence": "电子围栏告警",
+    "grid_worker": "网格员上报",
+    "wechat": "微信随手拍",
+    "centre": "指挥中心录入",
 }
 
-# The dispatch loop 受理 → 派发 → 处置 → 复核 → 办结.
+# The dispatch loop (layers/dispatch/lifecycle.py has the transitions):
+# 受理 → 派发 → 签收处置 → 办结 → 核查 → 归档; 退回 back to the dispatcher,
+# 待人工派单 when no duty rule matched at intake.
 EVENT_STATUSES = {
-    "accepted": "受理",
+    "received": "受理",
+    "manual": "待派",  # no duty rule matched: a dispatcher assigns it
     "dispatched": "派发",
-    "handling": "处置",
-    "reviewing": "复核",
-    "closed": "办结",
+    "accepted": "处置",  # signed for by the department or grid worker
+    "returned": "退回",
+    "resolved": "办结",  # handled, awaiting verification
+    "verified": "核查",
+    "closed": "归档",
+}
+OPEN_EVENT_STATUSES = tuple(s for s in EVENT_STATUSES if s != "closed")
+
+# What migration 0007 turned the earlier vocabulary into (old code → new code).
+LEGACY_EVENT_STATUSES = {
+    "accepted": ("received", "manual"),
+    "dispatched": ("dispatched", "returned"),
+    "handling": ("accepted",),
+    "reviewing": ("resolved", "verified"),
+    "closed": ("closed",),
 }
 
 EVENT_PRIORITIES = {"normal": "一般", "urgent": "紧急", "critical": "特急"}
+
+# 回访: the reporter's verdict on the call-back.
+SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
+
+DEPARTMENT_KINDS = {
+    "bureau": "区级部门",
+    "police": "公安",
+    "town_office": "镇街办",
+    "utility": "公用企业",
+    "centre": "指挥中心",
+}
+
+# event_actions.action: the lifecycle's actions plus what intake and the clock record.
+EVENT_ACTIONS = {
+    "receive": "受理",
+    "auto_dispatch": "自动派单",
+    "queue_manual": "转人工派单",
+    "dispatch": "派单",
+    "accept": "签收",
+    "return": "退回",
+    "resolve": "办结",
+    "verify": "核查通过",
+    "reopen": "重新办理",
+    "close": "归档",
+    "escalate": "督办",
+    "cohandle": "协办",
+    "callback": "回访",
+    "overdue": "超期",
+}

@@ -4,7 +4,7 @@ created_at follows a daily rhythm (office-hours peaks), a weekly one
 (Mondays high, Sundays low) and a seasonal one (summer high, Spring Festival
 low). Each case's handling time is drawn against its deadline; the case is
 closed if that time has passed by the anchor's evening ("now"), otherwise it
-sits at the step of 受理 → 派发 → 处置 → 复核 its progress has reached, and
+sits at the step of 派发 → 处置 → 办结待核查 its progress has reached, and
 overdue if past due_at. Places follow grid population (dense in centres).
 """
 
@@ -52,7 +52,7 @@ HOUR_WEIGHT = np.array(
     ]
 )
 WEEKDAY_WEIGHT = np.array([1.18, 1.08, 1.04, 1.02, 1.0, 0.8, 0.72])
-OPEN_STEPS = np.array(["accepted", "dispatched", "handling", "reviewing"])
+OPEN_STEPS = np.array(["dispatched", "accepted", "accepted", "resolved"])
 
 
 def now_of(anchor: dt.date) -> dt.datetime:
@@ -97,8 +97,9 @@ def _categories(rng: np.random.Generator, source: np.ndarray) -> np.ndarray:
 def _loop(rng: np.random.Generator, created: np.ndarray, priority: np.ndarray, now: float):  # noqa: ANN202
     """due_at, status and closed_at from a drawn handling time per case."""
     limit = np.vectorize(DUE_HOURS.get)(priority) * 3600.0
-    fraction = rng.lognormal(np.log(0.35), 0.7, len(created))
-    slow = rng.random(len(created)) < 0.03  # hard cases: weeks to months
+    # ~99 % within the limit, as the seeds report (Haimen: 99.64 % on time)
+    fraction = rng.lognormal(np.log(0.3), 0.45, len(created))
+    slow = rng.random(len(created)) < 0.005  # hard cases: weeks to months
     fraction[slow] = rng.lognormal(np.log(6.0), 1.0, int(slow.sum()))
     handling = np.maximum(fraction * limit, 300.0)
     closed = created + handling <= now

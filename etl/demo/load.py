@@ -22,8 +22,9 @@ import shapely
 from psycopg2 import sql
 
 from etl.demo import cameras as cams
+from etl.demo import dispatch_loop
 from etl.demo.copyload import copy_frame, ewkb, ewkb_points
-from etl.demo.events import build_events
+from etl.demo.events import build_events, now_of
 from etl.demo.fixes import DAYS, Fixes, build_fixes
 from etl.demo.frame import build_frame
 from etl.demo.geography import area_km2, load_geography, to_lonlat
@@ -220,6 +221,7 @@ def _load(conn, report: DemoReport, seed: int, anchor: dt.date, scale: float) ->
     )
     run.count["events"] = run.copy("copy events", "events", points_frame(events))
     run.count["event_contacts"] = run.copy("copy events", "event_contacts", contacts)
+    run.count.update(run.step("dispatch loop", lambda: dispatch_loop.apply(conn, now_of(anchor))))
     run.step("analyze", lambda: _analyze(conn))
 
 

@@ -16,6 +16,10 @@ TABLES = (
     "river_patrol_zones",
     "events",
     "event_contacts",
+    "event_actions",
+    "event_cohandlers",
+    "duty_rules",
+    "departments",
 )
 
 LABELS = {
@@ -29,6 +33,10 @@ LABELS = {
     "river_patrol_zones": "巡河区域 river zones",
     "events": "事件工单 events",
     "event_contacts": "报告人 contacts",
+    "event_actions": "处置记录 timeline",
+    "event_cohandlers": "协办 co-handling",
+    "duty_rules": "职责清单 duty rules",
+    "departments": "部门 departments",
 }
 
 

@@ -1,7 +1,10 @@
 """Roles, and who may write which layer (as the layer registry says).
 
 Roles are ordered: a higher role may do everything a lower one may
-(viewer < dispatcher < gis_editor < admin).
+(viewer < reporter < grid_worker < handler < dispatcher < gis_editor < admin).
+reporter: an intake system (12345, 数字城管, camera AI) submitting events;
+grid_worker and handler act on the dispatch loop within their grids or
+department (scope checked in layers/dispatch, not by the order).
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from layers.registry import LAYERS
 
 class Role(IntEnum):
     VIEWER = 1
-    DISPATCHER = 2
-    GIS_EDITOR = 3
-    ADMIN = 4
+    REPORTER = 2
+    GRID_WORKER = 3
+    HANDLER = 4
+    DISPATCHER = 5
+    GIS_EDITOR = 6
+    ADMIN = 7
 
     @property
     def label(self) -> str:

@@ -9,9 +9,11 @@ from gis_server.cli.backup import backup_cmd, restore_cmd
 from gis_server.cli.config import config
 from gis_server.cli.db import db
 from gis_server.cli.demo import demo
+from gis_server.cli.duties import duties
 from gis_server.cli.etl import etl, export_cmd, import_cmd
 from gis_server.cli.feed import feed
 from gis_server.cli.grids import grids
+from gis_server.cli.report import report
 from gis_server.cli.serve import serve
 from gis_server.cli.users import keys, users
 
@@ -36,3 +38,5 @@ cli.add_command(audit)
 cli.add_command(backup_cmd)
 cli.add_command(restore_cmd)
 cli.add_command(feed)
+cli.add_command(duties)
+cli.add_command(report)

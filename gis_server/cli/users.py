@@ -20,6 +20,8 @@ from gis_server.auth import audit, store
 from gis_server.auth.roles import ROLE_NAMES, Role
 from gis_server.cli.options import fail, load_or_exit
 from gis_server.database import connect
+from layers.dispatch import scope
+from layers.dispatch.errors import BadInput
 
 
 def _actor() -> str:
@@ -51,7 +53,7 @@ def _run(action: Callable[[connection], object]) -> object:
     try:
         with _transaction() as conn:
             return action(conn)
-    except (ValueError, LookupError) as exc:
+    except (ValueError, LookupError, BadInput) as exc:
         fail(f"错误 — error: {exc}")
         return None
 
@@ -71,7 +73,7 @@ def _key_state(row: dict[str, object]) -> str:
 
 @click.group("users")
 def users() -> None:
-    """用户 — console and API accounts with roles (viewer < dispatcher < gis_editor < admin)."""
+    """用户 — console and API accounts with roles (viewer < reporter < grid_worker < handler < dispatcher < gis_editor < admin)."""
 
 
 @users.command("add")
@@ -81,8 +83,24 @@ def users() -> None:
 @click.option(
     "--password-stdin", is_flag=True, help="从标准输入读取密码 read the password from stdin"
 )
-def users_add(username: str, role: str, display_name: str | None, password_stdin: bool) -> None:
-    """新建用户 — create USERNAME with a password (prompted twice unless --password-stdin)."""
+@click.option("--department", default=None, help="处置部门编码 a handler's department code")
+@click.option("--grid", "grids", multiple=True, help="网格编码 a grid worker's grid (repeatable)")
+def users_add(
+    username: str,
+    role: str,
+    display_name: str | None,
+    password_stdin: bool,
+    department: str | None,
+    grids: tuple[str, ...],
+) -> None:
+    """新建用户 — create USERNAME with a password (prompted twice unless --password-stdin).
+
+    Handlers act on their --department's events, grid workers on their --grid's.
+    """
+    if role == "handler" and not department:
+        fail("错误 — error: handler 需要 --department — a handler needs --department")
+    if role == "grid_worker" and not grids:
+        fail("错误 — error: grid_worker 需要 --grid — a grid worker needs --grid")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -93,7 +111,12 @@ def users_add(username: str, role: str, display_name: str | None, password_stdin
     def add(conn: connection) -> str:
         store.add_user(conn, username, Role.parse(role), password, display_name)
         name = store.normalize_username(username)
+        if department or grids:
+            with conn.cursor() as cur:
+                scope.set_scope(cur, name, department, grids)
         after = {"username": name, "role": role, "display_name": display_name}
+        if department or grids:
+            after.update(department=department, grids=list(grids))
         audit.record(conn, _actor(), "user.add", "users", name, None, after)
         return name
 

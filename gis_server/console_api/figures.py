@@ -71,13 +71,22 @@ def list_param(request: Request, name: str, allowed: tuple[str, ...] | None) -> 
 
 
 def _statuses(request: Request) -> list[str]:
-    """`status`: "open" (the default), "all" or a list of statuses."""
+    """`status`: "open" (the default), "all" or a list of statuses.
+
+    A list naming the pre-dispatch codes `handling`/`reviewing` comes from a
+    console built before migration 0007: it is read in the old vocabulary
+    (vocab.LEGACY_EVENT_STATUSES), so its "all open" filter still means all open.
+    """
     statuses = request.query_params.get("status", "open")
     if statuses == "open":
         return list(OPEN_STATUSES)
     if statuses == "all":
         return list(vocab.EVENT_STATUSES)
-    return list_param(request, "status", tuple(vocab.EVENT_STATUSES))
+    legacy = vocab.LEGACY_EVENT_STATUSES
+    values = list_param(request, "status", (*vocab.EVENT_STATUSES, "handling", "reviewing"))
+    if {"handling", "reviewing"} & set(values):
+        return [new for old in values for new in legacy.get(old, (old,))]
+    return [v for v in values if v in vocab.EVENT_STATUSES] if values else values
 
 
 def _limit(request: Request, max_limit: int) -> int:

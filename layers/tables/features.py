@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, REAL
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, JSONB, REAL
 
 from layers import vocab
 from layers.tables.meta import coded, geom, gid, gist, mercator, metadata, timestamp, updated
@@ -194,6 +194,23 @@ events = Table(
     geom("POINT"),
     mercator("POINT"),
     updated(),
+    # the dispatch loop (migration 0007): never personal data of the reporter here
+    Column("external_id", Text),  # the sending system's ticket id (idempotent intake)
+    Column("description", Text),
+    Column("department_code", Text),
+    Column("grid_worker", Text),
+    Column("dispatch_reason", Text),
+    Column("version", Integer, nullable=False),
+    Column("escalation_level", Integer, nullable=False),
+    coded("satisfaction", vocab.SATISFACTION, nullable=True),
+    Column("photos", JSONB, nullable=False),
+    timestamp("dispatched_at"),
+    timestamp("accepted_at"),
+    timestamp("resolved_at"),
+    timestamp("verified_at"),
+    timestamp("overdue_at"),
+    UniqueConstraint("source", "external_id", name="events_source_external_id"),
+    Index("events_department_code", "department_code", "status"),
     gist("events"),
     Index("events_created_at", "created_at"),
     Index("events_status", "status"),

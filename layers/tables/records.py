@@ -93,6 +93,7 @@ users = Table(
     timestamp("created_at", nullable=False),
     timestamp("disabled_at"),
     timestamp("last_login_at"),
+    Column("department_code", Text),  # a handler's department (migration 0007)
 )
 
 

@@ -108,7 +108,7 @@ def town(sql: Callable[..., list]) -> Iterator[dict[str, str]]:
             "(%s, %s, 'xueliang', %s, %s, ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4549), 4326)) RETURNING 1",
             (code, code, grid, TOWN, X0 + x, Y0 + y),
         )
-    for code, (x, y), status in (("T9-EV1", (95, 20), "handling"), ("T9-EV2", (96, 20), "closed")):
+    for code, (x, y), status in (("T9-EV1", (95, 20), "accepted"), ("T9-EV2", (96, 20), "closed")):
         sql(
             "INSERT INTO events (code, title, source, category, status, grid_code, town_code, created_at, "
             "closed_at, geom) VALUES (%s, 't', 'grid_worker', 'c', %s, 'T9-A', %s, '2024-01-01T00:00+08', "

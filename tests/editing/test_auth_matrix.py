@@ -56,9 +56,9 @@ ROUTES: dict[str, tuple[str, Callable[..., Request], int]] = {
     "restore": ("grids", lambda sq, ln: ("POST", "/api/grids/T9-A/restore", {}, {"version": 1}), 200),
     "event-post": ("events", lambda sq, ln: ("POST", "/ogc/collections/events/items", GEO, _event("T9-EV9")), 201),
     "event-put": ("events", lambda sq, ln: ("PUT", "/ogc/collections/events/items/T9-EV1", GEO,
-        _event("T9-EV1", "handling")), 200),
+        _event("T9-EV1", "accepted")), 200),
     "event-patch": ("events", lambda sq, ln: ("PATCH", "/ogc/collections/events/items/T9-EV1", MERGE,
-        {"properties": {"status": "reviewing"}}), 200),
+        {"properties": {"status": "resolved"}}), 200),
     "event-delete": ("events", lambda sq, ln: ("DELETE", "/ogc/collections/events/items/T9-EV1", {}, None), 204),
 }  # fmt: skip
 

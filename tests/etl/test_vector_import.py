@@ -231,7 +231,7 @@ def test_csv_events_contacts_go_to_event_contacts(edb, run, tmp_path: Path):
         "closed_at IS NOT NULL FROM events ORDER BY code",
     )
     assert [g[:5] for g in got] == [
-        ("E1", "路灯不亮", "hotline_12345", "accepted", "normal"),
+        ("E1", "路灯不亮", "hotline_12345", "received", "normal"),  # 受理 (migration 0007)
         ("E2", "垃圾未清", "grid_worker", "closed", "normal"),
     ]
     assert str(got[0][5]) == "2024-05-01 08:00:00" and str(got[1][5]) == "2024-05-01 09:00:00"

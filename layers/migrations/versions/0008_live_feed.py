@@ -1,7 +1,7 @@
 """The live feed: forbidden zones and geofence alert episodes.
 
 Revision ID: 0008
-Revises: 0006 (the lead re-chains after 0007 at merge)
+Revises: 0007
 """
 
 from pathlib import Path
@@ -9,7 +9,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,109 @@
+"""Sustained intake: POST /api/events at a fixed rate, a share re-sent, latency percentiles.
+
+Usage (a running `onemap serve` on the demo, a reporter key, its database):
+
+    .venv/bin/python bench/dispatch_intake.py --url http://127.0.0.1:8000 \\
+        --key om_… --dsn postgresql://…/onemap --rate 300 --seconds 60 --resend 0.1
+
+Tickets are sent open-loop at `rate` per second (a request is started on
+schedule whether or not earlier ones finished, so a slow server shows as
+latency, not as a lower rate); `resend` of them repeat an earlier ticket id.
+Points are drawn inside the district's grids. Afterwards the database must
+hold exactly one event per distinct ticket id. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import secrets
+import time
+
+import httpx
+import psycopg2
+
+
+def _points(dsn: str, n: int, seed: int) -> list[tuple[float, float]]:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT setseed(%s)", (seed / 2**31,))
+        cur.execute(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT (ST_Dump(ST_GeneratePoints(geom, 2))).geom AS p "
+            "FROM grids WHERE valid_to IS NULL AND grid_type = 'comprehensive' ORDER BY random() LIMIT %s) s",
+            (n,),
+        )
+        return cur.fetchall()
+
+
+async def _run(args: argparse.Namespace) -> dict:
+    rng = random.Random(args.seed)
+    points = _points(args.dsn, 500, args.seed)
+    categories = ["河道污染", "环境卫生", "市政设施", "占道经营", "噪音扰民", "安全隐患"]
+    prefix = f"bench-{secrets.token_hex(3)}"
+    sent: list[str] = []
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    headers = {"Authorization": f"Bearer {args.key}"}
+    limits = httpx.Limits(
+        max_connections=args.connections, max_keepalive_connections=args.connections
+    )
+    async with httpx.AsyncClient(
+        base_url=args.url, headers=headers, limits=limits, timeout=30
+    ) as client:
+
+        async def one(i: int) -> None:
+            if sent and rng.random() < args.resend:
+                ext = rng.choice(sent)
+            else:
+                ext = f"{prefix}-{i:07d}"
+                sent.append(ext)
+            lon, lat = rng.choice(points)
+            body = {"source": "hotline_12345", "external_id": ext, "category": rng.choice(categories),
+                    "description": "bench", "location": {"lon": lon, "lat": lat, "crs": "wgs84"},
+                    "reporter": {"name": "测试", "phone": "13000000000"}}  # fmt: skip
+            t0 = time.perf_counter()
+            r = await client.post("/api/events", json=body)
+            latencies.append(time.perf_counter() - t0)
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+        tasks = []
+        start = time.perf_counter()
+        total = int(args.rate * args.seconds)
+        for i in range(total):
+            delay = start + i / args.rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    with psycopg2.connect(args.dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*), count(DISTINCT external_id) FROM events WHERE external_id LIKE %s",
+                    (prefix + "-%",))  # fmt: skip
+        events, distinct = cur.fetchone()
+    lat_ms = sorted(x * 1000 for x in latencies)
+
+    def pct(p: float) -> float:
+        return round(lat_ms[min(len(lat_ms) - 1, int(p * len(lat_ms)))], 1)
+
+    return {"rate": args.rate, "seconds": args.seconds, "requests": len(lat_ms),
+            "achieved_rate": round(len(lat_ms) / elapsed, 1), "statuses": statuses,
+            "p50_ms": pct(0.5), "p95_ms": pct(0.95), "p99_ms": pct(0.99), "max_ms": round(lat_ms[-1], 1),
+            "tickets": len(set(sent)), "events": events, "one_event_per_ticket": events == distinct == len(set(sent))}  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--url", default="http://127.0.0.1:8000")
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--dsn", required=True)
+    ap.add_argument("--rate", type=float, default=300)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--resend", type=float, default=0.1)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=14)
+    print(json.dumps(asyncio.run(_run(ap.parse_args())), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

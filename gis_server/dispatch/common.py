@@ -1,0 +1,105 @@
+"""What every dispatch route shares: the database call, the actor, the domain's refusals as HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from gis_server.auth import Principal
+from gis_server.database import pooled
+from gis_server.errors import (
+    Forbidden,
+    InvalidParameter,
+    InvalidTransition,
+    NotFound,
+    OnemapError,
+    PreconditionFailed,
+)
+from gis_server.settings import Settings
+from layers.dispatch import errors as domain
+from layers.dispatch.rules import Policy
+from layers.dispatch.scope import actor_for
+from layers.dispatch.timeline import Actor
+
+
+def policy(settings: Settings) -> Policy:
+    d = settings.dispatch
+    return Policy(d.snap_distance_m, d.urgent_hours, d.critical_hours, d.manual_hours)
+
+
+def as_http(exc: domain.DispatchError) -> OnemapError:
+    """The domain's refusal as the one error model (409 / 403 / 412 / 404 / 400)."""
+    if isinstance(exc, domain.TransitionRefused):
+        return InvalidTransition(str(exc), exc.status, exc.allowed)
+    if isinstance(exc, domain.VersionConflict):
+        return PreconditionFailed(str(exc), current_version=exc.current)
+    if isinstance(exc, domain.NotPermitted):
+        return Forbidden(str(exc))
+    if isinstance(exc, domain.UnknownEvent):
+        return NotFound(str(exc))
+    if isinstance(exc, domain.BadInput):
+        return InvalidParameter(exc.field, str(exc).split(": ", 1)[-1])
+    return OnemapError(str(exc))
+
+
+def _in_transaction[T](settings: Settings, work: Callable[[Any], T], commit: bool) -> T:
+    db = settings.database
+    with pooled(db.dsn, db.pool_size) as conn:
+        try:
+            with conn.cursor() as cur:
+                result = work(cur)
+        except domain.DispatchError as exc:
+            raise as_http(exc) from None
+        if commit:
+            conn.commit()
+        return result
+
+
+async def run[T](settings: Settings, work: Callable[[Any], T], *, commit: bool = False) -> T:
+    """`work(cursor)` on a pooled connection in a thread; committed when `commit`."""
+    return await run_in_threadpool(_in_transaction, settings, work, commit)
+
+
+def actor(cur: Any, principal: Principal) -> Actor:
+    return actor_for(cur, principal.user_id, principal.username, principal.role.label)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(_plain(body), status_code=status, headers=headers)
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidParameter(name, "应为整数 — must be an integer") from None
+    if not lo <= value <= hi:
+        raise InvalidParameter(name, f"应在 {lo}–{hi} 之间 — must be between {lo} and {hi}")
+    return value

@@ -1,0 +1,167 @@
+"""The lifecycle: (state, action) → next state, who may do it, and what it changes.
+
+受理 received/manual → 派发 dispatched → 签收 accepted → 办结 resolved → 核查 verified
+→ 归档 closed; 退回 returned (back to the dispatcher), reopen after a failed
+verification or an unsatisfied call-back, 督办 escalate and 协办 cohandle on any
+open event, 回访 callback (satisfaction) once verified. Admins may do
+everything; other roles only what the table lists, handlers only on their
+department's events and grid workers on their grids' (scope). The row is
+locked and its version compared, so two concurrent actions cannot both win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from layers import vocab
+from layers.dispatch import queues, timeline
+from layers.dispatch.errors import (
+    BadInput,
+    NotPermitted,
+    TransitionRefused,
+    UnknownEvent,
+    VersionConflict,
+)
+from layers.dispatch.rows import one
+from layers.dispatch.timeline import Actor
+
+DISPATCHER = frozenset({"dispatcher"})
+FIELD = frozenset({"handler", "grid_worker"})
+OPEN = tuple(s for s in vocab.EVENT_STATUSES if s != "closed")
+
+# (from, action) → (to, roles allowed besides admin); to None: the state stays.
+TRANSITIONS: dict[tuple[str, str], tuple[str | None, frozenset[str]]] = {
+    ("received", "dispatch"): ("dispatched", DISPATCHER),
+    ("manual", "dispatch"): ("dispatched", DISPATCHER),
+    ("returned", "dispatch"): ("dispatched", DISPATCHER),
+    ("dispatched", "dispatch"): ("dispatched", DISPATCHER),  # 改派
+    ("dispatched", "accept"): ("accepted", FIELD),
+    ("dispatched", "return"): ("returned", FIELD),
+    ("accepted", "return"): ("returned", FIELD),
+    ("accepted", "resolve"): ("resolved", FIELD),
+    ("resolved", "verify"): ("verified", DISPATCHER | {"grid_worker"}),
+    ("resolved", "reopen"): ("accepted", DISPATCHER | {"grid_worker"}),
+    ("verified", "reopen"): ("accepted", DISPATCHER),
+    ("verified", "close"): ("closed", DISPATCHER),
+    ("verified", "callback"): (None, DISPATCHER),
+    ("closed", "callback"): (None, DISPATCHER),
+    ("closed", "reopen"): ("dispatched", DISPATCHER),
+    **{(s, "escalate"): (None, DISPATCHER) for s in OPEN},
+    **{(s, "cohandle"): (None, DISPATCHER | {"handler"}) for s in ("dispatched", "accepted")},
+}
+ACTIONS = tuple(sorted({a for _, a in TRANSITIONS}))
+NOTE_REQUIRED = frozenset({"return", "reopen", "escalate"})
+
+# Columns each action sets besides status, version and updated_at.
+EFFECTS = {
+    "dispatch": "dispatched_at = now(), department_code = %(dept)s, department = %(dept_name)s, "
+    "dispatch_reason = %(reason)s, closed_at = NULL",
+    "accept": "accepted_at = now()",
+    "resolve": "resolved_at = now()",
+    "verify": "verified_at = now()",
+    "reopen": "resolved_at = NULL, verified_at = NULL, closed_at = NULL, satisfaction = NULL",
+    "close": "closed_at = now()",
+    "escalate": "escalation_level = escalation_level + 1",
+    "callback": "satisfaction = %(satisfaction)s",
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    action: str
+    note: str | None = None
+    department_code: str | None = None
+    expected_version: int | None = None
+    satisfaction: str | None = None
+
+
+def allowed_actions(status: str, role: str | None) -> list[str]:
+    """The actions `role` may take next from `status` (admin: every action of the state)."""
+    return sorted(
+        a
+        for (s, a), (_, roles) in TRANSITIONS.items()
+        if s == status and (role == "admin" or role in roles)
+    )
+
+
+def _in_scope(cur: Any, actor: Actor, ev: dict[str, Any]) -> bool:
+    if actor.role == "handler":
+        return actor.department_code is not None and ev["department_code"] == actor.department_code
+    if actor.role == "grid_worker":
+        return ev["grid_code"] in actor.grid_codes
+    return True
+
+
+def _authorise(cur: Any, actor: Actor, ev: dict[str, Any], req: Request) -> str | None:
+    """The next state, or the refusal: 412 stale version, 409 wrong state, 403 role or scope."""
+    if req.expected_version is not None and req.expected_version != ev["version"]:
+        raise VersionConflict(req.expected_version, ev["version"])
+    key = (ev["status"], req.action)
+    if key not in TRANSITIONS:
+        raise TransitionRefused(ev["status"], req.action, allowed_actions(ev["status"], actor.role))
+    to, roles = TRANSITIONS[key]
+    if actor.role != "admin" and actor.role not in roles:
+        raise NotPermitted(
+            f"角色 {actor.role} 不能执行 {req.action} — role {actor.role} may not {req.action} "
+            f"(allowed: admin, {', '.join(sorted(roles))})"
+        )
+    if not _in_scope(cur, actor, ev):
+        raise NotPermitted(
+            f"该事件不在您的职责范围 — event {ev['code']} is not in your department or grids"
+        )
+    return to
+
+
+def _check_body(cur: Any, req: Request) -> dict[str, Any]:
+    """Parameters of the action's SQL; BadInput names a missing or wrong field."""
+    if req.action in NOTE_REQUIRED and not (req.note or "").strip():
+        raise BadInput("note", f"{req.action} 需要说明理由 — a reason is required")
+    params: dict[str, Any] = {"dept": None, "dept_name": None, "satisfaction": req.satisfaction}
+    if req.action in ("dispatch", "cohandle"):
+        if not req.department_code:
+            raise BadInput("department_code", "必填 — required")
+        cur.execute("SELECT name FROM departments WHERE code = %(c)s", {"c": req.department_code})
+        row = one(cur)
+        if row is None:
+            raise BadInput("department_code", f"没有该部门 — no department {req.department_code!r}")
+        params.update(dept=req.department_code, dept_name=row["name"])
+    if req.action == "callback" and req.satisfaction not in vocab.SATISFACTION:
+        raise BadInput("satisfaction", f"应为 {'|'.join(vocab.SATISFACTION)} — required")
+    return params
+
+
+def act(cur: Any, code: str, req: Request, actor: Actor) -> dict[str, Any]:
+    """Apply `req` to event `code` as `actor`; the event afterwards (not committed)."""
+    ev = queues.event(cur, code, lock=True)
+    if ev is None:
+        raise UnknownEvent(code)
+    to = _authorise(cur, actor, ev, req)
+    params = _check_body(cur, req)
+    new_status = to or ev["status"]
+    sets = ["status = %(status)s", "version = version + 1", "updated_at = now()"]
+    if effect := EFFECTS.get(req.action):
+        sets.append(effect)
+    params.update(
+        code=code,
+        status=new_status,
+        reason=f"manual dispatch by {actor.name} → {params['dept_name']}",
+    )
+    cur.execute(f"UPDATE events SET {', '.join(sets)} WHERE code = %(code)s", params)  # noqa: S608
+    if req.action == "cohandle":
+        cur.execute(
+            "INSERT INTO event_cohandlers (event_code, department_code) VALUES (%(code)s, %(dept)s) "
+            "ON CONFLICT DO NOTHING",
+            params,
+        )
+    note = (
+        req.note
+        if req.action != "callback"
+        else f"{req.satisfaction}: {req.note or ''}".rstrip(": ")
+    )
+    timeline.record(
+        cur, code, req.action, actor, ev["status"], new_status, note=note,
+        department_code=params["dept"] or ev["department_code"],
+    )  # fmt: skip
+    timeline.notify(cur, code)
+    return queues.event(cur, code)
