@@ -49,44 +49,39 @@ def _nothing_written(edb, table: str) -> None:
     assert scalar(edb, "SELECT count(*) FROM import_log WHERE status IN ('ok', 'partial')") == 0
 
 
-def test_zip_bomb_dbf_refused_before_unpacking(edb, run, tmp_path: Path):
+def _zipped_cameras(tmp_path: Path, *, skip: str = "", prefix: str = "", padding: str = "") -> Path:
+    """cams.zip with the shapefile's parts (`skip` one of them), each named `prefix`+name,
+    plus a member of BOMB_BYTES zeros named `padding` (deflated to ~100 KiB)."""
     src = tmp_path / "src"
     src.mkdir()
     _cameras_shapefile(src)
     archive = tmp_path / "cams.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for ext in ("shp", "shx", "prj", "cpg"):
-            zf.write(src / f"cams.{ext}", f"cams.{ext}")
-        _zeros_member(zf, "cams.dbf")
-    assert archive.stat().st_size < BOMB_BYTES // 100
+        for part in sorted(src.glob("cams.*")):
+            if part.name != skip:
+                zf.write(part, prefix + part.name)
+        if padding:
+            _zeros_member(zf, padding)
+    return archive
 
+
+def test_zip_bomb_dbf_refused_before_unpacking(edb, run, tmp_path: Path):
+    archive = _zipped_cameras(tmp_path, skip="cams.dbf", padding="cams.dbf")
+    assert archive.stat().st_size < BOMB_BYTES // 100
     _refused(run("import", "cameras", archive), "zip bomb", "cams.dbf")
     _nothing_written(edb, "cameras")
 
 
 def test_unused_huge_member_is_never_unpacked(edb, run, tmp_path: Path):
     """Only the shapefile's own parts are unpacked: a padding member costs nothing."""
-    src = tmp_path / "src"
-    src.mkdir()
-    _cameras_shapefile(src)
-    archive = tmp_path / "cams.zip"
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for part in src.glob("cams.*"):
-            zf.write(part, part.name)
-        _zeros_member(zf, "padding.bin")
+    archive = _zipped_cameras(tmp_path, padding="padding.bin")
     result = run("import", "cameras", archive)
     assert result.exit_code == 0, result.output
     assert scalar(edb, "SELECT count(*) FROM cameras") == 1
 
 
 def test_zip_member_escaping_the_folder_refused(edb, run, tmp_path: Path):
-    src = tmp_path / "src"
-    src.mkdir()
-    _cameras_shapefile(src)
-    archive = tmp_path / "cams.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for part in src.glob("cams.*"):
-            zf.write(part, f"../{part.name}")
+    archive = _zipped_cameras(tmp_path, prefix="../")
     _refused(run("import", "cameras", archive), "unsafe path")
     _nothing_written(edb, "cameras")
 

@@ -9,7 +9,7 @@ import socket
 import time
 
 from tests.hostile.conftest import BODY_TIMEOUT_S
-from tests.hostile.test_header_timeout import MARGIN_S, closed_by_server
+from tests.hostile.test_header_timeout import MARGIN_S, closed_by_server, read_message
 
 LOGIN = "POST /api/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
 
@@ -20,24 +20,13 @@ def _head(length: int) -> bytes:
 
 def _response(sock: socket.socket, within: float) -> tuple[int, dict, bool]:
     """(status, JSON body, closed afterwards) of the one response on `sock`."""
-    sock.setblocking(True)
-    sock.settimeout(within)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, "closed without a response"
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    length = next(int(h.split(b":")[1]) for h in lines if h.lower().startswith(b"content-length"))
-    while len(rest) < length:
-        rest += sock.recv(65536)
+    head, body = read_message(sock, within)
     deadline = time.monotonic() + within
     closed = False
     while time.monotonic() < deadline and not closed:
         closed = closed_by_server(sock)
         time.sleep(0.05)
-    return int(lines[0].split()[1]), json.loads(rest[:length]), closed
+    return int(head.split()[1]), json.loads(body), closed
 
 
 def test_stalled_body_is_408_and_closed(short_timeout_server):

@@ -42,12 +42,13 @@ def wait_closed(socks: list[socket.socket], within: float) -> float:
     return time.monotonic() - start
 
 
-def read_response(sock: socket.socket) -> bytes:
+def read_message(sock: socket.socket, timeout: float = 10) -> tuple[bytes, bytes]:
+    """(head, body) of the next response on `sock` (Content-Length framed)."""
     sock.setblocking(True)
-    sock.settimeout(10)
+    sock.settimeout(timeout)
     data = b""
     while b"\r\n\r\n" not in data:
-        chunk = sock.recv(4096)
+        chunk = sock.recv(65536)
         assert chunk, "connection closed before a response"
         data += chunk
     head, _, rest = data.partition(b"\r\n\r\n")
@@ -57,8 +58,12 @@ def read_response(sock: socket.socket) -> bytes:
         if line.lower().startswith(b"content-length")
     )
     while len(rest) < length:
-        rest += sock.recv(4096)
-    return head
+        rest += sock.recv(65536)
+    return head, rest[:length]
+
+
+def read_response(sock: socket.socket) -> bytes:
+    return read_message(sock)[0]
 
 
 def test_200_silent_connections_are_closed(short_timeout_server):
