@@ -10,19 +10,32 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from gis_server.database import pooled
 from gis_server.errors import DatabaseUnavailable
 from gis_server.routing import Body, RouteDoc, api_route
 from gis_server.settings import Settings
-from layers.migrate import current_revision, head_revision
+from layers.migrate import head_revision
 
 LOGGER = logging.getLogger(__name__)
+
+
+def current_revision(settings: Settings) -> str | None:
+    """The schema's Alembic revision, read on the app's pool (a balancer polls this often)."""
+    db = settings.database
+    with pooled(db.dsn, db.pool_size) as conn, conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('alembic_version') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            return None
+        cur.execute("SELECT version_num FROM alembic_version")
+        row = cur.fetchone()
+        return row[0] if row else None
 
 
 def check(settings: Settings) -> tuple[int, dict[str, Any]]:
     """(200 or 503, body); the body says which part failed."""
     head = head_revision()
     try:
-        current = current_revision(settings.database.sqlalchemy_url)
+        current = current_revision(settings)
     except Exception as exc:  # noqa: BLE001 - any failure to connect means "not healthy"
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         LOGGER.warning("healthz: database unreachable: %s", detail)
