@@ -108,6 +108,8 @@ class OgcSettings(_Section):
     public_reads: bool = True
     # MB of recent vector tiles each worker keeps for the layer version they show (0: none)
     tile_cache_mb: int = Field(64, ge=0)
+    # ms an exact numberMatched may take, counted beside the page (0: only when free)
+    count_budget_ms: int = Field(100, ge=0, le=60_000)
     contact: ContactSettings = ContactSettings()
 
     @model_validator(mode="after")
