@@ -1,0 +1,58 @@
+"""Collections' extents come from the data and follow it when the layer changes."""
+
+from __future__ import annotations
+
+import psycopg2
+import pytest
+
+
+def _extent(client, cid):
+    body = client.get(f"/ogc/collections/{cid}").json()
+    return body["extent"]
+
+
+def test_cameras_extent_is_the_data_box(client, sql):
+    expected = sql(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+        "FROM (SELECT ST_Extent(geom) e FROM cameras) s"
+    )[0]
+    extent = _extent(client, "cameras")
+    assert extent["spatial"]["bbox"][0] == pytest.approx(list(expected), abs=1e-6)
+    assert extent["spatial"]["crs"].endswith("/CRS84")
+
+
+def test_events_temporal_extent_is_min_max_of_created_at(client, sql):
+    lo, hi = sql("SELECT min(created_at), max(created_at) FROM events")[0]
+    interval = _extent(client, "events")["temporal"]["interval"][0]
+    assert [s.replace("Z", "+00:00") for s in interval] == [lo.isoformat(), hi.isoformat()]
+
+
+def test_extent_grows_when_a_feature_is_added_outside_it(client, demo_db, sql):
+    before = _extent(client, "events")["spatial"]["bbox"][0]
+    listed = next(
+        c for c in client.get("/ogc/collections").json()["collections"] if c["id"] == "events"
+    )
+    assert listed["extent"]["spatial"]["bbox"][0] == before
+    x, y = before[2] + 0.05, before[3] + 0.05
+    code = "TEST-EXTENT-1"
+    conn = psycopg2.connect(demo_db)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO events (code, title, source, category, status, priority, geom, "
+                "created_at, version, escalation_level, photos) SELECT %s, 'extent test', "
+                "source, category, status, priority, ST_SetSRID(ST_Point(%s, %s), 4326), "
+                "created_at + interval '400 days', version, escalation_level, photos "
+                "FROM events LIMIT 1",
+                (code, x, y),
+            )
+        client.app.state.ogc.fast.versions.invalidate()  # not waiting out the 1 s copy
+        after = _extent(client, "events")
+        assert after["spatial"]["bbox"][0][2:] == pytest.approx([x, y], abs=1e-9)
+        assert after["spatial"]["bbox"][0][:2] == pytest.approx(before[:2], abs=1e-9)
+        hi = sql("SELECT max(created_at) FROM events")[0][0]
+        assert after["temporal"]["interval"][0][1].replace("Z", "+00:00") == hi.isoformat()
+    finally:
+        with conn, conn.cursor() as cur:
+            cur.execute("DELETE FROM events WHERE code = %s", (code,))
+        conn.close()
