@@ -5,6 +5,19 @@ from __future__ import annotations
 import psycopg2
 import pytest
 
+_SHIFTED = ("created_at", "due_at", "closed_at", "dispatched_at", "accepted_at",
+            "resolved_at", "verified_at", "overdue_at")  # fmt: skip
+_KEPT = ("title", "source", "category", "subcategory", "status", "priority", "grid_code",
+         "town_code", "department", "address", "description", "department_code", "grid_worker",
+         "dispatch_reason", "version", "escalation_level", "satisfaction", "photos")  # fmt: skip
+# one event copied (every check constraint holds), moved in space and 400 days on in time
+_COPY_EVENT = (
+    f"INSERT INTO events (code, geom, {', '.join(_KEPT + _SHIFTED)}) "
+    "SELECT %(code)s, ST_SetSRID(ST_Point(%(x)s, %(y)s), 4326), "
+    + ", ".join(_KEPT + tuple(f"{c} + interval '400 days'" for c in _SHIFTED))
+    + " FROM events ORDER BY gid LIMIT 1"
+)
+
 
 def _extent(client, cid):
     body = client.get(f"/ogc/collections/{cid}").json()
@@ -38,14 +51,7 @@ def test_extent_grows_when_a_feature_is_added_outside_it(client, demo_db, sql):
     conn = psycopg2.connect(demo_db)
     try:
         with conn, conn.cursor() as cur:
-            cur.execute(
-                "INSERT INTO events (code, title, source, category, status, priority, geom, "
-                "created_at, version, escalation_level, photos) SELECT %s, 'extent test', "
-                "source, category, status, priority, ST_SetSRID(ST_Point(%s, %s), 4326), "
-                "created_at + interval '400 days', version, escalation_level, photos "
-                "FROM events LIMIT 1",
-                (code, x, y),
-            )
+            cur.execute(_COPY_EVENT, {"code": code, "x": x, "y": y})
         client.app.state.ogc.fast.versions.invalidate()  # not waiting out the 1 s copy
         after = _extent(client, "events")
         assert after["spatial"]["bbox"][0][2:] == pytest.approx([x, y], abs=1e-9)
