@@ -37,17 +37,25 @@ Box = tuple[float, float, float, float]
 Interval = tuple[datetime | None, datetime | None]
 
 
+# ST_EstimatedExtent of the table, or the union of its partitions' (a partitioned
+# parent has no statistics of its own)
+_ESTIMATED = (
+    "SELECT coalesce((SELECT ST_Extent(ST_EstimatedExtent(n.nspname, c.relname, %(col)s)::geometry) "
+    "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.inhparent = to_regclass(%(t)s)), "
+    "(SELECT ST_EstimatedExtent(n.nspname, c.relname, %(col)s)::geometry FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%(t)s) "
+    "AND c.relkind <> 'p'))"
+)
+
+
 def _box_sql(source: Source, estimated: bool) -> sql.Composable:
-    schema, _, table = source.table.rpartition(".")
-    geom = sql.Identifier(source.geometry_column)
     if estimated:
-        box = sql.SQL("ST_EstimatedExtent({}, {}, {})::geometry").format(
-            sql.Literal(schema or "public"), sql.Literal(table), sql.Literal(source.geometry_column)
-        )
-        inner = sql.SQL("SELECT {box} AS e").format(box=box)
+        inner = sql.SQL("SELECT ({})::geometry AS e").format(sql.SQL(_ESTIMATED))
     else:
         inner = sql.SQL("SELECT ST_Extent({geom})::geometry AS e FROM {table}").format(
-            geom=geom, table=sql.Identifier(*source.table.split("."))
+            geom=sql.Identifier(source.geometry_column),
+            table=sql.Identifier(*source.table.split(".")),
         )
     box84 = sql.SQL("ST_Transform(ST_SetSRID(e, {srid}), 4326)").format(
         srid=sql.Literal(source.srid)
@@ -56,6 +64,21 @@ def _box_sql(source: Source, estimated: bool) -> sql.Composable:
         "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) "
         "FROM (SELECT {box84} AS b FROM ({inner}) s WHERE e IS NOT NULL) t"
     ).format(box84=box84, inner=inner)
+
+
+async def _estimated_box(cur: Any, source: Source) -> Any:
+    """The planner's box, or None (no statistics, or PostGIS refused: then exact)."""
+    await cur.execute("SAVEPOINT onemap_estimate")
+    try:
+        await cur.execute(
+            _box_sql(source, True), {"t": source.table, "col": source.geometry_column}
+        )
+        row = await cur.fetchone()
+    except psycopg.Error:
+        await cur.execute("ROLLBACK TO SAVEPOINT onemap_estimate")
+        return None
+    await cur.execute("RELEASE SAVEPOINT onemap_estimate")
+    return row
 
 
 def _interval_sql(source: Source) -> sql.Composable:
@@ -70,10 +93,7 @@ def _interval_sql(source: Source) -> sql.Composable:
 async def measure(cur: Any, source: Source) -> tuple[Box | None, Interval | None]:
     """(CRS84 box or None when there are no geometries, interval or None when untimed)."""
     estimated = await row_estimate(cur, source.table) > ESTIMATE_ABOVE_ROWS
-    row = None
-    if estimated:
-        await cur.execute(_box_sql(source, True))
-        row = await cur.fetchone()
+    row = await _estimated_box(cur, source) if estimated else None
     if row is None:
         await cur.execute(_box_sql(source, False))
         row = await cur.fetchone()

@@ -37,7 +37,7 @@ from gis_server.ogc.context import current_query
 from gis_server.ogc.extents import DataExtents
 from gis_server.ogc.offline import offline_routes
 from gis_server.ogc.processes import process_routes
-from gis_server.ogc.pygeoapi_config import build_config, build_sources
+from gis_server.ogc.pygeoapi_config import build_config, build_sources, published_layers
 from gis_server.ogc.query import FeatureByIdQuery, ItemsQuery
 from gis_server.ogc.source import Source
 from gis_server.ogc.tiles.answer import TILE_TIMEOUT_MS, TileService
@@ -128,7 +128,9 @@ class OgcService:
         except psycopg.OperationalError as exc:
             LOGGER.error("OGC API not ready: %s", exc)
             raise DatabaseUnavailable("database unavailable, retry later") from None
-        openapi = ogc_document(self.settings.ogc.public_reads)  # onemap's, not pygeoapi's get_oas
+        openapi = ogc_document(  # onemap's, not pygeoapi's get_oas
+            self.settings.ogc.public_reads, published_layers(self.settings, sources)
+        )
         self._sources = {s.id: s for s in sources}
         self._coverage_ids, self._raster_stamp = coverage_ids, stamp
         self._api = API(config, openapi)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import psycopg2
 import pytest
 
+from gis_server.ogc import extents
+
 _SHIFTED = ("created_at", "due_at", "closed_at", "dispatched_at", "accepted_at",
             "resolved_at", "verified_at", "overdue_at")  # fmt: skip
 _KEPT = ("title", "source", "category", "subcategory", "status", "priority", "grid_code",
@@ -62,3 +64,22 @@ def test_extent_grows_when_a_feature_is_added_outside_it(client, demo_db, sql):
         with conn, conn.cursor() as cur:
             cur.execute("DELETE FROM events WHERE code = %s", (code,))
         conn.close()
+
+
+def test_estimated_extent_of_a_partitioned_table(client, demo_db, sql, monkeypatch):
+    """Above the estimate threshold the planner's box is used; a partitioned parent
+    (vehicle_positions) unions its partitions' boxes."""
+    conn = psycopg2.connect(demo_db)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("ANALYZE vehicle_positions")
+    conn.close()
+    monkeypatch.setattr(extents, "ESTIMATE_ABOVE_ROWS", -1)
+    client.app.state.ogc.extents._kept.clear()
+    exact = sql(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+        "FROM (SELECT ST_Extent(geom) e FROM vehicle_positions) s"
+    )[0]
+    box = _extent(client, "vehicle_positions")["spatial"]["bbox"][0]
+    assert box == pytest.approx(list(exact), abs=1e-3)  # float4 statistics
+    assert box != pytest.approx(list(client.app.state.settings.district.extent), abs=1e-3)
