@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from gis_server.collection_settings import ExtraCollection, builtin_enabled, check_published
 from gis_server.config_file import ConfigFileError, load_config_file
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -108,6 +109,8 @@ class OgcSettings(_Section):
     public_reads: bool = True
     # MB of recent vector tiles each worker keeps for the layer version they show (0: none)
     tile_cache_mb: int = Field(64, ge=0)
+    # ms an exact numberMatched may take, counted beside the page (0: only when free)
+    count_budget_ms: int = Field(100, ge=0, le=60_000)
     contact: ContactSettings = ContactSettings()
 
     @model_validator(mode="after")
@@ -304,18 +307,6 @@ class EtlJob(_Section):
     options: dict[str, Any] = {}
 
 
-class ExtraCollection(_Section):
-    """A PostGIS table or view published as it is (like tipg / pygeoapi users expect)."""
-
-    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")
-    table: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
-    id_column: str
-    geometry_column: str = "geom"
-    time_column: str | None = None
-    title: str | None = None
-    description: str = ""
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ONEMAP_", env_nested_delimiter="__", extra="forbid"
@@ -330,6 +321,8 @@ class Settings(BaseSettings):
     dispatch: DispatchSettings = DispatchSettings()
     console: ConsoleSettings = ConsoleSettings()
     collections: list[ExtraCollection] = []
+    # built-in layers the OGC API publishes (None: all; []: none, only `collections`)
+    builtin_layers: list[str] | None = None
     imports: ImportsSettings = ImportsSettings()
     feed: FeedSettings = FeedSettings()
     etl_jobs: list[EtlJob] = []
@@ -343,13 +336,13 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _unique_collections(self) -> Settings:
-        seen: set[str] = set()
-        for c in self.collections:
-            if c.id in seen:
-                raise ValueError(f"collections: id {c.id!r} is listed twice")
-            seen.add(c.id)
+    def _published(self) -> Settings:
+        check_published(self.collections, self.builtin_layers)
         return self
+
+    def builtin_enabled(self, layer_id: str) -> bool:
+        """Whether the OGC API publishes the built-in layer `layer_id`."""
+        return builtin_enabled(self.builtin_layers, layer_id)
 
     @classmethod
     def settings_customise_sources(

@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from gis_server import editing
 from gis_server.errors import NotFound
-from gis_server.ogc import adb, caching, envelope, items_page
+from gis_server.ogc import adb, caching, envelope, items_page, page_count
 from gis_server.ogc import crs as crs_mod
 from gis_server.ogc.params import TimeRange
 from gis_server.ogc.query import FeatureByIdQuery, ItemsQuery
@@ -67,8 +67,11 @@ class FastFeatures:
         headers["Vary"] = _VARY
         if caching.not_modified(request.headers, tag, change):
             return Response(status_code=304, headers=headers)
+        budget = self.settings.ogc.count_budget_ms
         async with self.db.cursor(f"items of {source.id!r}") as cur:
-            page = await items_page.fetch_page(cur, self._stats, source, q)
+            page = await items_page.fetch_page(
+                cur, self._stats, source, q, lambda: page_count.start(self.db, source, q, budget)
+            )
         links = envelope.items_links(api, source.id, q, page)
         body = envelope.feature_collection(page, links)
         headers.update(envelope.json_headers(q.crs, language))

@@ -2,22 +2,25 @@
 
 The statement (same `sql.py` builders as the provider) aggregates the page's
 Features into one text, returns the order keys of the last row (the keyset
-cursor of the next link) and, on small tables, numberMatched. Which order keys
+cursor of the next link) and, on small tables, numberMatched (bigger tables are
+counted beside it: `page_count`). Which order keys
 are needed and whether a cursor is possible depend on the table (NOT NULL and
 unique columns), read from the catalogue and kept per process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from psycopg import sql
 
 from gis_server.errors import InvalidParameter
-from gis_server.ogc import adb, keyset
+from gis_server.ogc import adb, keyset, page_count
 from gis_server.ogc.query import ItemsQuery
 from gis_server.ogc.row_estimate import row_estimate
 from gis_server.ogc.source import Source
@@ -85,8 +88,18 @@ def _shortest_keys(
     return keys
 
 
-async def fetch_page(cur: Any, stats: TableStats, source: Source, q: ItemsQuery) -> Page:
-    """Run the page's one statement on `cur` (an adb cursor) and read its single row."""
+async def fetch_page(
+    cur: Any,
+    stats: TableStats,
+    source: Source,
+    q: ItemsQuery,
+    start_count: Callable[[], asyncio.Task[int | None]] | None = None,
+) -> Page:
+    """Run the page's one statement on `cur` (an adb cursor) and read its single row.
+
+    A small table is counted inside the statement; otherwise `start_count` (if
+    given) starts the exact count beside it (`page_count`) and its result, if it
+    made the budget, is numberMatched."""
     binds = query_binds(q)
     not_null, unique, estimate = await stats.read(cur, source.table)
     adb.text_as_bytes(cur)
@@ -97,13 +110,21 @@ async def fetch_page(cur: Any, stats: TableStats, source: Source, q: ItemsQuery)
         if not keyed:
             raise InvalidParameter("cursor", "this sort order has no cursor")
         after = keyset.after(keys, keyset.decode(q.cursor, keys), binds)
-    count = 0 <= estimate <= EXACT_COUNT_MAX_ROWS
+    count = 0 <= estimate <= EXACT_COUNT_MAX_ROWS and q.cursor is None
+    beside = start_count() if start_count is not None and not count else None
     statement = _page_sql(source, q, keys, keys if keyed else None, binds, count, after)
-    await adb.execute(cur, statement, binds.values)
-    agg, returned, last, matched = await cur.fetchone()
+    try:
+        await adb.execute(cur, statement, binds.values)
+        agg, returned, last, matched = await cur.fetchone()
+    except BaseException:
+        await page_count.drop(beside)
+        raise
     returned = int(returned)
     if 0 < returned < q.limit or (returned == 0 and q.offset == 0 and q.cursor is None):
         matched = q.offset + returned
+        await page_count.drop(beside)
+    elif beside is not None:
+        matched = await page_count.result(beside)
     next_cursor = keyset.encode(keys, last.decode()) if keyed and last is not None else None
     return Page(agg or b"", returned, matched, next_cursor)
 
@@ -132,7 +153,7 @@ def _page_sql(
         ]
     )
     matched: sql.Composable = sql.SQL("NULL::bigint")
-    if count and q.cursor is None:  # a cursor page is not counted
+    if count:
         matched = sql.SQL("({})").format(count_sql(source, q, binds))
     return sql.SQL(
         "SELECT string_agg(f, ',' ORDER BY onemap_rn), count(*), "

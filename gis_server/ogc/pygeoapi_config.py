@@ -14,19 +14,34 @@ import psycopg
 from gis_server.ogc import crs, offline, templates
 from gis_server.ogc.language import LANGUAGES
 from gis_server.ogc.provider import Database
-from gis_server.ogc.source import Source, from_extra, from_layer, key_columns
+from gis_server.ogc.source import Source, as_layer, from_extra, from_layer, key_columns
 from gis_server.ogc.tiles.metadata import REL_TILESETS
 from gis_server.settings import Settings
+from layers.base import LayerSpec
 from layers.registry import LAYERS
 
 PROVIDER = "gis_server.ogc.provider.OnemapProvider"
 
 
 def build_sources(settings: Settings, conn: psycopg.Connection) -> list[Source]:
-    """Registry layers (with their primary keys as paging tie-breakers), then extra tables."""
-    sources = [from_layer(layer, key_columns(conn, layer.table)) for layer in LAYERS]
+    """Registry layers that `builtin_layers` keeps (with their primary keys as paging
+    tie-breakers), then extra tables."""
+    sources = [
+        from_layer(layer, key_columns(conn, layer.table))
+        for layer in LAYERS
+        if settings.builtin_enabled(layer.id)
+    ]
     sources += [from_extra(conn, extra) for extra in settings.collections]
     return sources
+
+
+def published_layers(settings: Settings, sources: list[Source]) -> list[LayerSpec]:
+    """The LayerSpecs of what is published: kept built-in layers, then config collections."""
+    layers = {layer.id: layer for layer in LAYERS}
+    extras = {extra.id: extra for extra in settings.collections}
+    return [
+        layers[s.id] if s.id in layers else as_layer(s, extras[s.id].description) for s in sources
+    ]
 
 
 def _bilingual(zh: str, en: str) -> str:

@@ -34,9 +34,10 @@ from gis_server.database import pooled
 from gis_server.errors import DatabaseUnavailable, NotFound
 from gis_server.ogc import adb, coverages, fast_items, handlers, validate
 from gis_server.ogc.context import current_query
+from gis_server.ogc.extents import DataExtents
 from gis_server.ogc.offline import offline_routes
 from gis_server.ogc.processes import process_routes
-from gis_server.ogc.pygeoapi_config import build_config, build_sources
+from gis_server.ogc.pygeoapi_config import build_config, build_sources, published_layers
 from gis_server.ogc.query import FeatureByIdQuery, ItemsQuery
 from gis_server.ogc.source import Source
 from gis_server.ogc.tiles.answer import TILE_TIMEOUT_MS, TileService
@@ -83,6 +84,7 @@ class OgcService:
         self._raster_stamp: RasterStamp | None = None
         self._rasters_checked = 0.0
         self.fast = fast_items.FastFeatures(settings)  # GeoJSON built in PostGIS, no pygeoapi
+        self.extents = DataExtents(self.fast.db, self.fast.versions, settings.district.extent)
         db = settings.database  # tiles get their own pool: a tile storm cannot starve item pages
         self.tile_db = adb.AsyncDB(
             db.dsn, db.pool_size, statement_timeout_ms=TILE_TIMEOUT_MS, prepared=True
@@ -126,7 +128,9 @@ class OgcService:
         except psycopg.OperationalError as exc:
             LOGGER.error("OGC API not ready: %s", exc)
             raise DatabaseUnavailable("database unavailable, retry later") from None
-        openapi = ogc_document(self.settings.ogc.public_reads)  # onemap's, not pygeoapi's get_oas
+        openapi = ogc_document(  # onemap's, not pygeoapi's get_oas
+            self.settings.ogc.public_reads, published_layers(self.settings, sources)
+        )
         self._sources = {s.id: s for s in sources}
         self._coverage_ids, self._raster_stamp = coverage_ids, stamp
         self._api = API(config, openapi)
@@ -234,12 +238,14 @@ class OgcService:
     async def collections(self, request: Request) -> Response:
         validate.check_format(request.query_params)
         await self.coverage_ids_async()
+        await self.extents.apply(self.api().config["resources"], list(self._sources.values()))
         return await self._call(request, core_api.describe_collections)
 
     async def collection(self, request: Request) -> Response:
         cid = request.path_params["collection_id"]
         if cid not in await self.coverage_ids_async():
-            await run_in_threadpool(self.source, cid)
+            source = await run_in_threadpool(self.source, cid)
+            await self.extents.apply(self.api().config["resources"], [source])
         validate.check_format(request.query_params)
         return await self._call(request, core_api.describe_collections, cid)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import psycopg
 
 from gis_server.settings import ExtraCollection
-from layers.base import LayerSpec
+from layers.base import LayerSpec, Prop
 
 
 @dataclass(frozen=True)
@@ -161,4 +161,23 @@ def from_extra(conn: psycopg.Connection, extra: ExtraCollection) -> Source:
         order_key=_order_key(extra.id_column, key_columns(conn, extra.table)),
         time_start=extra.time_column,
         title=extra.title or extra.id,
+    )
+
+
+def as_layer(source: Source, description: str = "") -> LayerSpec:
+    """A read-only LayerSpec of a `collections:` table, so what is generated from layers
+    (the OGC OpenAPI document) covers it too; its titles are the column names."""
+    return LayerSpec(
+        id=source.id,
+        table=source.table,
+        title_zh=source.title,
+        title_en=source.title,
+        description_zh=description or source.title,
+        description_en=description or source.title,
+        geometry_type="Geometry",
+        properties=tuple(Prop(c.name, c.type, c.name, c.name, c.format) for c in source.columns),
+        id_column=source.id_column,
+        id_type=source.id_type,
+        geometry_column=source.geometry_column,
+        time_start=source.time_start,
     )

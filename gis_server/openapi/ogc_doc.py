@@ -9,6 +9,7 @@ also what the role matrix test iterates for OGC writes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from gis_server.auth.roles import Role
@@ -105,10 +106,11 @@ def _process_ops() -> list[Operation]:
     return ops
 
 
-def ogc_operations() -> list[Operation]:
-    """Every operation of the OGC API, relative to `/ogc`."""
+def ogc_operations(layers: Sequence[LayerSpec] = LAYERS) -> list[Operation]:
+    """Every operation of the OGC API, relative to `/ogc`, for the collections `layers`
+    (default: the registry; an app passes what it publishes, config collections too)."""
     ops = _common_ops()
-    for layer in LAYERS:
+    for layer in layers:
         ops += layer_operations(layer)
     return ops
 
@@ -123,9 +125,9 @@ def _layer_schemas(layer: LayerSpec) -> dict[str, Any]:
     }
 
 
-def ogc_document(public_reads: bool = True) -> dict[str, Any]:
+def ogc_document(public_reads: bool = True, layers: Sequence[LayerSpec] = LAYERS) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Error": ERROR}
-    for layer in LAYERS:
+    for layer in layers:
         schemas |= _layer_schemas(layer)
     return {
         "openapi": OGC_VERSION,
@@ -136,6 +138,6 @@ def ogc_document(public_reads: bool = True) -> dict[str, Any]:
             "Errors are one JSON body {code, description, parameter?}.",
         },
         "servers": [{"url": "/ogc"}],
-        "paths": paths(ogc_operations(), public_reads),
+        "paths": paths(ogc_operations(layers), public_reads),
         "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
     }
