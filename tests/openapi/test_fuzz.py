@@ -68,6 +68,13 @@ def no_reporter_data(ctx, response, case) -> bool | None:  # noqa: ANN001
     return None
 
 
+@schemathesis.serializer("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+def xlsx_body(ctx, value) -> bytes:  # noqa: ANN001
+    """A workbook upload (duty rules): whatever was generated, as bytes — never a workbook
+    openpyxl can read, so the route must answer it with a 4xx naming the file."""
+    return value if isinstance(value, bytes) else repr(value).encode()
+
+
 @pytest.fixture(scope="session")
 def admin_key(demo_db: str) -> str:
     from gis_server.auth import Role, store
