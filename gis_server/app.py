@@ -24,6 +24,7 @@ from gis_server.errors import OnemapError, add_exception_handlers
 from gis_server.health import health_route
 from gis_server.limits import RequestLimits
 from gis_server.live.feed_api import feed_api_routes
+from gis_server.live.replay_api import replay_routes
 from gis_server.live.stream import LiveHub, live_routes
 from gis_server.ogc.language import LanguageNegotiation
 from gis_server.ogc.service import OgcService
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *grid_api_routes(settings),
             *feed_api_routes(),
             *live_routes(),
+            *replay_routes(),
             *ogc.mount(),
             *console_routes(settings),
         ],
