@@ -225,10 +225,7 @@ class ImportsSettings(_Section):
 
 
 class Jt808FeedSettings(_Section):
-    """The JT/T 808 listener (车载终端 TCP, `onemap feed jt808`; in the feed process when enabled).
-
-    Everything but enabled/host/port goes to `etl.feed.jt808_session.Jt808Settings`.
-    """
+    """The JT/T 808 listener (`onemap feed jt808`); all but enabled/host/port → Jt808Settings."""
 
     enabled: bool = False
     host: str = "0.0.0.0"
@@ -239,10 +236,6 @@ class Jt808FeedSettings(_Section):
     max_connections: int = Field(20000, ge=1)
     batch_max_fixes: int = Field(2000, ge=1, le=50000)  # fixes per transaction at most
     batch_max_wait_s: float = Field(0.02, gt=0, le=10)  # a batch waits this long to fill
-
-    def listener(self) -> dict[str, Any]:
-        """The keys `Jt808Settings.from_mapping` takes."""
-        return self.model_dump(exclude={"enabled", "host", "port"})
 
 
 class FeedSettings(_Section):

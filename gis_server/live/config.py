@@ -35,4 +35,5 @@ def mqtt_options(settings: Settings) -> MqttOptions:
 
 def jt808_settings(settings: Settings) -> Jt808Settings:
     """The listener's settings from `feed.jt808` (checked again by name there)."""
-    return Jt808Settings.from_mapping(settings.feed.jt808.listener())
+    listener = settings.feed.jt808.model_dump(exclude={"enabled", "host", "port"})
+    return Jt808Settings.from_mapping(listener)
