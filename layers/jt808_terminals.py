@@ -63,6 +63,12 @@ class UnknownVehicle(LookupError):
     """`terminals add` named a vehicle code that is not in `vehicles`."""
 
 
+def normal_phone(phone: str) -> str:
+    """A terminal number as the frame header gives it: digits without leading zeros
+    (a 2013 header holds 12 BCD digits, a 2019 one 20: `013912345678` is `13912345678`)."""
+    return phone.strip().lstrip("0") or "0"
+
+
 def vehicle_for(cur, phone: str, plate: str | None) -> str | None:
     """The vehicle a terminal reports for: its mapping, else the vehicle with its plate."""
     cur.execute(_LOOKUP, {"phone": phone, "plate": plate})
@@ -87,13 +93,15 @@ def forget_auth_code(cur, phone: str) -> None:
 
 def map_terminal(cur, phone: str, vehicle: str) -> None:
     """Map a terminal to a vehicle (its old registration is void)."""
-    cur.execute(_MAP, {"phone": phone, "vehicle": vehicle})
+    cur.execute(_MAP, {"phone": normal_phone(phone), "vehicle": vehicle})
     if cur.fetchone() is None:
         raise UnknownVehicle(vehicle)
 
 
 def unmap_terminal(cur, phone: str) -> bool:
-    cur.execute("DELETE FROM jt808_terminals WHERE phone = %(phone)s", {"phone": phone})
+    cur.execute(
+        "DELETE FROM jt808_terminals WHERE phone = %(phone)s", {"phone": normal_phone(phone)}
+    )
     return cur.rowcount > 0
 
 

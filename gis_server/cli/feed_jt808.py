@@ -75,7 +75,7 @@ def terminals_add(phone: str, vehicle: str) -> None:
         _cursor_work(settings, lambda cur: t.map_terminal(cur, phone, vehicle))
     except t.UnknownVehicle:
         fail(f"VEHICLE: 无此车辆 — no vehicle with code {vehicle!r}")
-    click.echo(f"已绑定 mapped terminal {phone} → {vehicle}")
+    click.echo(f"已绑定 mapped terminal {t.normal_phone(phone)} → {vehicle}")
 
 
 @terminals_cmd.command("remove")

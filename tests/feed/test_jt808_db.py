@@ -113,8 +113,9 @@ def test_explicit_mapping_and_registration_kept_over_a_restart(demo_db, new_vehi
     code, _ = new_vehicle()
     number = phone()
     runner = CliRunner()
-    added = runner.invoke(cli, ["feed", "terminals", "add", number, code])
-    assert added.exit_code == 0, added.output
+    added = runner.invoke(cli, ["feed", "terminals", "add", "0" + number, code])
+    assert added.exit_code == 0, added.output  # as headers give it: no leading zeros
+    assert f"mapped terminal {number} → {code}" in added.output
     missing = runner.invoke(cli, ["feed", "terminals", "add", phone(), "NO-SUCH-CAR"])
     assert missing.exit_code != 0 and "NO-SUCH-CAR" in missing.output
 
