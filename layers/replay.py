@@ -12,12 +12,12 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-_COUNTS = """
+COUNTS_SQL = """
 SELECT count(*), count(DISTINCT vehicle_code) FROM vehicle_positions
 WHERE fix_time >= %(a)s AND fix_time < %(b)s
 """
 
-_FIXES = """
+FIXES_SQL = """
 SELECT s.vehicle_code, v.plate, v.kind, extract(epoch FROM s.fix_time)::float8,
        ST_X(s.geom), ST_Y(s.geom), s.heading, s.speed_kmh
 FROM (
@@ -32,7 +32,7 @@ ORDER BY s.vehicle_code, s.fix_time
 LIMIT %(n)s
 """
 
-_EVENTS = """
+EVENTS_SQL = """
 SELECT code, title, category, priority, status, extract(epoch FROM created_at)::float8,
        ST_X(geom), ST_Y(geom)
 FROM events
@@ -66,16 +66,16 @@ def stride_for(total: int, vehicles: int, max_fixes: int) -> int:
 def fleet_replay(
     cur, start: dt.datetime, end: dt.datetime, max_fixes: int, max_events: int
 ) -> Replay:
-    cur.execute(_COUNTS, {"a": start, "b": end})
+    cur.execute(COUNTS_SQL, {"a": start, "b": end})
     total, n_vehicles = cur.fetchone()
     k = stride_for(total, n_vehicles, max_fixes)
-    cur.execute(_FIXES, {"a": start, "b": end, "k": k, "n": max_fixes})
+    cur.execute(FIXES_SQL, {"a": start, "b": end, "k": k, "n": max_fixes})
     vehicles: dict[str, dict] = {}
     rows = cur.fetchall()
     for code, plate, kind, t, x, y, heading, speed in rows:
         v = vehicles.setdefault(code, {"plate": plate, "kind": kind, "fixes": []})
         v["fixes"].append([t, round(x, 7), round(y, 7), heading, speed])
-    cur.execute(_EVENTS, {"a": start, "b": end, "n": max_events})
+    cur.execute(EVENTS_SQL, {"a": start, "b": end, "n": max_events})
     events = [
         {
             "code": code, "title": title, "category": category, "priority": priority,

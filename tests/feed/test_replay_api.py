@@ -54,7 +54,7 @@ def test_thinned_per_vehicle_when_over_the_bound(client, seeded):
     a, b, *_ = seeded
     r = client.get(
         "/api/replay",
-        params={"from": "2031-05-08T05:00Z", "to": "2031-05-08T08:00Z", "max_fixes": "7"},
+        params={"from": "2031-05-08T05:00Z", "to": "2031-05-08T07:00Z", "max_fixes": "7"},
     )
     body = r.json()
     assert body["total_fixes"] == 11 and body["stride"] == stride_for(11, 2, 7) == 3
@@ -89,3 +89,20 @@ def test_stride_bound():
         k = stride_for(total, vehicles, bound)
         # sum of ceil(n_v / k) <= total / k + vehicles <= bound, however the fixes fall
         assert total / k + vehicles <= bound
+
+
+def test_only_the_window_partitions_are_read(demo_db, seeded):
+    import re
+
+    import psycopg
+
+    from layers.replay import FIXES_SQL
+
+    params = {"a": START, "b": START + dt.timedelta(hours=1), "k": 1, "n": 10}
+    with psycopg.connect(demo_db) as conn:
+        parts = conn.execute(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'vehicle_positions'::regclass"
+        ).fetchone()[0]
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + FIXES_SQL, params).fetchall())
+    scanned = set(re.findall(r"vehicle_positions_(\d{8})", plan))
+    assert parts > 2 and scanned == {"20310508"}
