@@ -12,22 +12,24 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from psycopg2.extensions import connection
+from psycopg import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gis_server import editing, json_body
+from gis_server.api_grids_docs import CHECK, DIFF, HISTORY, RESTORE
 from gis_server.auth import Role, require
 from gis_server.database import pooled
 from gis_server.errors import InvalidParameter, NotFound
+from gis_server.routing import api_route
 from gis_server.settings import Settings
 from layers import grid_edits, grid_history, topology, vocab
 
 
 def parse_instant(name: str, value: str | None) -> dt.datetime:
-    """An ISO 8601 instant; a date or a naive time is read in Asia/Shanghai."""
+    """An ISO 8601 instant (returned in UTC); a date or a naive time is read in Asia/Shanghai."""
     if not value:
         raise InvalidParameter(name, "必填 — required (ISO 8601 date-time)")
     try:
@@ -38,7 +40,10 @@ def parse_instant(name: str, value: str | None) -> dt.datetime:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    return parsed
+    try:  # in UTC: PostgreSQL takes offsets up to ±15:59 only, Python up to ±23:59
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidParameter(name, "超出范围 — out of range") from None
 
 
 def grid_type_param(value: str | None) -> str | None:
@@ -48,7 +53,7 @@ def grid_type_param(value: str | None) -> str | None:
 
 
 def check_report(
-    conn: connection, grid_type: str | None, tol: topology.Tolerance
+    conn: Connection, grid_type: str | None, tol: topology.Tolerance
 ) -> dict[str, Any]:
     """The topology report as JSON (also what `onemap grids check --json` prints)."""
     started = time.perf_counter()
@@ -84,7 +89,7 @@ class GridApi:
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    def _read(self, work: Callable[[connection], Any]) -> Any:
+    def _read(self, work: Callable[[Connection], Any]) -> Any:
         db = self.settings.database
         with pooled(db.dsn, db.pool_size) as conn:
             return work(conn)
@@ -100,7 +105,7 @@ class GridApi:
         t_from, t_to = parse_instant("from", q.get("from")), parse_instant("to", q.get("to"))
         gtype = grid_type_param(q.get("type"))
 
-        def work(conn: connection) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
             with conn.cursor() as cur:
                 return grid_history.diff(cur, t_from, t_to, gtype)
 
@@ -110,7 +115,7 @@ class GridApi:
     async def history(self, request: Request) -> Response:
         code = request.path_params["code"]
 
-        def work(conn: connection) -> list[dict[str, Any]]:
+        def work(conn: Connection) -> list[dict[str, Any]]:
             with conn.cursor() as cur:
                 return grid_history.history(cur, code)
 
@@ -130,7 +135,7 @@ class GridApi:
         expected = editing.expected_version(tags)
         tol = editing.tolerance(self.settings)
 
-        def work(conn: connection) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
             with conn.cursor() as cur:
                 result = grid_edits.restore(cur, code, version, expected=expected, tolerance=tol)
             editing.audit_grid_edit(conn, principal, "restore", result, request)
@@ -144,8 +149,8 @@ class GridApi:
 def grid_api_routes(settings: Settings) -> list[Route]:
     api = GridApi(settings)
     return [
-        Route("/api/grids/check", api.check, methods=["GET"]),
-        Route("/api/grids/diff", api.diff, methods=["GET"]),
-        Route("/api/grids/{code}/history", api.history, methods=["GET"]),
-        Route("/api/grids/{code}/restore", api.restore, methods=["POST"]),
+        api_route("/api/grids/check", api.check, doc=CHECK),
+        api_route("/api/grids/diff", api.diff, doc=DIFF),
+        api_route("/api/grids/{code}/history", api.history, doc=HISTORY),
+        api_route("/api/grids/{code}/restore", api.restore, methods=["POST"], doc=RESTORE),
     ]

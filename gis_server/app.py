@@ -1,7 +1,8 @@
 """The onemap ASGI app: /healthz, the OGC API at /ogc, the console at / and /console.
 
 `create_app` is a uvicorn factory (`uvicorn --factory gis_server.app:create_app`).
-The lifespan opens the process's psycopg2 pool and closes it on shutdown
+The lifespan opens the database pools (psycopg 3: the sync request paths' pool and
+the hot read paths' async pools, all on `app.state.db`) and closes them on shutdown
 (after tipg's main.py); a database that is down at start-up is not fatal.
 """
 
@@ -10,8 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
-import psycopg2
+import psycopg
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -26,12 +28,23 @@ from gis_server.limits import RequestLimits
 from gis_server.live.feed_api import feed_api_routes
 from gis_server.live.replay_api import replay_routes
 from gis_server.live.stream import LiveHub, live_routes
+from gis_server.ogc.adb import AsyncDB
 from gis_server.ogc.language import LanguageNegotiation
 from gis_server.ogc.service import OgcService
 from gis_server.ogc.tiles.fast_lane import TileFastLane
+from gis_server.openapi import openapi_routes
 from gis_server.settings import Settings, get_settings
 
 LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Databases:
+    """The app's pools (`app.state.db`), opened and closed by the lifespan."""
+
+    sync: database.SyncPool  # writes, auth, console, grid API, the provider (`database.pooled`)
+    items: AsyncDB  # items, features and layer versions
+    tiles: AsyncDB  # tiles: their own pool, 5 s statement timeout
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -43,10 +56,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await ogc.open_pools()  # the hot read paths' async pools, on this loop
         app.state.live = LiveHub(settings.database.dsn)
         app.state.live.start()  # the process's one LISTEN onemap_live (reconnects itself)
+        app.state.db = Databases(
+            sync=database.open_pool(settings.database.dsn, settings.database.pool_size),
+            items=ogc.fast.db,
+            tiles=ogc.tile_db,
+        )
         try:
-            database.open_pool(settings.database.dsn, settings.database.pool_size)
             await run_in_threadpool(ogc.api)
-        except (psycopg2.OperationalError, OnemapError) as exc:
+        except (psycopg.OperationalError, OnemapError) as exc:
             LOGGER.error("database not ready at start-up (will retry per request): %s", exc)
         try:
             yield
@@ -63,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *feed_api_routes(),
             *live_routes(),
             *replay_routes(),
+            *openapi_routes(),  # /api/openapi.json, generated from this route table
             *ogc.mount(),
             *console_routes(settings),
         ],

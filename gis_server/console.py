@@ -16,8 +16,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gis_server.console_api import ConsoleApi, digest_body, json_response
+from gis_server.console_api.route_docs import BASEMAP
 from gis_server.errors import NotFound
 from gis_server.ogc.caching import DigestBody
+from gis_server.routing import api_route
 from gis_server.settings import PROJECT_DIR, Settings
 from map_ui import STATIC_DIR, ConsoleOptions, build_console_page
 
@@ -79,6 +81,6 @@ def console_routes(settings: Settings) -> list[BaseRoute]:
         Route("/", page),
         Route("/console", page),
         Mount(STATIC_PREFIX, app=StaticFiles(directory=STATIC_DIR), name="console_static"),
-        Route(f"{API_PREFIX}/basemap/{{name}}", basemap),
+        api_route(f"{API_PREFIX}/basemap/{{name}}", basemap, doc=BASEMAP),
         *api.routes(API_PREFIX),
     ]

@@ -1,26 +1,44 @@
-"""Database access for the synchronous request paths and the CLI (psycopg2).
+"""Database access of the synchronous request paths: psycopg 3 from `psycopg_pool`.
 
-Each database (DSN) gets one pool per process: up to `size` connections,
-opened when first needed and kept for the next request. Threads beyond `size`
-wait their turn (bounded: a 503 after POOL_WAIT_SECONDS) rather than failing.
-psycopg2's own pools keep only `minconn` connections idle and close the rest on
-return, which with a lazily filled pool meant one new PostgreSQL connection per
-request; hence this small one. The app's lifespan opens and closes it.
+`pooled(dsn, size)` lends a connection of the pool for `dsn` (the app's, opened in
+its lifespan and kept on `app.state.db`; made on first use for other callers) and
+rolls back what was not committed when it comes back. Cursors bind values on the
+client (`ClientCursor`): the same SQL text that psycopg2 ran, `SET LOCAL …; SELECT`
+in one execute, and `layers/` rules run unchanged on either driver.
+
+A dead database is a 503 at once, not after a pool wait: psycopg_pool keeps a client
+waiting while it reconnects in the background (with backoff, seconds), so a
+request waits in slices of WAIT_SLICE_SECONDS and probes the server with its own
+connect between them; once the database was seen down, every request probes
+first, and the first probe that connects clears the flag and the pool's broken
+connections (service is back within a request of the database's return).
+Threads beyond `size` wait their turn, bounded: a 503 after POOL_WAIT_SECONDS.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-import psycopg2
-import psycopg2.extensions
-from psycopg2 import sql
+import psycopg
+from psycopg import ClientCursor, sql
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from gis_server.errors import DatabaseUnavailable
 
+LOGGER = logging.getLogger(__name__)
+
 POOL_WAIT_SECONDS = 30.0
+WAIT_SLICE_SECONDS = 0.25
+PROBE_CONNECT_TIMEOUT_S = 1
+# psycopg_pool retries a failed connect with backoff (1 s, 2 s, 4 s …) and grows no further
+# meanwhile; giving up after half a second lets the next request after the outage grow it
+RECONNECT_TIMEOUT_S = 0.5
+CONNECT_KWARGS: dict[str, Any] = {"application_name": "onemap", "cursor_factory": ClientCursor}
 
 
 def ident(*parts: str) -> sql.Composable:
@@ -29,73 +47,95 @@ def ident(*parts: str) -> sql.Composable:
     return sql.Identifier(*names)
 
 
-def connect(dsn: str) -> psycopg2.extensions.connection:
-    return psycopg2.connect(dsn, application_name="onemap")
+def connect(dsn: str, **kwargs: Any) -> psycopg.Connection[Any]:
+    """One psycopg 3 connection like the pool's (the CLI's, one-off callers)."""
+    return psycopg.connect(dsn, **{**CONNECT_KWARGS, **kwargs})
 
 
-class Pool:
-    """Up to `size` psycopg2 connections to one database, opened on demand and kept."""
+class SyncPool:
+    """Up to `size` psycopg 3 connections to one database (a psycopg_pool pool, filled on
+    demand), with the fail-fast probe in front."""
 
     def __init__(self, dsn: str, size: int):
-        self.dsn = dsn
-        self.size = size
-        self._idle: list[psycopg2.extensions.connection] = []
-        self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(size)
+        self.dsn, self.size = dsn, size
+        self._down = threading.Event()
+        self.pool = ConnectionPool(
+            dsn,
+            min_size=0,
+            max_size=size,
+            kwargs=CONNECT_KWARGS,
+            open=False,
+            timeout=POOL_WAIT_SECONDS,
+            reconnect_timeout=RECONNECT_TIMEOUT_S,
+            name=f"onemap-{id(self):x}",
+        )
+        self.pool.open(wait=False)
+
+    def _reachable(self) -> bool:
+        """Connect once, outside the pool: is the database there now?"""
+        try:
+            connect(self.dsn, connect_timeout=PROBE_CONNECT_TIMEOUT_S).close()
+        except psycopg.OperationalError as exc:
+            LOGGER.warning("database unreachable: %s", str(exc).strip().splitlines()[:1])
+            self._down.set()
+            return False
+        if self._down.is_set():
+            self._down.clear()
+            self.pool.check()  # drop the connections the outage broke
+        return True
+
+    def _get(self) -> psycopg.Connection[Any]:
+        if self._down.is_set() and not self._reachable():
+            raise DatabaseUnavailable("database unavailable, retry later")
+        deadline = time.monotonic() + POOL_WAIT_SECONDS
+        while True:
+            try:
+                return self.pool.getconn(timeout=WAIT_SLICE_SECONDS)
+            except PoolTimeout:
+                if not self._reachable():
+                    raise DatabaseUnavailable("database unavailable, retry later") from None
+                if time.monotonic() > deadline:
+                    raise DatabaseUnavailable("no database connection free, retry later") from None
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg2.extensions.connection]:
-        """A connection, rolled back and kept (or closed if it broke) afterwards."""
-        if not self._slots.acquire(timeout=POOL_WAIT_SECONDS):
-            raise DatabaseUnavailable("no database connection free, retry later")
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection, rolled back and returned (the pool drops it if it broke)."""
+        conn = self._get()
         try:
-            with self._lock:
-                conn = self._idle.pop() if self._idle else None
-            if conn is None or conn.closed:
-                try:
-                    conn = connect(self.dsn)
-                except psycopg2.OperationalError:
-                    raise DatabaseUnavailable("database unavailable, retry later") from None
-            try:
-                yield conn
-            finally:
-                self._give_back(conn)
+            yield conn
+        except psycopg.OperationalError as exc:
+            if not (conn.broken or conn.closed):
+                raise  # the statement's failure (cancelled, too large): the caller's to name
+            self._down.set()  # the next request probes before it waits
+            LOGGER.error("database connection lost: %s", str(exc).strip().splitlines()[:1])
+            raise DatabaseUnavailable("database unavailable, retry later") from None
         finally:
-            self._slots.release()
-
-    def _give_back(self, conn: psycopg2.extensions.connection) -> None:
-        try:
-            if not conn.closed:
-                conn.rollback()
-        except psycopg2.Error:
-            conn.close()
-        if conn.closed:
-            return
-        with self._lock:
-            self._idle.append(conn)
+            try:
+                if not conn.closed and not conn.broken:
+                    conn.rollback()
+            except psycopg.Error:
+                conn.close()
+            self.pool.putconn(conn)
 
     def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+        self.pool.close()
 
 
-_pools: dict[str, Pool] = {}
+_pools: dict[str, SyncPool] = {}
 _pools_lock = threading.Lock()
 
 
-def open_pool(dsn: str, size: int) -> Pool:
+def open_pool(dsn: str, size: int) -> SyncPool:
     """The process's pool for `dsn` (made on first use; no connection is opened here)."""
     with _pools_lock:
         pool = _pools.get(dsn)
         if pool is None:
-            pool = _pools[dsn] = Pool(dsn, size)
+            pool = _pools[dsn] = SyncPool(dsn, size)
         return pool
 
 
 def close_pool() -> None:
-    """Close every pool's idle connections (the app's shutdown, a test session's end)."""
+    """Close every pool (the app's shutdown, a test session's end)."""
     with _pools_lock:
         pools = list(_pools.values())
         _pools.clear()
@@ -104,7 +144,7 @@ def close_pool() -> None:
 
 
 @contextmanager
-def pooled(dsn: str, size: int = 8) -> Iterator[psycopg2.extensions.connection]:
+def pooled(dsn: str, size: int = 8) -> Iterator[psycopg.Connection[Any]]:
     """A connection from this process's pool for `dsn`; rolled back and returned afterwards."""
     with open_pool(dsn, size).connection() as conn:
         yield conn

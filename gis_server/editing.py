@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import psycopg2
-import psycopg2.errors
-from psycopg2.extensions import connection
+import psycopg
+import psycopg.errors
+from psycopg import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -55,22 +55,22 @@ def _translate(exc: Exception) -> Exception:
         return InvalidFeature("town_code", f"未知镇街 — unknown town {exc.town_code!r}")
     if isinstance(exc, grid_edits.GridConflict):
         return Conflict(str(exc))
-    if isinstance(exc, psycopg2.errors.NotNullViolation):
+    if isinstance(exc, psycopg.errors.NotNullViolation):
         col = exc.diag.column_name or "?"
         return InvalidFeature(col, "必填属性为空 — required property is missing or null")
-    if isinstance(exc, psycopg2.errors.CheckViolation | psycopg2.errors.InvalidTextRepresentation):
+    if isinstance(exc, psycopg.errors.CheckViolation | psycopg.errors.InvalidTextRepresentation):
         name = exc.diag.constraint_name or "properties"
         return InvalidFeature(name, f"取值不允许 — value not allowed ({exc.diag.message_primary})")
-    if isinstance(exc, psycopg2.errors.UniqueViolation):
+    if isinstance(exc, psycopg.errors.UniqueViolation):
         return Conflict(f"编码已存在 — code already exists ({exc.diag.message_detail})")
-    if isinstance(exc, psycopg2.errors.InternalError_ | psycopg2.errors.InvalidParameterValue):
+    if isinstance(exc, psycopg.errors.InternalError_ | psycopg.errors.InvalidParameterValue):
         return InvalidFeature(
             "geometry", f"几何无效 — invalid geometry: {exc.diag.message_primary}"
         )
     return exc
 
 
-def run_edit[T](settings: Settings, work: Callable[[connection], T], *, dry_run: bool = False) -> T:
+def run_edit[T](settings: Settings, work: Callable[[Connection], T], *, dry_run: bool = False) -> T:
     """Run `work(conn)` in one transaction and commit; errors roll back and are translated.
 
     With `dry_run` the transaction is rolled back even on success: the caller gets
@@ -92,16 +92,16 @@ def run_edit[T](settings: Settings, work: Callable[[connection], T], *, dry_run:
             grid_edits.GridNotFound,
             grid_edits.GridConflict,
             grid_edits.UnknownTown,
-            psycopg2.IntegrityError,
-            psycopg2.DataError,
-            psycopg2.errors.InternalError_,
+            psycopg.IntegrityError,
+            psycopg.DataError,
+            psycopg.errors.InternalError_,
         ) as exc:
             conn.rollback()
             raise _translate(exc) from None
 
 
 async def run_edit_async[T](
-    settings: Settings, work: Callable[[connection], T], *, dry_run: bool = False
+    settings: Settings, work: Callable[[Connection], T], *, dry_run: bool = False
 ) -> T:
     return await run_in_threadpool(lambda: run_edit(settings, work, dry_run=dry_run))
 
@@ -119,7 +119,7 @@ def dry_run_param(request: Request) -> bool:
 
 
 def audit_grid_edit(
-    conn: connection,
+    conn: Connection,
     principal: Principal,
     action: str,
     result: grid_edits.EditResult,

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gis_server.errors import DatabaseUnavailable
+from gis_server.routing import Body, RouteDoc, api_route
 from gis_server.settings import Settings
 from layers.migrate import current_revision, head_revision
 
@@ -42,6 +43,27 @@ def check(settings: Settings) -> tuple[int, dict[str, Any]]:
     }
 
 
+_HEALTH_BODY = {
+    "type": "object",
+    "required": ["status", "database", "migrations"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "database": {"type": "string", "enum": ["reachable", "unreachable"]},
+        "migrations": {"type": "object"},
+    },
+}
+HEALTH = RouteDoc(
+    "健康检查 database reachable and migrations at head",
+    tags=("health",),
+    responses={
+        200: Body("healthy", _HEALTH_BODY),
+        503: Body(
+            "database unreachable or schema not at head (which part, in the body)", _HEALTH_BODY
+        ),
+    },
+)
+
+
 def health_route(settings: Settings) -> Route:
     async def healthz(request: Request) -> JSONResponse:
         status, body = await run_in_threadpool(check, settings)
@@ -50,4 +72,4 @@ def health_route(settings: Settings) -> Route:
             headers["Retry-After"] = str(DatabaseUnavailable.RETRY_AFTER_S)
         return JSONResponse(body, status_code=status, headers=headers)
 
-    return Route("/healthz", healthz, methods=["GET", "HEAD"])
+    return api_route("/healthz", healthz, methods=["GET", "HEAD"], doc=HEALTH)

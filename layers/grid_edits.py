@@ -15,9 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg2.extensions import cursor
-
 from layers import topology
+from layers.dbapi import Cursor as cursor
 from layers.registry import GRIDS
 
 # What an editor may set; version/valid_*/area_km2 are the system's.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg2.extensions import cursor
+from layers.dbapi import Cursor as cursor
 
 
 def history(cur: cursor, code: str) -> list[dict[str, Any]]:

@@ -15,9 +15,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from psycopg2.extensions import cursor
-
 from layers import topology
+from layers.dbapi import Cursor as cursor
 from layers.grid_edits import (
     WRITABLE,
     Change,

@@ -20,9 +20,14 @@ EWKB_POINT_4326 = (1, 0x20000001, 4326)  # little endian, Point with SRID, SRID
 
 
 def copy_binary(cur, table_and_columns: str, chunks: list[bytes]) -> None:
-    """COPY already encoded row bytes into `table (columns)`."""
-    data = io.BytesIO(b"".join([HEADER, *chunks, TRAILER]))
-    cur.copy_expert(f"COPY {table_and_columns} FROM STDIN WITH (FORMAT binary)", data)
+    """COPY already encoded row bytes into `table (columns)` (a psycopg2 or psycopg 3 cursor)."""
+    data = b"".join([HEADER, *chunks, TRAILER])
+    statement = f"COPY {table_and_columns} FROM STDIN WITH (FORMAT binary)"
+    if hasattr(cur, "copy_expert"):  # psycopg2
+        cur.copy_expert(statement, io.BytesIO(data))
+    else:  # psycopg 3
+        with cur.copy(statement) as copy:
+            copy.write(data)
 
 
 def _position_dtype(code_len: int, speed: bool, heading: bool, ids: bool) -> np.dtype:

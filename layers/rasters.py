@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import psycopg2.extensions
+from layers.dbapi import Connection, Cursor
 
 # (count, latest imported_at): changes on every import, re-import and delete
 RasterStamp = tuple[int, datetime | None]
@@ -43,7 +43,7 @@ class Raster:
     bbox: tuple[float, float, float, float]  # lon/lat: min_lon, min_lat, max_lon, max_lat
 
 
-def list_rasters(conn: psycopg2.extensions.connection) -> list[Raster]:
+def list_rasters(conn: Connection) -> list[Raster]:
     """Every recorded raster, by id."""
     with conn.cursor() as cur:
         cur.execute(
@@ -56,7 +56,7 @@ def list_rasters(conn: psycopg2.extensions.connection) -> list[Raster]:
         ]
 
 
-def raster_stamp(conn: psycopg2.extensions.connection) -> RasterStamp:
+def raster_stamp(conn: Connection) -> RasterStamp:
     """(count, latest imported_at) of `rasters`: a change means the published set changed.
     Leaves no transaction open (the connection goes back to a pool)."""
     with conn.cursor() as cur:
@@ -66,7 +66,7 @@ def raster_stamp(conn: psycopg2.extensions.connection) -> RasterStamp:
     return int(count), latest
 
 
-def record_raster(cur: psycopg2.extensions.cursor, values: dict[str, Any]) -> bool:
+def record_raster(cur: Cursor, values: dict[str, Any]) -> bool:
     """Insert or update the raster `values["id"]` (columns by name, `who` = imported_by);
     True when it is new."""
     cur.execute(_UPSERT, values)

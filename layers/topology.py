@@ -23,11 +23,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from psycopg2 import sql
-from psycopg2.extensions import cursor
+from layers.dbapi import Cursor as cursor
+from layers.dbapi import quote_ident
 
 KINDS = ("overlap", "outside_town", "gap")
-CURRENT = sql.SQL("(SELECT code, town_code, grid_type, geom FROM grids WHERE valid_to IS NULL)")
+# a layout is SQL text naming a relation: this subquery, or an already-quoted table name
+CURRENT = "(SELECT code, town_code, grid_type, geom FROM grids WHERE valid_to IS NULL)"
 METRIC_SRID = 4549
 
 
@@ -138,7 +139,7 @@ def check(
     towns: Sequence[str] | None = None,
     region_gids: Sequence[int] | None = None,
     grid_type: str | None = None,
-    layout: sql.Composable = CURRENT,
+    layout: str = CURRENT,
     tolerance: Tolerance | None = None,
 ) -> list[Violation]:
     """Violations in `layout`, scoped to what a change can affect.
@@ -155,7 +156,7 @@ def check(
             "SELECT ST_AsEWKB(ST_Union(geom)) FROM grids WHERE gid = ANY(%s)", (list(region_gids),)
         )
         region = cur.fetchone()[0]
-    query = sql.SQL(_RAW).format(layout=layout, srid=sql.Literal(METRIC_SRID))
+    query = _RAW.format(layout=layout, srid=int(METRIC_SRID))
     cur.execute(
         query,
         {
@@ -207,15 +208,13 @@ def check_staged(
     """Check the layout an import would produce (open grids with the staged ones replacing
     theirs) before any grid row changes; returns (staged _row or None, violation) pairs.
     """
-    stage = sql.Identifier(stage_table)
-    layout = sql.Identifier(STAGED_LAYOUT)
+    stage = quote_ident(stage_table)
+    layout = quote_ident(STAGED_LAYOUT)
     _stage_layout(cur, stage_table)
     cur.execute(
-        sql.SQL(
-            "SELECT s.code, s._row, c.gid, l.town_code, c.town_code FROM {stage} s "
-            "LEFT JOIN grids c ON c.code = s.code AND c.valid_to IS NULL "
-            "LEFT JOIN {layout} l ON l.code = s.code"
-        ).format(stage=stage, layout=layout)
+        f"SELECT s.code, s._row, c.gid, l.town_code, c.town_code FROM {stage} s "
+        "LEFT JOIN grids c ON c.code = s.code AND c.valid_to IS NULL "
+        f"LEFT JOIN {layout} l ON l.code = s.code"
     )
     rows = cur.fetchall()
     row_of = {code: row for code, row, *_ in rows}
@@ -245,25 +244,19 @@ def _stage_layout(cur: cursor, stage_table: str) -> None:
     )
     have = {r[0] for r in cur.fetchall()}
 
-    def carried(col: str) -> sql.Composable:
-        if col in have:
-            return sql.SQL("coalesce(s.{c}, c.{c})").format(c=sql.Identifier(col))
-        return sql.SQL("c.{c}").format(c=sql.Identifier(col))
+    def carried(col: str) -> str:
+        c = quote_ident(col)
+        return f"coalesce(s.{c}, c.{c})" if col in have else f"c.{c}"
 
-    layout = sql.Identifier(STAGED_LAYOUT)
-    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(layout))
+    layout, stage = quote_ident(STAGED_LAYOUT), quote_ident(stage_table)
+    cur.execute(f"DROP TABLE IF EXISTS {layout}")
     cur.execute(
-        sql.SQL(
-            "CREATE TEMP TABLE {layout} ON COMMIT DROP AS "
-            "SELECT g.code, g.town_code, g.grid_type, g.geom FROM grids g "
-            "WHERE g.valid_to IS NULL AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.code = g.code) "
-            "UNION ALL SELECT s.code, {town}, {gtype}, ST_Multi(s.geom) FROM {stage} s "
-            "LEFT JOIN grids c ON c.code = s.code AND c.valid_to IS NULL"
-        ).format(
-            layout=layout,
-            stage=sql.Identifier(stage_table),
-            town=carried("town_code"),
-            gtype=carried("grid_type"),
-        )
+        f"CREATE TEMP TABLE {layout} ON COMMIT DROP AS "
+        "SELECT g.code, g.town_code, g.grid_type, g.geom FROM grids g "
+        f"WHERE g.valid_to IS NULL AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.code = g.code) "
+        f"UNION ALL SELECT s.code, {carried('town_code')}, {carried('grid_type')}, "
+        f"ST_Multi(s.geom) FROM {stage} s "
+        "LEFT JOIN grids c ON c.code = s.code AND c.valid_to IS NULL"
     )
-    cur.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom); ANALYZE {}").format(layout, layout))
+    cur.execute(f"CREATE INDEX ON {layout} USING gist (geom)")
+    cur.execute(f"ANALYZE {layout}")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-import psycopg2.extensions
 
+from layers.dbapi import Connection
 from layers.pgbinary import copy_binary, encode_rows, linestring_m, runs
 
 # A line's length on the spheroid: tracks and trips, whichever builder.
@@ -82,7 +82,7 @@ WHERE v.gid = v2.gid
 
 
 def rebuild_tracks(
-    conn: psycopg2.extensions.connection,
+    conn: Connection,
     vehicle_codes: list[str] | None = None,
     days: list[dt.date] | None = None,
 ) -> int:
@@ -114,9 +114,7 @@ def rebuild_tracks(
     return written
 
 
-def update_last_positions(
-    conn: psycopg2.extensions.connection, vehicle_codes: list[str] | None = None
-) -> int:
+def update_last_positions(conn: Connection, vehicle_codes: list[str] | None = None) -> int:
     """Set vehicles' last fix (time, speed, heading, point) from their newest position.
 
     Never moves a vehicle back in time (an old day re-imported keeps the newer fix).
@@ -159,7 +157,7 @@ def stage_lines(cur, table: str, columns: str, kinds: tuple[str, ...], rows: lis
     copy_binary(cur, table, encode_rows(rows, kinds))
 
 
-def line_lengths_km(conn: psycopg2.extensions.connection, lines: list[bytes]) -> list[float]:
+def line_lengths_km(conn: Connection, lines: list[bytes]) -> list[float]:
     """DISTANCE_KM of each EWKB line. Needs no transaction of its own, so an importer can
     run it on a second connection while its own is busy building indexes."""
     with conn.cursor() as cur:
@@ -176,9 +174,7 @@ def line_lengths_km(conn: psycopg2.extensions.connection, lines: list[bytes]) ->
     return lengths
 
 
-def write_tracks(
-    conn: psycopg2.extensions.connection, lines: list[tuple], distance_km: list[float]
-) -> int:
+def write_tracks(conn: Connection, lines: list[tuple], distance_km: list[float]) -> int:
     """Build or replace tracks from track_lines() of all fixes of some vehicle days, and
     their line_lengths_km(): the rows rebuild_tracks makes, without re-reading the fixes.
     Does not move vehicles' last positions (update_last_positions). Does not commit."""

@@ -15,8 +15,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-import psycopg2.extensions
 
+from layers.dbapi import Connection
 from layers.pgbinary import linestring_m, runs
 from layers.tracks import DISTANCE_KM, stage_lines
 
@@ -79,7 +79,7 @@ WITH f AS (
 
 
 def rebuild_trips(
-    conn: psycopg2.extensions.connection,
+    conn: Connection,
     vehicle_codes: list[str],
     days: list[dt.date],
     *,
@@ -206,7 +206,7 @@ def vehicle_days(
 
 
 def write_trips(
-    conn: psycopg2.extensions.connection,
+    conn: Connection,
     pairs: tuple[list[str], list[int]],
     lines: list[tuple],
     distance_km: list[float],

@@ -1,10 +1,15 @@
-"""The psycopg2 pool of the synchronous request paths: one per database, connections kept."""
+"""The psycopg 3 pool of the synchronous request paths: one per database, connections kept,
+uncommitted work rolled back, a dead database a DatabaseUnavailable (503)."""
 
 from __future__ import annotations
 
 import threading
 
+import psycopg
+import pytest
+
 from gis_server import database
+from gis_server.errors import DatabaseUnavailable
 
 
 def _current(conn) -> tuple[str, int]:  # noqa: ANN001
@@ -76,9 +81,35 @@ def test_a_broken_connection_is_not_handed_out_again(db_dsn, server_dsn):
         try:
             with database.pooled(db_dsn) as conn:
                 _current(conn)
-        except psycopg2.OperationalError:
-            pass  # the request that meets the dead connection fails …
+        except DatabaseUnavailable:
+            pass  # the request that meets the dead connection fails (a 503) …
         with database.pooled(db_dsn) as conn:
             assert _current(conn)[1] != pid  # … and the next one gets a fresh one
+    finally:
+        database.close_pool()
+
+
+def test_connections_are_psycopg3_and_uncommitted_work_is_rolled_back(db_dsn):
+    try:
+        with database.pooled(db_dsn) as conn:
+            assert isinstance(conn, psycopg.Connection)
+            with conn.cursor() as cur:
+                cur.execute("CREATE TABLE _pool_rollback_probe (x int)")
+        with database.pooled(db_dsn) as conn, conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('_pool_rollback_probe')")
+            assert cur.fetchone()[0] is None
+    finally:
+        database.close_pool()
+
+
+def test_a_dead_database_is_database_unavailable(db_dsn):
+    dead = "postgresql://postgres@127.0.0.1:1/nowhere"
+    try:
+        for _ in range(2):  # the first finds it down, the second probes before waiting
+            with pytest.raises(DatabaseUnavailable):
+                with database.pooled(dead) as conn:
+                    _current(conn)
+        with database.pooled(db_dsn) as conn:  # other databases' pools are unaffected
+            assert _current(conn)[0] == db_dsn.rsplit("/", 1)[1]
     finally:
         database.close_pool()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from psycopg2.extensions import connection
+from psycopg import Connection
 
 from gis_server.auth.principal import Principal
 
@@ -19,7 +19,7 @@ def _json(value: Any) -> str | None:
 
 
 def record(
-    conn: connection,
+    conn: Connection,
     actor: Principal | str,
     action: str,
     layer: str | None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from psycopg2.extensions import connection
+from psycopg import Connection
 
 from gis_server.errors import TooManyAttempts
 
@@ -18,7 +18,7 @@ LIMIT = 5
 WINDOW = dt.timedelta(minutes=15)
 
 
-def _lock(conn: connection, username: str, client: str) -> None:
+def _lock(conn: Connection, username: str, client: str) -> None:
     """Serialise checks of one pair across workers for the rest of the transaction."""
     with conn.cursor() as cur:
         cur.execute(
@@ -27,7 +27,7 @@ def _lock(conn: connection, username: str, client: str) -> None:
         )
 
 
-def check(conn: connection, username: str, client: str) -> None:
+def check(conn: Connection, username: str, client: str) -> None:
     """Raise TooManyAttempts (with seconds to wait) if the pair is locked out."""
     _lock(conn, username, client)
     with conn.cursor() as cur:
@@ -41,7 +41,7 @@ def check(conn: connection, username: str, client: str) -> None:
         raise TooManyAttempts(math.ceil(wait.total_seconds()) if wait else 1)
 
 
-def record_failure(conn: connection, username: str, client: str) -> None:
+def record_failure(conn: Connection, username: str, client: str) -> None:
     with conn.cursor() as cur:
         cur.execute("DELETE FROM login_failures WHERE at <= clock_timestamp() - %s", (WINDOW,))
         cur.execute(
@@ -49,7 +49,7 @@ def record_failure(conn: connection, username: str, client: str) -> None:
         )
 
 
-def clear(conn: connection, username: str, client: str) -> None:
+def clear(conn: Connection, username: str, client: str) -> None:
     with conn.cursor() as cur:
         cur.execute(
             "DELETE FROM login_failures WHERE username = %s AND client = %s", (username, client)

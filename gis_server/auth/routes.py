@@ -16,13 +16,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gis_server import json_body
-from gis_server.auth import audit, ratelimit, sessions, store
+from gis_server.auth import audit, ratelimit, route_docs, sessions, store
 from gis_server.auth.dependencies import authenticate, require
 from gis_server.auth.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from gis_server.auth.principal import Principal, client_ip
 from gis_server.auth.roles import Role
 from gis_server.database import pooled
 from gis_server.errors import CsrfFailed, InvalidCredentials, InvalidParameter
+from gis_server.routing import api_route
 from gis_server.settings import DatabaseSettings, Settings
 
 MAX_BODY = 16 * 1024
@@ -105,7 +106,7 @@ def _logout(db: DatabaseSettings, token: str, principal: Principal, ip: str | No
         conn.commit()
 
 
-def auth_routes(settings: Settings) -> list[Route]:
+def auth_routes(settings: Settings) -> list[Route]:  # DocumentedRoutes
     """The routes to mount on the app (paths are absolute)."""
     db = settings.database
 
@@ -153,7 +154,7 @@ def auth_routes(settings: Settings) -> list[Route]:
         return JSONResponse(principal.public(), headers=_NO_STORE)
 
     return [
-        Route("/api/auth/login", login, methods=["POST"]),
-        Route("/api/auth/logout", logout, methods=["POST"]),
-        Route("/api/auth/me", me, methods=["GET"]),
+        api_route("/api/auth/login", login, methods=["POST"], doc=route_docs.LOGIN),
+        api_route("/api/auth/logout", logout, methods=["POST"], doc=route_docs.LOGOUT),
+        api_route("/api/auth/me", me, doc=route_docs.ME),
     ]

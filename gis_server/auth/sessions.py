@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from psycopg2.extensions import connection
+from psycopg import Connection
 from starlette.responses import Response
 
 from gis_server.auth.principal import Principal
@@ -28,7 +28,7 @@ def _digest(token: str) -> str:
 
 
 def create_session(
-    conn: connection, user_id: int, client_ip: str | None, user_agent: str | None
+    conn: Connection, user_id: int, client_ip: str | None, user_agent: str | None
 ) -> tuple[str, str, dt.datetime]:
     """A new session: (cookie token, CSRF token, expiry). Expired sessions are swept."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -43,7 +43,7 @@ def create_session(
     return token, csrf, expires_at
 
 
-def principal_for_session(conn: connection, token: str) -> Principal | None:
+def principal_for_session(conn: Connection, token: str) -> Principal | None:
     """The principal of a live session of an enabled user, else None."""
     with conn.cursor() as cur:
         cur.execute(
@@ -58,7 +58,7 @@ def principal_for_session(conn: connection, token: str) -> Principal | None:
     return Principal(row[0], row[1], Role.parse(row[3]), "session", row[2], csrf_token=row[4])
 
 
-def delete_session(conn: connection, token: str) -> None:
+def delete_session(conn: Connection, token: str) -> None:
     with conn.cursor() as cur:
         cur.execute("DELETE FROM sessions WHERE token_hash = %s", (_digest(token),))
 

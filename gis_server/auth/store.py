@@ -11,8 +11,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
-import psycopg2.errors
-from psycopg2.extensions import connection
+import psycopg.errors
+from psycopg import Connection
 
 from gis_server.auth.passwords import hash_password
 from gis_server.auth.principal import Principal
@@ -60,7 +60,7 @@ def check_password_policy(password: str) -> None:
 
 
 def add_user(
-    conn: connection, username: str, role: Role, password: str, display_name: str | None = None
+    conn: Connection, username: str, role: Role, password: str, display_name: str | None = None
 ) -> int:
     """Create a user with a hashed password; UserExists if the name is taken."""
     username = normalize_username(username)
@@ -76,13 +76,13 @@ def add_user(
             user_id = cur.fetchone()[0]
             cur.execute("RELEASE SAVEPOINT add_user")
             return user_id
-    except psycopg2.errors.UniqueViolation:
+    except psycopg.errors.UniqueViolation:
         with conn.cursor() as cur:
             cur.execute("ROLLBACK TO SAVEPOINT add_user")
         raise UserExists(f"用户已存在 — user {username!r} already exists") from None
 
 
-def list_users(conn: connection) -> list[dict[str, object]]:
+def list_users(conn: Connection) -> list[dict[str, object]]:
     with conn.cursor() as cur:
         cur.execute(
             "SELECT username, display_name, role, created_at, disabled_at, last_login_at "
@@ -92,7 +92,7 @@ def list_users(conn: connection) -> list[dict[str, object]]:
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
-def disable_user(conn: connection, username: str) -> None:
+def disable_user(conn: Connection, username: str) -> None:
     """Disable a user and end their sessions at once (keys stop working too)."""
     username = normalize_username(username)
     with conn.cursor() as cur:
@@ -107,7 +107,7 @@ def disable_user(conn: connection, username: str) -> None:
         cur.execute("DELETE FROM sessions WHERE user_id = %s", (row[0],))
 
 
-def login_user(conn: connection, username: str) -> LoginUser | None:
+def login_user(conn: Connection, username: str) -> LoginUser | None:
     with conn.cursor() as cur:
         cur.execute(
             "SELECT id, username, display_name, role, password_hash, disabled_at IS NOT NULL "
@@ -120,7 +120,7 @@ def login_user(conn: connection, username: str) -> LoginUser | None:
     return LoginUser(row[0], row[1], row[2], Role.parse(row[3]), row[4], row[5])
 
 
-def record_login(conn: connection, user_id: int, new_hash: str | None = None) -> None:
+def record_login(conn: Connection, user_id: int, new_hash: str | None = None) -> None:
     """Note the login time; store `new_hash` when the hash parameters were upgraded."""
     with conn.cursor() as cur:
         cur.execute(
@@ -145,7 +145,7 @@ def _split_key(key: str) -> str | None:
 
 
 def issue_key(
-    conn: connection, username: str, name: str, expires_days: int | None = None
+    conn: Connection, username: str, name: str, expires_days: int | None = None
 ) -> tuple[str, str, dt.datetime | None]:
     """A new key for `username`: (key_id, the key itself — shown once, expires_at)."""
     username = normalize_username(username)
@@ -164,7 +164,7 @@ def issue_key(
     return key_id, key, row[0]
 
 
-def revoke_key(conn: connection, key_id: str) -> None:
+def revoke_key(conn: Connection, key_id: str) -> None:
     with conn.cursor() as cur:
         cur.execute(
             "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
@@ -175,7 +175,7 @@ def revoke_key(conn: connection, key_id: str) -> None:
             raise LookupError(f"没有该密钥 — no API key {key_id!r}")
 
 
-def list_keys(conn: connection, username: str | None = None) -> list[dict[str, object]]:
+def list_keys(conn: Connection, username: str | None = None) -> list[dict[str, object]]:
     with conn.cursor() as cur:
         cur.execute(
             "SELECT k.key_id, u.username, k.name, k.created_at, k.expires_at, k.revoked_at, "
@@ -187,7 +187,7 @@ def list_keys(conn: connection, username: str | None = None) -> list[dict[str, o
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
-def principal_for_key(conn: connection, key: str) -> Principal | None:
+def principal_for_key(conn: Connection, key: str) -> Principal | None:
     """The principal of a live key (not revoked, not expired, user enabled), else None."""
     key_id = _split_key(key)
     if key_id is None:

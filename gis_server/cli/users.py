@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
-from psycopg2.extensions import connection
+from psycopg import Connection as connection
 
 from gis_server.auth import audit, store
 from gis_server.auth.roles import ROLE_NAMES, Role

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg2 import sql
+from psycopg import sql
 from starlette.requests import Request
 
 from gis_server.console_api.layers import lonlat_sql

@@ -1,6 +1,6 @@
 """Handlers of /api/console/...: each reads one JSON body from PostGIS and answers it.
 
-Handlers are sync (Starlette runs them in its threadpool, next to the psycopg2
+Handlers are sync (Starlette runs them in its threadpool, next to the sync psycopg 3
 pool). Bad requests raise `gis_server.errors` classes, which the app's one
 exception handler answers.
 """
@@ -11,16 +11,18 @@ import datetime as dt
 import json
 from typing import Any
 
-from psycopg2 import sql
+from psycopg import sql
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from gis_server.console_api import figures, layers, lookup
+from gis_server.console_api import route_docs as d
 from gis_server.console_api.bodies import TtlCache, compact, digest_body, json_response
 from gis_server.database import pooled
 from gis_server.errors import InvalidConsoleParameter, NotFound
 from gis_server.ogc.caching import DigestBody
+from gis_server.routing import api_route
 from gis_server.settings import Settings
 
 
@@ -34,18 +36,18 @@ class ConsoleApi:
     def routes(self, a: str) -> list[Route]:
         """The API's routes under the prefix `a`."""
         return [
-            Route(f"{a}/layers/towns", self.towns),
-            Route(f"{a}/layers/grids", self.grids),
-            Route(f"{a}/layers/river_patrol_zones", self.zones),
-            Route(f"{a}/layers/cameras", self.cameras),
-            Route(f"{a}/layers/vehicles", self.vehicles),
-            Route(f"{a}/events", self.events),
-            Route(f"{a}/events/categories", self.categories),
-            Route(f"{a}/stats/towns", self.town_stats),
-            Route(f"{a}/tracks/{{vehicle}}", self.track_days),
-            Route(f"{a}/tracks/{{vehicle}}/{{day}}", self.track),
-            Route(f"{a}/point", self.point),
-            Route(f"{a}/search", self.search),
+            api_route(f"{a}/layers/towns", self.towns, doc=d.TOWNS),
+            api_route(f"{a}/layers/grids", self.grids, doc=d.GRIDS),
+            api_route(f"{a}/layers/river_patrol_zones", self.zones, doc=d.ZONES),
+            api_route(f"{a}/layers/cameras", self.cameras, doc=d.CAMERAS),
+            api_route(f"{a}/layers/vehicles", self.vehicles, doc=d.VEHICLES),
+            api_route(f"{a}/events", self.events, doc=d.EVENTS),
+            api_route(f"{a}/events/categories", self.categories, doc=d.CATEGORIES),
+            api_route(f"{a}/stats/towns", self.town_stats, doc=d.TOWN_STATS),
+            api_route(f"{a}/tracks/{{vehicle}}", self.track_days, doc=d.TRACK_DAYS),
+            api_route(f"{a}/tracks/{{vehicle}}/{{day}}", self.track, doc=d.TRACK),
+            api_route(f"{a}/point", self.point, doc=d.POINT),
+            api_route(f"{a}/search", self.search, doc=d.SEARCH),
         ]
 
     def _fetch(self, query: sql.Composable, params: dict[str, Any] | None = None) -> str | None:

@@ -6,7 +6,7 @@ rounded (invisible on screen, much smaller), points as compact row arrays.
 
 from __future__ import annotations
 
-from psycopg2 import sql
+from psycopg import sql
 
 from layers.registry import GRIDS
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from psycopg2 import sql
+from psycopg import sql
 from starlette.requests import Request
 
 from gis_server.errors import InvalidConsoleParameter

@@ -14,7 +14,7 @@ import csv
 import io
 from typing import Any
 
-import psycopg2
+import psycopg
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -98,7 +98,7 @@ def store_rows(dsn: str, pool_size: int, rows: list[Any], rules: FeedRules) -> d
     try:
         with pooled(dsn, pool_size) as conn:
             result = ingest(conn, [f for _, f in good], rules)
-    except psycopg2.OperationalError as exc:
+    except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(f"数据库不可用 — database unavailable: {exc}") from exc
     rejected += [
         {"index": good[k][0], "reason": reason, "detail": detail}

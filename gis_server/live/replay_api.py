@@ -10,7 +10,6 @@ import datetime as dt
 from typing import Any
 
 import psycopg
-import psycopg2
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -65,7 +64,7 @@ def read(dsn: str, pool_size: int, start, end, max_fixes: int) -> dict[str, Any]
             with conn.cursor() as cur:
                 replay = fleet_replay(cur, start, end, max_fixes, MAX_EVENTS)
             conn.rollback()
-    except (psycopg2.OperationalError, psycopg.OperationalError) as exc:
+    except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(f"数据库不可用 — database unavailable: {exc}") from exc
     return {
         "from": start.isoformat(),

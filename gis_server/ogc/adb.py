@@ -1,34 +1,39 @@
 """Async PostgreSQL access for the hot read paths (items, features, tiles, ETag counters).
 
 The statement builders (`ogc/sql.py`, `ogc/tiles/mvt.py`, `ogc/keyset.py`) produce
-psycopg2 `sql` objects with named placeholders; `to_query` turns them into the
-same psycopg 3 objects, and a client-side-binding cursor (`AsyncClientCursor`)
+psycopg 3 `sql` objects with named placeholders; a client-side-binding cursor (`AsyncClientCursor`)
 sends the finished text with the simple query protocol: one round trip, several
 statements allowed (`SET LOCAL ...; SELECT ...`), values quoted by the driver.
 The request never leaves the event loop: no thread-pool hop, no GIL hand-off
 between a worker thread and the loop, no pool semaphore.
 
-`AsyncDB` is a small pool bound to the event loop it was opened on (the app's
-lifespan). A request on another loop (never under uvicorn) gets a one-off
-connection, so behaviour never depends on the pool. Connection failures surface
-immediately (a dead database is a 503 at once, as on the psycopg2 path).
+`AsyncDB` is a psycopg_pool `AsyncConnectionPool` bound to the event loop it was
+opened on (the app's lifespan; kept on `app.state.db`). A request on another loop
+(never under uvicorn) gets a one-off connection, so behaviour never depends on the
+pool. A dead database is a 503 at once, as on the sync path: the same probe in
+front of the pool's wait (see `gis_server.database`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
 import psycopg.errors
-from psycopg import AsyncClientCursor, AsyncConnection, AsyncCursor, pq
-from psycopg import sql as sql3
+from psycopg import AsyncClientCursor, AsyncConnection, AsyncCursor, pq, sql
 from psycopg.adapt import Loader
-from psycopg2 import sql as sql2
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from gis_server.database import (
+    PROBE_CONNECT_TIMEOUT_S,
+    RECONNECT_TIMEOUT_S,
+    WAIT_SLICE_SECONDS,
+)
 from gis_server.errors import DatabaseUnavailable, InvalidParameter
 
 LOGGER = logging.getLogger(__name__)
@@ -43,23 +48,9 @@ class _BytesLoader(Loader):
         return bytes(data)
 
 
-def to_query(node: sql2.Composable) -> sql3.Composable:
-    """A psycopg2 `sql` tree as the equivalent psycopg 3 one."""
-    if isinstance(node, sql2.Composed):
-        return sql3.Composed([to_query(part) for part in node.seq])
-    if isinstance(node, sql2.SQL):
-        return sql3.SQL(node.string)
-    if isinstance(node, sql2.Identifier):
-        return sql3.Identifier(*node.strings)
-    if isinstance(node, sql2.Placeholder):
-        return sql3.Placeholder(node.name or "")
-    if isinstance(node, sql2.Literal):
-        return sql3.Literal(node.wrapped)
-    raise TypeError(f"cannot convert {node!r}")
-
-
 class AsyncDB:
-    """A pool of autocommit psycopg 3 connections for one event loop."""
+    """A `psycopg_pool.AsyncConnectionPool` of autocommit psycopg 3 connections for one
+    event loop, with the sync pool's fail-fast probe in front (`gis_server.database`)."""
 
     def __init__(
         self,
@@ -73,70 +64,93 @@ class AsyncDB:
         self.statement_timeout_ms = statement_timeout_ms
         self.prepared = prepared
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._idle: list[AsyncConnection[Any]] = []
-        self._slots: asyncio.Semaphore | None = None
+        self._pool: AsyncConnectionPool[Any] | None = None
+        self._down = False
 
-    async def open(self) -> None:
-        """Bind the pool to the running loop (connections are made on demand)."""
-        self._loop = asyncio.get_running_loop()
-        self._slots = asyncio.Semaphore(self.size)
-        self._idle = []
-
-    async def close(self) -> None:
-        idle, self._idle = self._idle, []
-        self._loop = None
-        for conn in idle:
-            try:
-                await conn.close()
-            except psycopg.Error:
-                pass
-
-    async def _connect(self) -> AsyncConnection[Any]:
+    def _connect_kwargs(self) -> dict[str, Any]:
         # short reads: JIT compiling a tile's or a page's expressions (~6 ms on a camera
         # tile at z12) costs more than it saves
         options = "-c jit=off"
         if self.statement_timeout_ms:
             options += f" -c statement_timeout={int(self.statement_timeout_ms)}"
-        return await AsyncConnection.connect(
-            self.dsn,
-            autocommit=True,
-            cursor_factory=AsyncClientCursor,
+        return {
+            "autocommit": True,
+            "cursor_factory": AsyncClientCursor,
             # `prepared` pools prepare server-side-bound statements on first use (psycopg
             # ignores execute(prepare=True) when the threshold is None); client-side-bound
             # cursors (the default factory) never prepare
-            prepare_threshold=0 if self.prepared else None,
-            application_name="onemap",
-            options=options,
+            "prepare_threshold": 0 if self.prepared else None,
+            "application_name": "onemap",
+            "options": options,
+        }
+
+    async def open(self) -> None:
+        """Bind the pool to the running loop (connections are made on demand)."""
+        await self.close()
+        self._loop = asyncio.get_running_loop()
+        self._pool = AsyncConnectionPool(
+            self.dsn,
+            min_size=0,
+            max_size=self.size,
+            kwargs=self._connect_kwargs(),
+            open=False,
+            timeout=POOL_WAIT_SECONDS,
+            reconnect_timeout=RECONNECT_TIMEOUT_S,
         )
+        await self._pool.open(wait=False)
+
+    async def close(self) -> None:
+        pool, self._pool, self._loop = self._pool, None, None
+        if pool is not None:
+            await pool.close()
+
+    async def _connect(self, **kwargs: Any) -> AsyncConnection[Any]:
+        return await AsyncConnection.connect(self.dsn, **{**self._connect_kwargs(), **kwargs})
+
+    async def _reachable(self) -> bool:
+        """Connect once, outside the pool: is the database there now?"""
+        try:
+            await (await self._connect(connect_timeout=PROBE_CONNECT_TIMEOUT_S)).close()
+        except psycopg.OperationalError:
+            self._down = True
+            return False
+        if self._down and self._pool is not None:
+            self._down = False
+            await self._pool.check()  # drop the connections the outage broke
+        return True
+
+    async def _get(self, pool: AsyncConnectionPool[Any]) -> AsyncConnection[Any]:
+        if self._down and not await self._reachable():
+            raise psycopg.OperationalError("database unreachable")
+        deadline = time.monotonic() + POOL_WAIT_SECONDS
+        while True:  # all connections busy: queue, but not forever, nor for a dead database
+            try:
+                return await pool.getconn(timeout=WAIT_SLICE_SECONDS)
+            except PoolTimeout:
+                if not await self._reachable():
+                    raise psycopg.OperationalError("database unreachable") from None
+                if time.monotonic() > deadline:
+                    raise DatabaseUnavailable("no database connection free, retry later") from None
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
-        if self._loop is None or self._loop is not asyncio.get_running_loop():
+        pool = self._pool
+        if pool is None or self._loop is not asyncio.get_running_loop():
             conn = await self._connect()  # not the lifespan's loop: one-off connection
             try:
                 yield conn
             finally:
                 await conn.close()
             return
-        assert self._slots is not None
-        if self._slots.locked():  # all connections busy: queue, but not forever
-            try:
-                await asyncio.wait_for(self._slots.acquire(), POOL_WAIT_SECONDS)
-            except TimeoutError:
-                raise DatabaseUnavailable("no database connection free, retry later") from None
-        else:
-            await self._slots.acquire()
-        conn = None
+        conn = await self._get(pool)
         try:
-            conn = self._idle.pop() if self._idle else await self._connect()
             yield conn
+        except psycopg.OperationalError:
+            if conn.broken or conn.closed:
+                self._down = True  # the next request probes first
+            raise
         finally:
-            if conn is not None:
-                if not conn.closed and conn.info.transaction_status == pq.TransactionStatus.IDLE:
-                    self._idle.append(conn)
-                else:
-                    await _discard(conn)
-            self._slots.release()
+            await pool.putconn(conn)  # a broken connection is dropped by the pool
 
     @asynccontextmanager
     async def cursor(
@@ -181,13 +195,6 @@ def text_as_bytes(cur: AsyncClientCursor[Any]) -> None:
 text_as_bytes_ = text_as_bytes  # (the name `cursor` shadows with its argument)
 
 
-async def _discard(conn: AsyncConnection[Any]) -> None:
-    try:
-        await conn.close()
-    except psycopg.Error:
-        pass
-
-
 async def fetch_bytes(
     conn: AsyncConnection[Any], query: bytes, values: Mapping[str, Any], prepare: bool = True
 ) -> bytes | None:
@@ -204,17 +211,16 @@ async def fetch_bytes(
     return None if row is None or row[0] is None else bytes(row[0])
 
 
-def compile_query(statement: sql2.Composable) -> bytes:
+def compile_query(statement: sql.Composable) -> bytes:
     """A builder's statement as query bytes (placeholders kept), for reuse with new values."""
-    return to_query(statement).as_bytes(None)
+    return statement.as_bytes(None)
 
 
 async def execute(
-    cur: AsyncClientCursor[Any], statement: sql2.Composable | bytes, values: Any
+    cur: AsyncClientCursor[Any], statement: sql.Composable | bytes, values: Any
 ) -> None:
     """Run a builder's statement; after `SET LOCAL ...;` prefixes, the cursor is on the SELECT."""
-    query = statement if isinstance(statement, bytes) else to_query(statement)
-    await cur.execute(query, values)
+    await cur.execute(statement, values)
     while cur.pgresult is not None and cur.pgresult.status != pq.ExecStatus.TUPLES_OK:
         if not cur.nextset():
             break

@@ -15,12 +15,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-import psycopg2
 from pygeoapi.api.coverages import get_collection_coverage
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gis_server.database import connect
 from gis_server.errors import InvalidParameter, NotFound
 from layers.rasters import Raster, list_rasters
 
@@ -72,9 +72,8 @@ def coverage_resource(raster: Raster) -> dict[str, Any]:
 
 def coverage_resources(dsn: str) -> dict[str, dict[str, Any]]:
     """One pygeoapi resource per row of `rasters`, keyed by raster id."""
-    with psycopg2.connect(dsn) as conn:
+    with connect(dsn) as conn:  # closed on exit (psycopg 3)
         rasters = list_rasters(conn)
-    conn.close()
     return {raster.id: coverage_resource(raster) for raster in rasters}
 
 

@@ -1,4 +1,4 @@
-"""Translate a pygeofilter AST into a psycopg2.sql condition with bound values.
+"""Translate a pygeofilter AST into a psycopg.sql condition with bound values.
 
 Not pygeofilter's sql backend: that one builds SQL text from values. Here every
 literal goes through `Binds`, every name through `ident`, and only the
@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 
-from psycopg2 import sql
+from psycopg import sql
 from pygeofilter import ast, values
 
 from gis_server.database import ident

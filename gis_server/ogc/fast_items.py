@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from psycopg2 import sql
+from psycopg import sql
 from pygeoapi import l10n
 from pygeoapi.api import API, APIRequest
 from starlette.requests import Request

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg2 import sql
+from psycopg import sql
 
 from gis_server.errors import InvalidParameter
 from gis_server.ogc import adb, keyset

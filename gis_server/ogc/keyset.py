@@ -13,7 +13,7 @@ import base64
 import binascii
 import json
 
-from psycopg2 import sql
+from psycopg import sql
 
 from gis_server.database import ident
 from gis_server.errors import InvalidParameter

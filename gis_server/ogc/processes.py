@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from psycopg2.extensions import connection, cursor
+from psycopg import Connection, Cursor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -186,7 +186,7 @@ def _versions(inputs: dict[str, Any]) -> dict[str, int] | None:
 
 def _runner(
     pid: str, inputs: dict[str, Any], tol: topology.Tolerance
-) -> Callable[[cursor], EditResult]:
+) -> Callable[[Cursor], EditResult]:
     """The edit an execution request asks for, checked for shape before any SQL runs."""
     allowed = set(PROCESSES[pid]["inputs"])
     unknown = sorted(set(inputs) - allowed)
@@ -244,7 +244,7 @@ def process_routes(settings: Settings) -> list[Route]:
             raise InvalidParameter("inputs.dry_run", "应为布尔值 — must be true or false")
         run = _runner(pid, inputs, editing.tolerance(settings))
 
-        def work(conn: connection) -> dict[str, Any]:
+        def work(conn: Connection) -> dict[str, Any]:
             with conn.cursor() as cur:
                 result = run(cur)
             editing.audit_grid_edit(conn, principal, pid, result, request)

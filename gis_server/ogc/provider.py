@@ -1,4 +1,4 @@
-"""onemap's pygeoapi feature provider: psycopg2 + SQL builders, GeoJSON made in PostGIS.
+"""onemap's pygeoapi feature provider: psycopg 3 + SQL builders, GeoJSON made in PostGIS.
 
 pygeoapi instantiates a provider per request (`load_plugin`), so __init__ only
 reads the provider definition; the Source (what the table is) and the
@@ -12,8 +12,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg2
-import psycopg2.errors
+import psycopg
+import psycopg.errors
 from pygeoapi.provider.base import (
     BaseProvider,
     ProviderConnectionError,
@@ -119,7 +119,7 @@ class OnemapProvider(BaseProvider):
                 cur.execute(f"SET LOCAL statement_timeout = {COUNT_TIMEOUT_MS}")
             cur.execute(count_sql(self.source, q, binds), binds.values)
             return int(cur.fetchone()[0])
-        except psycopg2.errors.QueryCanceled:
+        except psycopg.errors.QueryCanceled:
             cur.execute("ROLLBACK TO SAVEPOINT onemap_count")
             return None
 
@@ -170,7 +170,7 @@ class _Cursor:
         try:
             self._ctx = pooled(self.database.dsn, self.database.pool_size)
             self._conn = self._ctx.__enter__()
-        except psycopg2.OperationalError as exc:
+        except psycopg.OperationalError as exc:
             LOGGER.error("database unavailable: %s", exc)
             raise ProviderUnavailableError(user_msg="database unavailable, retry later") from None
         self._cur = self._conn.cursor()
@@ -180,7 +180,7 @@ class _Cursor:
         self._cur.close()
         try:
             self._ctx.__exit__(exc_type, exc, tb)
-        except psycopg2.Error:
+        except psycopg.Error:
             if exc is None:
                 raise ProviderUnavailableError(
                     user_msg="database unavailable, retry later"
@@ -189,14 +189,14 @@ class _Cursor:
             return False
         if isinstance(exc, ValueError):  # e.g. NUL characters, which PostgreSQL text cannot hold
             raise ProviderInvalidQueryError(user_msg=f"invalid value: {exc}") from None
-        if isinstance(exc, psycopg2.errors.QueryCanceled):
+        if isinstance(exc, psycopg.errors.QueryCanceled):
             raise ProviderQueryError(user_msg="query took too long") from None
-        if isinstance(exc, psycopg2.DataError):
+        if isinstance(exc, psycopg.DataError):
             detail = str(exc).strip().splitlines()[0]
             raise ProviderInvalidQueryError(user_msg=f"invalid value: {detail}") from None
-        if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
+        if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
             raise ProviderUnavailableError(user_msg="database unavailable, retry later") from None
-        if isinstance(exc, psycopg2.Error):
+        if isinstance(exc, psycopg.Error):
             LOGGER.error("query on %s failed: %s", self.collection, exc)
             raise ProviderQueryError(user_msg=f"query on {self.collection!r} failed") from None
         return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg2
+import psycopg
 
 from gis_server.ogc import crs, offline, templates
 from gis_server.ogc.language import LANGUAGES
@@ -22,7 +22,7 @@ from layers.registry import LAYERS
 PROVIDER = "gis_server.ogc.provider.OnemapProvider"
 
 
-def build_sources(settings: Settings, conn: psycopg2.extensions.connection) -> list[Source]:
+def build_sources(settings: Settings, conn: psycopg.Connection) -> list[Source]:
     """Registry layers (with their primary keys as paging tie-breakers), then extra tables."""
     sources = [from_layer(layer, key_columns(conn, layer.table)) for layer in LAYERS]
     sources += [from_extra(conn, extra) for extra in settings.collections]

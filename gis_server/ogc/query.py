@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from psycopg2 import sql
+from psycopg import sql
 
 from gis_server.ogc.crs import CRS84, Crs
 from gis_server.ogc.params import TimeRange

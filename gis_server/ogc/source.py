@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import psycopg2.extensions
+import psycopg
 
 from gis_server.settings import ExtraCollection
 from layers.base import LayerSpec
@@ -108,7 +108,7 @@ def _split(table: str) -> tuple[str, str]:
     return schema or "public", name
 
 
-def key_columns(conn: psycopg2.extensions.connection, table: str) -> tuple[str, ...]:
+def key_columns(conn: psycopg.Connection, table: str) -> tuple[str, ...]:
     """Primary-key columns of a table (none for a view): tie-breakers for stable paging."""
     schema, name = _split(table)
     with conn.cursor() as cur:
@@ -122,7 +122,7 @@ def key_columns(conn: psycopg2.extensions.connection, table: str) -> tuple[str, 
         return tuple(r[0] for r in cur.fetchall())
 
 
-def from_extra(conn: psycopg2.extensions.connection, extra: ExtraCollection) -> Source:
+def from_extra(conn: psycopg.Connection, extra: ExtraCollection) -> Source:
     """Introspect an extra table/view: every non-geometry column becomes a property."""
     schema, name = _split(extra.table)
     with conn.cursor() as cur:

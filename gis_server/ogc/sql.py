@@ -1,6 +1,6 @@
 """SQL for features, assembled from small builders (after tipg's collections.py).
 
-`select_feature/from_table/where/order_by` return psycopg2.sql pieces; names go
+`select_feature/from_table/where/order_by` return psycopg.sql pieces; names go
 through `gis_server.database.ident`, values through named placeholders
 collected in a `Binds`. Features come out of PostGIS as GeoJSON text
 (json_build_object + ST_AsGeoJSON), so Python never rebuilds them: a fast route
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from psycopg2 import sql
+from psycopg import sql
 
 from gis_server.database import ident
 from gis_server.ogc.crs import Crs

@@ -17,7 +17,15 @@ VEHICLES = {f"139{i:08d}": f"V{i:04d}" for i in range(200)}
 
 
 def run(coro, loop_factory=None):
-    return asyncio.run(asyncio.wait_for(coro, 60), loop_factory=loop_factory)
+    """Run the test's coroutine on a loop of its own, in a thread of its own: the main
+    thread's loop may be running (the session browser's, when tests/console ran first)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def go():  # noqa: ANN202
+        return asyncio.run(asyncio.wait_for(coro, 60), loop_factory=loop_factory)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(go).result()
 
 
 LOOPS = pytest.mark.parametrize("loop", ["asyncio", "uvloop"])  # onemap serve runs uvloop

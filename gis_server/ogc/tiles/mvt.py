@@ -27,7 +27,7 @@ import enum
 import math
 from dataclasses import dataclass
 
-from psycopg2 import sql
+from psycopg import sql
 
 from gis_server.database import ident
 from gis_server.ogc.params import TimeRange

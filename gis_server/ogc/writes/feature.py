@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg2.extensions import cursor
+from psycopg import Cursor
 from sqlalchemy import BigInteger, SmallInteger
 from sqlalchemy.dialects.postgresql import REAL
 from starlette.requests import Request
@@ -150,7 +150,7 @@ def check_geometry(layer: LayerSpec, geometry: Any) -> str:
     return json.dumps(geometry)
 
 
-def validate_geometry_sql(cur: cursor, geojson: str) -> None:
+def validate_geometry_sql(cur: Cursor, geojson: str) -> None:
     """422 with PostGIS's reason when the geometry is not valid (self-intersection …)."""
     cur.execute(
         "SELECT ST_IsValid(g), ST_IsValidReason(g), ST_IsEmpty(g) "

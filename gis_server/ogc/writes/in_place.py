@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from psycopg2 import sql
-from psycopg2.extensions import connection, cursor
+from psycopg import Connection, Cursor, sql
 
 from gis_server import editing
 from gis_server.auth import audit, client_ip
@@ -38,7 +37,7 @@ def _feature_sql(layer: LayerSpec) -> sql.Composable:
     ).format(id=ident(layer.id_column), geom=ident(layer.geometry_column), props=props)
 
 
-def _row(cur: cursor, layer: LayerSpec, code: str, lock: bool) -> tuple[Any, str] | None:
+def _row(cur: Cursor, layer: LayerSpec, code: str, lock: bool) -> tuple[Any, str] | None:
     """(GeoJSON feature, ETag text) of the row, or None."""
     cur.execute(
         sql.SQL("SELECT {feat}, {tag} FROM {table} WHERE {id} = %s{lock}").format(
@@ -69,7 +68,7 @@ def _values_sql(layer: LayerSpec, values: Mapping[str, Any], geometry: str | Non
     return out
 
 
-def _locked_before(cur: cursor, write: FeatureWrite) -> Any:
+def _locked_before(cur: Cursor, write: FeatureWrite) -> Any:
     """The feature as it is, locked; 404 when absent, 412 when If-Match names another tag."""
     found = _row(cur, write.layer, write.code, lock=True)
     if found is None:
@@ -84,7 +83,7 @@ def _locked_before(cur: cursor, write: FeatureWrite) -> Any:
     return before
 
 
-def _insert(cur: cursor, layer: LayerSpec, triples: list) -> None:
+def _insert(cur: Cursor, layer: LayerSpec, triples: list) -> None:
     cur.execute(
         sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
             ident(layer.table),
@@ -95,7 +94,7 @@ def _insert(cur: cursor, layer: LayerSpec, triples: list) -> None:
     )
 
 
-def _update(cur: cursor, write: FeatureWrite, triples: list) -> None:
+def _update(cur: Cursor, write: FeatureWrite, triples: list) -> None:
     """UPDATE the row; a PUT sets the properties its body omits back to their defaults."""
     layer = write.layer
     reset: list[str] = []
@@ -114,7 +113,7 @@ def _update(cur: cursor, write: FeatureWrite, triples: list) -> None:
     )
 
 
-def _write_row(cur: cursor, write: FeatureWrite) -> tuple[Any, tuple[Any, str] | None]:
+def _write_row(cur: Cursor, write: FeatureWrite) -> tuple[Any, tuple[Any, str] | None]:
     """(feature before, (feature, ETag text) after) of the write; after is None on DELETE."""
     layer = write.layer
     if write.geometry is not None:
@@ -136,7 +135,7 @@ def _write_row(cur: cursor, write: FeatureWrite) -> tuple[Any, tuple[Any, str] |
     return before, _row(cur, layer, write.code, lock=False)
 
 
-def write_in_place(conn: connection, write: FeatureWrite) -> Written:
+def write_in_place(conn: Connection, write: FeatureWrite) -> Written:
     """Insert, update or delete the feature and record the audit row."""
     with conn.cursor() as cur:
         before, after = _write_row(cur, write)

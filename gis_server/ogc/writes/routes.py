@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from psycopg2.extensions import connection
+from psycopg import Connection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -81,7 +81,7 @@ def _answer(write: FeatureWrite, written: Written) -> Response:
 def write_routes(settings: Settings, sources: SourceLookup) -> list[Route]:
     """Part 4 routes (and OPTIONS) relative to the /ogc mount; `sources` finds a collection."""
 
-    def work(conn: connection, write: FeatureWrite) -> Written:
+    def work(conn: Connection, write: FeatureWrite) -> Written:
         if write.layer.versioned:
             return write_version(conn, write, settings)
         return write_in_place(conn, write)

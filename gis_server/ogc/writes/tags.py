@@ -7,8 +7,7 @@ The tag is built in SQL, so the feature's own query can select it
 
 from __future__ import annotations
 
-from psycopg2 import sql
-from psycopg2.extensions import connection
+from psycopg import Connection, sql
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -26,7 +25,7 @@ def tag_sql(layer: LayerSpec) -> sql.Composable:
     return sql.SQL("'u' || (extract(epoch FROM updated_at) * 1000000)::bigint")
 
 
-def current_etag(conn: connection, layer: LayerSpec, code: str) -> str | None:
+def current_etag(conn: Connection, layer: LayerSpec, code: str) -> str | None:
     """ETag of the current feature (versioned layers: the open version) or None."""
     where = sql.SQL("{} = %s").format(ident(layer.id_column))
     if layer.current_filter:  # trusted SQL from the registry

@@ -4,7 +4,7 @@ re-assignment of cameras and events and the history apply as to every grid edit.
 
 from __future__ import annotations
 
-from psycopg2.extensions import connection
+from psycopg import Connection
 
 from gis_server import editing
 from gis_server.errors import NotFound
@@ -23,7 +23,7 @@ def _change(write: FeatureWrite) -> grid_edits.Change:
     return grid_edits.Change(write.code, values, write.geometry, create=write.method == "POST")
 
 
-def write_version(conn: connection, write: FeatureWrite, settings: Settings) -> Written:
+def write_version(conn: Connection, write: FeatureWrite, settings: Settings) -> Written:
     """Apply the write as a new version (If-Match names the version the editor saw)."""
     with conn.cursor() as cur:
         if write.geometry is not None:
