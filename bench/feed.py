@@ -85,6 +85,9 @@ class Listener(threading.Thread):
         return round(min(times) - t, 2) if times else None
 
 
+MAX_AHEAD = 50_000  # published but not yet acknowledged by the broker, at most
+
+
 def publish(
     url_port: int, topic: str, rate: float, seconds: float, vehicles: int, midway=None
 ) -> int:
@@ -115,7 +118,9 @@ def publish(
             threading.Thread(target=midway, daemon=True).start()
             midway = None
         due = int(elapsed * rate) + 1
-        while sent < due:
+        # back-pressure: paho numbers messages 1..65535 and a newer one with a queued one's
+        # number replaces it, so the publisher never runs more than MAX_AHEAD ahead of PUBACKs
+        while sent < due and sent - acked[0] < MAX_AHEAD:
             i = sent % vehicles
             lon[i] += 0.0003
             body = {
