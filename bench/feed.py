@@ -196,13 +196,18 @@ def wait_port(port: int) -> None:
             time.sleep(0.05)
 
 
-def wait_stored(dsn: str, sent: int, timeout_s: float = 120.0) -> int:
-    """Fixes stored once the feed caught up with `sent` (or at the deadline)."""
+def wait_stored(dsn: str, sent: int, stall_s: float = 60.0) -> int:
+    """Fixes stored once the feed caught up with `sent`, or once it stored nothing new for
+    `stall_s` (so "lost" is what never came, not what was still on its way)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        deadline = time.monotonic() + timeout_s
+        last, since = -1, time.monotonic()
         while True:
             stored = conn.execute("SELECT count(*) FROM vehicle_positions").fetchone()[0]
-            if stored >= sent or time.monotonic() > deadline:
+            if stored >= sent:
+                return stored
+            if stored != last:
+                last, since = stored, time.monotonic()
+            elif time.monotonic() - since > stall_s:
                 return stored
             time.sleep(0.2)
 
