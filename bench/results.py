@@ -23,3 +23,11 @@ def write_section(name: str, markdown: str, path: Path = RESULTS) -> None:
     else:
         text = (text.rstrip() + "\n\n" if text.strip() else "") + block
     path.write_text(text.rstrip() + "\n")
+
+
+def read_section(name: str, path: Path = RESULTS) -> str | None:
+    """The markdown of section `name` (without its markers), None if absent."""
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    text = path.read_text() if path.exists() else ""
+    found = re.search(re.escape(start) + r"\n?(.*?)\n?" + re.escape(end), text, re.S)
+    return found.group(1) if found else None

@@ -27,6 +27,7 @@ from gis_server.errors import OnemapError, add_exception_handlers
 from gis_server.health import health_route
 from gis_server.limits import RequestLimits
 from gis_server.live.feed_api import feed_api_routes
+from gis_server.live.replay_api import replay_routes
 from gis_server.live.stream import LiveHub, live_routes
 from gis_server.ogc.adb import AsyncDB
 from gis_server.ogc.language import LanguageNegotiation
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *grid_api_routes(settings),
             *feed_api_routes(),
             *live_routes(),
+            *replay_routes(),
             *openapi_routes(),  # /api/openapi.json, generated from this route table
             *dispatch_routes(),
             *ogc.mount(),

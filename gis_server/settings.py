@@ -263,6 +263,20 @@ class ImportsSettings(_Section):
         return self.raster_dir if self.raster_dir.is_absolute() else PROJECT_DIR / self.raster_dir
 
 
+class Jt808FeedSettings(_Section):
+    """The JT/T 808 listener (`onemap feed jt808`); all but enabled/host/port → Jt808Settings."""
+
+    enabled: bool = False
+    host: str = "0.0.0.0"
+    port: int = Field(6808, ge=1, le=65535)
+    crs: Literal["wgs84", "gcj02", "bd09"] = "wgs84"  # what the terminals send
+    require_auth: bool = True  # location reports only after 0x0102 succeeded
+    idle_timeout_s: float = Field(180.0, gt=0)  # no valid frame this long: closed
+    max_connections: int = Field(20000, ge=1)
+    batch_max_fixes: int = Field(2000, ge=1, le=50000)  # fixes per transaction at most
+    batch_max_wait_s: float = Field(0.02, gt=0, le=10)  # a batch waits this long to fill
+
+
 class FeedSettings(_Section):
     """The live GPS feed (`onemap feed`): its MQTT broker, batching and when a vehicle is offline.
 
@@ -284,6 +298,7 @@ class FeedSettings(_Section):
     batch_latency_ms: int = Field(100, ge=1, le=60000)  # wait at most this for a batch to fill
     buffer_messages: int = Field(20000, ge=10)  # unacknowledged messages held at most
     offline_after_s: int = Field(300, ge=10)  # no fix for this long: the vehicle is offline
+    jt808: Jt808FeedSettings = Jt808FeedSettings()
 
     @field_validator("username", "password", "ca_file", mode="before")
     @classmethod

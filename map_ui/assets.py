@@ -53,6 +53,7 @@ CONSOLE_JS = (
     "console/live.js",
     "console/events.js",
     "console/tracks.js",
+    "console/replay.js",
     "console/panel.js",
     "console/search.js",
     "console/pointquery.js",

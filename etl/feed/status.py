@@ -22,6 +22,11 @@ SELECT
   (SELECT count(*) FROM geofence_alerts WHERE ended_at IS NULL)
 """
 
+_TERMINALS = """
+SELECT count(*), count(*) FILTER (WHERE last_seen_at > now() - make_interval(secs => %(s)s))
+FROM jt808_terminals
+"""
+
 _ONLINE = """
 SELECT kind, count(*) FILTER (WHERE last_fix_at > now() - make_interval(secs => %(s)s)),
        count(*) FILTER (WHERE last_fix_at IS NULL OR last_fix_at <= now() - make_interval(secs => %(s)s))
@@ -29,10 +34,13 @@ FROM vehicles GROUP BY kind ORDER BY kind
 """
 
 
-def feed_status(dsn: str, offline_after_s: int, status_file: Path | None = None) -> dict:
+def feed_status(
+    dsn: str, offline_after_s: int, status_file: Path | None = None, jt808_file: Path | None = None
+) -> dict:
     with psycopg.connect(dsn) as conn:
         m1, m5, latest, lag, parts, alerts = conn.execute(_FACTS).fetchone()
         online = conn.execute(_ONLINE, {"s": offline_after_s}).fetchall()
+        mapped, seen = conn.execute(_TERMINALS, {"s": offline_after_s}).fetchone()
     status = {
         "fixes_last_minute": m1,
         "fixes_per_s_5min": round(m5 / 300, 1),
@@ -42,6 +50,9 @@ def feed_status(dsn: str, offline_after_s: int, status_file: Path | None = None)
         "open_geofence_alerts": alerts,
         "vehicles": {k: {"online": on, "offline": off} for k, on, off in online},
     }
+    status["jt808_terminals"] = {"mapped": mapped, "seen_recently": seen}
     if status_file and status_file.exists():
         status["feed_process"] = json.loads(status_file.read_text())
+    if jt808_file and jt808_file.exists():  # connections, authenticated terminals, counters
+        status["jt808_listener"] = json.loads(jt808_file.read_text())
     return status

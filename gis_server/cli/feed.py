@@ -1,4 +1,5 @@
-"""`onemap feed [run]` — the MQTT feed; `onemap feed simulate` — a moving demo fleet."""
+"""`onemap feed [run]` — the MQTT feed; `onemap feed simulate` — a moving demo fleet;
+`onemap feed jt808` and `onemap feed terminals` live in feed_jt808.py."""
 
 from __future__ import annotations
 
@@ -51,12 +52,24 @@ def run() -> None:
 
 
 def _feed_process_main() -> None:
-    run_feed(load_or_exit())
+    """MQTT when feed.enabled, the JT/T 808 listener when feed.jt808.enabled (in a thread
+    of its own beside MQTT, else in this one)."""
+    import threading
+
+    from gis_server.cli.feed_jt808 import run_jt808
+
+    settings = load_or_exit()
+    if not settings.feed.enabled:
+        run_jt808(settings)
+        return
+    if settings.feed.jt808.enabled:
+        threading.Thread(target=run_jt808, args=(settings,), name="jt808", daemon=True).start()
+    run_feed(settings)
 
 
 def start_feed_process() -> multiprocessing.Process:
     """The feed beside `onemap serve`: its own process (one broker session however many
-    HTTP workers; its GIL and its failures are its own)."""
+    HTTP workers; its GIL and its failures are its own); MQTT and/or JT/T 808."""
     process = multiprocessing.get_context("spawn").Process(
         target=_feed_process_main, name="onemap-feed", daemon=True
     )
@@ -112,9 +125,12 @@ def status_cmd(as_json: bool) -> None:
     import json
 
     from etl.feed.status import feed_status
+    from gis_server.cli.feed_jt808 import JT808_STATUS_FILE
 
     settings = load_or_exit()
-    status = feed_status(settings.database.dsn, settings.feed.offline_after_s, STATUS_FILE)
+    status = feed_status(
+        settings.database.dsn, settings.feed.offline_after_s, STATUS_FILE, JT808_STATUS_FILE
+    )
     if as_json:
         click.echo(json.dumps(status, ensure_ascii=False, indent=2))
         return
@@ -125,3 +141,13 @@ def status_cmd(as_json: bool) -> None:
                 click.echo(f"  {k}: {v}")
         else:
             click.echo(f"{key}: {value}")
+
+
+def _add_jt808_commands() -> None:
+    from gis_server.cli.feed_jt808 import jt808_cmd, terminals_cmd
+
+    feed.add_command(jt808_cmd)
+    feed.add_command(terminals_cmd)
+
+
+_add_jt808_commands()

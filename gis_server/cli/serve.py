@@ -47,11 +47,15 @@ def serve(
         access_log = settings.server.access_log
     workers = None if reload else workers
     feed = None
-    if settings.feed.enabled:
+    if settings.feed.enabled or settings.feed.jt808.enabled:
         from gis_server.cli.feed import start_feed_process
 
         feed = start_feed_process()
-        click.echo(f"实时定位 Feed:   {settings.feed.url} (process {feed.pid})")
+        if settings.feed.enabled:
+            click.echo(f"实时定位 Feed:   {settings.feed.url} (process {feed.pid})")
+        if settings.feed.jt808.enabled:
+            j = settings.feed.jt808
+            click.echo(f"JT/T 808:       {j.host}:{j.port} (process {feed.pid})")
     try:
         run_server(
             host,

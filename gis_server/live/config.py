@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from etl.feed.ingest import FeedRules
+from etl.feed.jt808_session import Jt808Settings
 from etl.feed.mqtt import MqttOptions
 from gis_server.settings import Settings
 
@@ -30,3 +31,9 @@ def mqtt_options(settings: Settings) -> MqttOptions:
         batch_latency_s=f.batch_latency_ms / 1000.0,
         buffer_messages=f.buffer_messages,
     )
+
+
+def jt808_settings(settings: Settings) -> Jt808Settings:
+    """The listener's settings from `feed.jt808` (checked again by name there)."""
+    listener = settings.feed.jt808.model_dump(exclude={"enabled", "host", "port"})
+    return Jt808Settings.from_mapping(listener)

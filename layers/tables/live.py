@@ -1,8 +1,18 @@
-"""Tables of the live feed (migration 0008): forbidden zones and geofence alert episodes."""
+"""Tables of the live feed: forbidden zones and geofence alert episodes (migration 0008),
+JT/T 808 terminals mapped to vehicles (migration 0010)."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Identity, Index, Integer, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Identity,
+    Index,
+    Integer,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from layers.tables.meta import geom, gid, gist, metadata, timestamp, updated
@@ -41,4 +51,17 @@ geofence_alerts = Table(
         postgresql_where=text("ended_at IS NULL"),
     ),
     Index("geofence_alerts_started", "started_at"),
+)
+
+jt808_terminals = Table(
+    "jt808_terminals",
+    metadata,
+    Column("phone", Text, primary_key=True),
+    Column("vehicle_code", Text, nullable=False),
+    Column("auth_code", Text),
+    Column("plate", Text),
+    timestamp("registered_at"),
+    timestamp("last_seen_at"),
+    timestamp("created_at", nullable=False),
+    Index("jt808_terminals_vehicle", "vehicle_code"),
 )

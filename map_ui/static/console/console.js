@@ -47,7 +47,7 @@
     map.on('zoomend', zoomClass);
     zoomClass();
 
-    [OC.areas, OC.cameras, OC.vehicles, OC.events, OC.tracks, OC.fleet, OC.live].forEach((m) => m.init(map));
+    [OC.areas, OC.cameras, OC.vehicles, OC.events, OC.tracks, OC.replay, OC.fleet, OC.live].forEach((m) => m.init(map));
     const basemapDone = OC.basemap.init(map);
     new OC.GroupedControl().addTo(map);
     OC.panel.init();
@@ -113,6 +113,7 @@
           statsRefreshes: OC.panel.refreshes,
           layerRedraws: Object.assign({ cameras: OC.cameras.refreshed || 0 }, OC.areas.refreshed),
           track: OC.tracks.state(),
+          replay: OC.replay.state(),
           lastSearch: OC.search.last,
           lastPoint: OC.pointQuery.last,
           errors: OC.errors.slice(),
@@ -124,6 +125,7 @@
       pointQuery: (lon, lat) => OC.pointQuery.run(lon, lat),
       loadTrack: (vehicle, day) => OC.tracks.load(vehicle, day),
       tracks: OC.tracks,
+      replay: OC.replay,
       events: OC.events,
       setBasemap: (id) => OC.basemap.select(id),
       setVariant: (v) => OC.basemap.setVariant(v),
