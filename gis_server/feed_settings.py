@@ -5,7 +5,7 @@ Kept apart from settings.py, which holds every other section, so each file stays
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -18,7 +18,7 @@ class Jt808FeedSettings(BaseModel):
     enabled: bool = False
     host: str = "0.0.0.0"
     port: int = Field(6808, ge=1, le=65535)
-    crs: Literal[wgs84, gcj02, bd09] = "wgs84"  # what the terminals send
+    crs: Literal["wgs84", "gcj02", "bd09"] = "wgs84"  # what the terminals send
     require_auth: bool = True  # location reports only after 0x0102 succeeded
     idle_timeout_s: float = Field(180.0, gt=0)  # no valid frame this long: closed
     max_connections: int = Field(20000, ge=1)
