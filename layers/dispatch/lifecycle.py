@@ -63,6 +63,7 @@ EFFECTS = {
     "reopen": "resolved_at = NULL, verified_at = NULL, closed_at = NULL, satisfaction = NULL",
     "close": "closed_at = now()",
     "escalate": "escalation_level = escalation_level + 1",
+    "return": "return_count = return_count + 1",
     "callback": "satisfaction = %(satisfaction)s",
 }
 

@@ -36,3 +36,21 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- Statistics for a year without a join on the timeline (issue 14): the number
+-- of 退回 returns kept on the event by the lifecycle, the auto-dispatch flag
+-- derived from the reason, and one narrow index that answers the per-town and
+-- per-department figures for a period by an index-only scan.
+ALTER TABLE events
+    ADD COLUMN return_count integer NOT NULL DEFAULT 0 CHECK (return_count >= 0),
+    ADD COLUMN auto_dispatched boolean
+        GENERATED ALWAYS AS (coalesce(dispatch_reason LIKE 'duty rule%', false)) STORED;
+
+UPDATE events e SET return_count = r.n
+FROM (SELECT event_code, count(*) AS n FROM event_actions WHERE action = 'return'
+      GROUP BY event_code) r
+WHERE r.event_code = e.code;
+
+CREATE INDEX events_stats ON events (created_at)
+    INCLUDE (town_code, department_code, status, closed_at, due_at, satisfaction, return_count,
+             auto_dispatched);

@@ -1,4 +1,5 @@
-"""Change counters spread over 32 slot rows per layer (no hot row for concurrent writers).
+"""Change counters over 32 slot rows per layer (no hot row for concurrent writers); events keep
+their return count and auto-dispatch flag for statistics (one index-only scan per period).
 
 Revision ID: 0011
 Revises: 0009
@@ -16,6 +17,8 @@ depends_on = None
 _SQL = Path(__file__).resolve().parents[1] / "sql" / "0011_change_slots.sql"
 
 _BACK = """
+DROP INDEX events_stats;
+ALTER TABLE events DROP COLUMN auto_dispatched, DROP COLUMN return_count;
 DROP VIEW layer_changes;
 CREATE TABLE layer_changes (
     layer      text PRIMARY KEY,
