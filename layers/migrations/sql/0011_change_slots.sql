@@ -54,3 +54,7 @@ WHERE r.event_code = e.code;
 CREATE INDEX events_stats ON events (created_at)
     INCLUDE (town_code, department_code, status, closed_at, due_at, satisfaction, return_count,
              auto_dispatched);
+
+-- OGC Part 4 may not set an event's loop columns (gis_server/ogc/writes/feature.py):
+-- an event it creates starts where intake's do, in the dispatcher's "new" queue.
+ALTER TABLE events ALTER COLUMN status SET DEFAULT 'received';

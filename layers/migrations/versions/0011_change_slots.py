@@ -18,6 +18,7 @@ _SQL = Path(__file__).resolve().parents[1] / "sql" / "0011_change_slots.sql"
 
 _BACK = """
 DROP INDEX events_stats;
+ALTER TABLE events ALTER COLUMN status DROP DEFAULT;
 ALTER TABLE events DROP COLUMN auto_dispatched, DROP COLUMN return_count;
 DROP VIEW layer_changes;
 CREATE TABLE layer_changes (
