@@ -17,12 +17,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import secrets
 import time
 
 import httpx
 import psycopg2
+
+try:  # run as a script (bench/ on sys.path) or as a module
+    from results import write_section
+except ImportError:  # pragma: no cover
+    from bench.results import write_section
 
 
 def _points(dsn: str, n: int, seed: int) -> list[tuple[float, float]]:
@@ -102,7 +108,30 @@ def main() -> None:
     ap.add_argument("--resend", type=float, default=0.1)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--seed", type=int, default=14)
-    print(json.dumps(asyncio.run(_run(ap.parse_args())), ensure_ascii=False))
+    ap.add_argument("--write", action="store_true", help="put the figures in bench/RESULTS.md")
+    args = ap.parse_args()
+    result = asyncio.run(_run(args))
+    print(json.dumps(result, ensure_ascii=False))
+    if args.write:
+        write_section("dispatch", _markdown(result))
+
+
+def _markdown(r: dict) -> str:
+    """The figures as the `dispatch` section of bench/RESULTS.md."""
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"""# Dispatch intake (issue 14)
+
+`bench/dispatch_intake.py --rate {r["rate"]:g} --seconds {r["seconds"]:g}` ({when}, load average
+{load} on the shared 2-CPU machine, client on the same machine; open loop)
+
+| what | measured | target |
+|---|---|---|
+| intake throughput | {r["achieved_rate"]} req/s of {r["rate"]:g} scheduled | 300/s |
+| latency p50 / p95 / p99 / max | {r["p50_ms"]} / {r["p95_ms"]} / {r["p99_ms"]} / {r["max_ms"]} ms | p99 < 100 ms |
+| statuses | {r["statuses"]} | 201 new, 200 re-sent |
+| idempotency | {r["tickets"]} tickets, {r["events"]} events, one per ticket: {r["one_event_per_ticket"]} | exactly one |
+"""
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gis_server.ogc.writes.feature import read_only
 from layers.base import LayerSpec
 
 ERROR: dict[str, Any] = {
@@ -64,10 +65,14 @@ ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
 
 def property_schema(layer: LayerSpec, nullable: bool = True) -> dict[str, Any]:
-    """The layer's public properties as a JSON Schema object (types from its table)."""
+    """The layer's public properties as a JSON Schema object (types from its table); those a
+    Part 4 write may not set are `readOnly` (422 if sent)."""
     props: dict[str, Any] = {}
+    kept = read_only(layer)
     for p in layer.properties:
         entry: dict[str, Any] = {"type": p.type, "title": p.title}
+        if p.name in kept:
+            entry["readOnly"] = True
         if p.format:
             entry["format"] = p.format
         if p.enum:

@@ -51,6 +51,14 @@ TRANSITIONS: dict[tuple[str, str], tuple[str | None, frozenset[str]]] = {
     **{(s, "cohandle"): (None, DISPATCHER | {"handler"}) for s in ("dispatched", "accepted")},
 }
 ACTIONS = tuple(sorted({a for _, a in TRANSITIONS}))
+
+# Columns only intake and `act` set: an OGC Part 4 write naming one is refused (422), so the
+# state can change only through POST /api/events/{code}/actions, with its checks and timeline.
+LOOP_COLUMNS = frozenset({
+    "status", "department_code", "department", "due_at", "closed_at", "dispatched_at",
+    "accepted_at", "resolved_at", "verified_at", "overdue_at", "version", "escalation_level",
+    "satisfaction", "dispatch_reason", "return_count", "auto_dispatched", "grid_worker",
+})  # fmt: skip
 NOTE_REQUIRED = frozenset({"return", "reopen", "escalate"})
 
 # Columns each action sets besides status, version and updated_at.
@@ -63,6 +71,7 @@ EFFECTS = {
     "reopen": "resolved_at = NULL, verified_at = NULL, closed_at = NULL, satisfaction = NULL",
     "close": "closed_at = now()",
     "escalate": "escalation_level = escalation_level + 1",
+    "return": "return_count = return_count + 1",
     "callback": "satisfaction = %(satisfaction)s",
 }
 

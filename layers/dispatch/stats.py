@@ -21,31 +21,28 @@ GROUPS = {
     "source": "e.source",
 }
 
+# One pass over the period's rows of the index events_stats (migration 0011), no join:
+# the 退回 count and the auto-dispatch flag are kept on the event. Keys other than
+# town and department read the heap as well.
 STATS_SQL = """
-WITH sel AS (
-  SELECT {key} AS key, e.code, e.status, e.created_at, e.closed_at, e.due_at, e.dispatch_reason,
-         e.satisfaction
-  FROM events e WHERE e.created_at >= %(start)s AND e.created_at < %(end)s
-), returns AS (
-  SELECT s.key, count(*) AS n FROM event_actions a JOIN sel s ON s.code = a.event_code
-  WHERE a.action = 'return' GROUP BY s.key
-)
-SELECT s.key, count(*) AS received,
-  count(*) FILTER (WHERE s.dispatch_reason LIKE 'duty rule%%') AS auto_dispatched,
-  count(*) FILTER (WHERE s.status = 'closed') AS closed,
-  round(avg((s.status = 'closed')::int), 4)::float8 AS closure_rate,
-  round(avg((s.closed_at <= s.due_at)::int) FILTER (WHERE s.status = 'closed'), 4)::float8 AS on_time_rate,
-  round((avg(extract(epoch FROM s.closed_at - s.created_at)) / 3600)::numeric, 2)::float8
+SELECT {key} AS key, count(*) AS received,
+  count(*) FILTER (WHERE e.auto_dispatched) AS auto_dispatched,
+  count(*) FILTER (WHERE e.status = 'closed') AS closed,
+  round(avg((e.status = 'closed')::int), 4)::float8 AS closure_rate,
+  round(avg((e.closed_at <= e.due_at)::int) FILTER (WHERE e.status = 'closed'), 4)::float8 AS on_time_rate,
+  round((avg(extract(epoch FROM e.closed_at - e.created_at)) / 3600)::numeric, 2)::float8
     AS mean_handling_hours,
-  coalesce(max(r.n), 0) AS returns,
-  round(avg((s.satisfaction IN ('satisfied', 'basic'))::int)
-        FILTER (WHERE s.satisfaction IS NOT NULL), 4)::float8 AS satisfaction_rate
-FROM sel s LEFT JOIN returns r ON r.key IS NOT DISTINCT FROM s.key
-GROUP BY s.key ORDER BY received DESC, s.key
+  sum(e.return_count)::bigint AS returns,
+  round(avg((e.satisfaction IN ('satisfied', 'basic'))::int)
+        FILTER (WHERE e.satisfaction IS NOT NULL), 4)::float8 AS satisfaction_rate
+FROM events e WHERE e.created_at >= %(start)s AND e.created_at < %(end)s
+GROUP BY 1 ORDER BY received DESC, key
 """
 
 
 def by(cur: Any, group: str, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
     """One row per value of `group` (a key of GROUPS) for events received in [start, end)."""
+    # JIT compiling the aggregate costs more than it saves at a year's 300,000 rows
+    cur.execute("SET LOCAL jit = off")
     cur.execute(STATS_SQL.format(key=GROUPS[group]), {"start": start, "end": end})
     return all_rows(cur)

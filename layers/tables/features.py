@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
+    Computed,
     Date,
     ForeignKey,
     Index,
@@ -209,10 +211,31 @@ events = Table(
     timestamp("resolved_at"),
     timestamp("verified_at"),
     timestamp("overdue_at"),
+    # statistics (migration 0011): 退回 count kept by the lifecycle, auto-dispatch from the reason
+    Column("return_count", Integer, nullable=False),
+    Column(
+        "auto_dispatched",
+        Boolean,
+        Computed("coalesce(dispatch_reason LIKE 'duty rule%', false)", persisted=True),
+    ),
     UniqueConstraint("source", "external_id", name="events_source_external_id"),
     Index("events_department_code", "department_code", "status"),
     gist("events"),
     Index("events_created_at", "created_at"),
+    Index(
+        "events_stats",
+        "created_at",
+        postgresql_include=[
+            "town_code",
+            "department_code",
+            "status",
+            "closed_at",
+            "due_at",
+            "satisfaction",
+            "return_count",
+            "auto_dispatched",
+        ],
+    ),  # fmt: skip
     Index("events_status", "status"),
     Index("events_category", "category"),
     Index("events_grid_code", "grid_code"),

@@ -12,9 +12,11 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     Table,
     Text,
     desc,
+    text,
 )
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, INET, JSONB
 
@@ -73,12 +75,14 @@ rasters = Table(
     timestamp("imported_at", nullable=False),
 )
 
-# A version per layer table, bumped by statement-level triggers (HTTP caching).
-layer_changes = Table(
-    "layer_changes",
+# Change counters per layer table, bumped by statement-level triggers (HTTP caching):
+# 32 slot rows per layer (migration 0011), read through the view `layer_changes`.
+layer_change_slots = Table(
+    "layer_change_slots",
     metadata,
     Column("layer", Text, primary_key=True),
-    Column("version", BigInteger, nullable=False),
+    Column("slot", SmallInteger, primary_key=True),
+    Column("version", BigInteger, nullable=False, server_default=text("0")),
     timestamp("changed_at", nullable=False),
 )
 

@@ -86,6 +86,14 @@ def test_return_goes_back_to_the_dispatcher_who_redispatches(cur) -> None:
         "D9-CITY",
         "测试城管局",
     )
+    lifecycle.act(cur, code, Request("return", note="仍不属我局"), OTHER_HANDLER)
+    cur.execute(
+        "SELECT e.return_count, (SELECT count(*) FROM event_actions a WHERE a.event_code = e.code "
+        "AND a.action = 'return') FROM events e WHERE e.code = %(c)s",
+        {"c": code},
+    )
+    kept, counted = cur.fetchone()
+    assert kept == counted == 2  # the statistics read the kept count, not the timeline
 
 
 @pytest.mark.parametrize("state", STATES)

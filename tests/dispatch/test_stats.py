@@ -29,12 +29,16 @@ def test_figures_match_independent_sql(client, demo_db, make_key, period, group,
         SELECT {column}, count(*), count(*) FILTER (WHERE status = 'closed'),
                count(*) FILTER (WHERE status = 'closed' AND closed_at <= due_at),
                count(*) FILTER (WHERE satisfaction IN ('satisfied', 'basic')),
-               count(*) FILTER (WHERE satisfaction IS NOT NULL)
-        FROM events WHERE {PERIOD} GROUP BY 1""", period)  # fmt: skip
+               count(*) FILTER (WHERE satisfaction IS NOT NULL),
+               count(*) FILTER (WHERE dispatch_reason LIKE 'duty rule%%'),
+               coalesce(sum((SELECT count(*) FROM event_actions a
+                             WHERE a.event_code = e.code AND a.action = 'return')), 0)
+        FROM events e WHERE {PERIOD} GROUP BY 1""", period)  # fmt: skip
     assert len(truth) > 3 and set(rows) == {t[0] for t in truth}
-    for key, received, closed, on_time, happy, called in truth:
+    for key, received, closed, on_time, happy, called, auto, returns in truth:
         row = rows[key]
         assert (row["received"], row["closed"]) == (received, closed)
+        assert (row["auto_dispatched"], row["returns"]) == (auto, returns)
         assert row["on_time_rate"] == pytest.approx(on_time / closed if closed else None, abs=5e-5)
         assert row["closure_rate"] == pytest.approx(closed / received, abs=5e-5)
         assert row["satisfaction_rate"] == pytest.approx(

@@ -27,12 +27,13 @@ def _grid_post(square) -> Request:
     return "POST", "/ogc/collections/grids/items", GEO, feat
 
 
-def _event(code: str, status: str = "accepted") -> dict[str, Any]:
+def _event(code: str) -> dict[str, Any]:
+    """An event as Part 4 may write it: no loop column (status, department, due time …)."""
     return {
         "type": "Feature",
         "properties": {
             "code": code, "title": "占道经营", "source": "hotline_12345", "category": "市容",
-            "status": status, "created_at": "2024-05-01T08:00:00+08:00",
+            "created_at": "2024-05-01T08:00:00+08:00",
         },
         "geometry": {"type": "Point", "coordinates": [120.0005, 31.99]},
     }  # fmt: skip
@@ -56,9 +57,9 @@ ROUTES: dict[str, tuple[str, Callable[..., Request], int]] = {
     "restore": ("grids", lambda sq, ln: ("POST", "/api/grids/T9-A/restore", {}, {"version": 1}), 200),
     "event-post": ("events", lambda sq, ln: ("POST", "/ogc/collections/events/items", GEO, _event("T9-EV9")), 201),
     "event-put": ("events", lambda sq, ln: ("PUT", "/ogc/collections/events/items/T9-EV1", GEO,
-        _event("T9-EV1", "accepted")), 200),
+        _event("T9-EV1")), 200),
     "event-patch": ("events", lambda sq, ln: ("PATCH", "/ogc/collections/events/items/T9-EV1", MERGE,
-        {"properties": {"status": "resolved"}}), 200),
+        {"properties": {"title": "占道经营(已核实)"}}), 200),
     "event-delete": ("events", lambda sq, ln: ("DELETE", "/ogc/collections/events/items/T9-EV1", {}, None), 204),
 }  # fmt: skip
 
@@ -137,3 +138,25 @@ def test_bearer_key_and_reporter_data_not_writable(client, town, key):
     assert r.status_code == 201, r.text
     assert "reporter_phone" not in r.json()["properties"]
     assert r.headers["etag"].startswith('"u')
+
+
+@pytest.mark.parametrize("prop", ["status", "department_code", "due_at", "closed_at"])
+def test_part4_cannot_move_an_event_through_its_loop(client, town, key, prop):
+    """Only POST /api/events/{code}/actions changes an event's state or assignment."""
+    h = {"Authorization": f"Bearer {key(Role.ADMIN)}"}
+    value = {"status": "closed", "department_code": "D9-WATER"}.get(
+        prop, "2026-12-01T08:00:00+08:00"
+    )
+    patch = {"properties": {prop: value}}
+    r = client.patch("/ogc/collections/events/items/T9-EV1", content=json.dumps(patch),
+                     headers={**MERGE, **h})  # fmt: skip
+    assert r.status_code == 422, r.text
+    assert r.json()["property"] == prop and "actions" in r.json()["description"]
+    feat = _event("T9-EV7")
+    feat["properties"][prop] = value
+    r = client.post("/ogc/collections/events/items", content=json.dumps(feat), headers={**GEO, **h})
+    assert r.status_code == 422 and r.json()["property"] == prop
+    r = client.put("/ogc/collections/events/items/T9-EV1", content=json.dumps(_event("T9-EV1")),
+                   headers={**GEO, **h})  # fmt: skip
+    assert r.status_code == 200, r.text  # a PUT leaves the loop columns it may not send alone
+    assert r.json()["properties"]["status"] == "accepted"

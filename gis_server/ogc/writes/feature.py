@@ -19,13 +19,28 @@ from gis_server.errors import InvalidFeature
 from gis_server.settings import Settings
 from layers import grid_edits
 from layers.base import LayerSpec, Prop
+from layers.dispatch import lifecycle
 from layers.tables import metadata
 
 # Kept by the system: the area follows the geometry, versions follow the edits.
 READ_ONLY = frozenset({"area_km2", *grid_edits.READ_ONLY})
+# Per layer besides: an event's state and assignment change only through its actions.
+LAYER_READ_ONLY = {"events": lifecycle.LOOP_COLUMNS}
+
+
+def read_only(layer: LayerSpec) -> frozenset[str]:
+    """The properties of `layer` that a Part 4 write may not set."""
+    return READ_ONLY | LAYER_READ_ONLY.get(layer.id, frozenset())
+
+
 ACTIONS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
 _GEOMETRY_TYPES = {"MultiPolygon": ("Polygon", "MultiPolygon"), "Point": ("Point",)}
 _FEATURE_MEMBERS = frozenset({"type", "id", "properties", "geometry", "bbox", "links"})
+_READ_ONLY_WHY = {
+    None: "只读属性,由系统维护 — read-only property",
+    "events": "只读属性,只能通过 POST /api/events/{code}/actions 改变 — read-only: "
+    "an event's state and assignment change only through its actions",
+}
 MAX_KEY_BYTES = 2000  # a B-tree index entry holds at most 2704 bytes; more is a database error
 
 
@@ -129,8 +144,8 @@ def check_properties(layer: LayerSpec, props: Any) -> dict[str, Any]:
         prop = layer.prop(name)
         if prop is None:
             raise InvalidFeature(name, "未知属性 — unknown property")
-        if name in READ_ONLY:
-            raise InvalidFeature(name, "只读属性,由系统维护 — read-only property")
+        if name in read_only(layer):
+            raise InvalidFeature(name, _READ_ONLY_WHY.get(layer.id, _READ_ONLY_WHY[None]))
         out[name] = _check_value(layer, prop, value)
     return out
 

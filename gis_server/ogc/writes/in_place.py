@@ -12,7 +12,7 @@ from gis_server import editing
 from gis_server.auth import audit, client_ip
 from gis_server.database import ident
 from gis_server.errors import NotFound, PreconditionFailed
-from gis_server.ogc.writes.feature import READ_ONLY, FeatureWrite, Written, validate_geometry_sql
+from gis_server.ogc.writes.feature import FeatureWrite, Written, read_only, validate_geometry_sql
 from gis_server.ogc.writes.tags import tag_sql
 from layers.base import LayerSpec
 
@@ -99,7 +99,7 @@ def _update(cur: Cursor, write: FeatureWrite, triples: list) -> None:
     layer = write.layer
     reset: list[str] = []
     if write.method == "PUT":
-        writable = [p.name for p in layer.properties if p.name not in READ_ONLY]
+        writable = [p.name for p in layer.properties if p.name not in read_only(layer)]
         reset = [k for k in writable if k not in write.props]
     sets = [sql.SQL("{} = {}").format(ident(c), e) for c, e, _ in triples if c != "code"]
     computed = {c for c, _, _ in triples}
