@@ -2,7 +2,7 @@
 their return count and auto-dispatch flag for statistics (one index-only scan per period).
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 from pathlib import Path
@@ -10,7 +10,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
