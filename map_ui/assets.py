@@ -58,6 +58,7 @@ CONSOLE_JS = (
     "console/pointquery.js",
     "console/auth.js",
     "console/editing.js",
+    "console/dispatch.js",
     "console/console.js",
 )
 CONSOLE_CSS = ("console/console.css",)

@@ -53,6 +53,7 @@
     OC.panel.init();
     OC.search.init(map);
     OC.pointQuery.init(map);
+    OC.dispatch.init();
     OC.auth.init();
     OC.editing.init(map);
     clock();
@@ -118,6 +119,7 @@
           errors: OC.errors.slice(),
           user: OC.auth.user ? { username: OC.auth.user.username, role: OC.auth.user.role } : null,
           editing: OC.editing.state(),
+          dispatch: OC.dispatch.state(),
         };
       },
       search: (q) => OC.search.query(q).then((hits) => { if (hits.length) OC.search.select(hits[0]); return hits; }),
@@ -129,6 +131,7 @@
       setVariant: (v) => OC.basemap.setVariant(v),
       auth: OC.auth,
       editing: OC.editing,
+      dispatch: OC.dispatch,
     };
     window.onemapConsole = hook;
   };
