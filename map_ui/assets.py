@@ -59,6 +59,7 @@ CONSOLE_JS = (
     "console/auth.js",
     "console/editing.js",
     "console/dispatch.js",
+    "console/charts.js",
     "console/console.js",
 )
 CONSOLE_CSS = ("console/console.css",)

@@ -45,6 +45,11 @@ def test_dispatcher_sees_a_new_event_live_and_dispatches_it(
         page.click("#oc-login-panel button[type=submit]")
         page.wait_for_selector("#oc-dispatch #oc-dlist li[data-code]")
         page.wait_for_function("onemapConsole.stats().live.connected")
+        page.wait_for_function("onemapConsole.stats().charts.drawn > 0")  # ECharts, vendored
+        summary = page.evaluate("onemapConsole.stats().charts.summary")
+        assert summary["days"] > 0 and summary["categories"] > 0 and summary["towns"] > 0
+        assert 0 <= summary["onTimeRate"] <= 100
+        assert page.locator("#oc-charts canvas").count() == 4
         page.click("#oc-dq button[data-queue=manual]")  # no duty rule matches the test's category
         page.wait_for_selector("#oc-dq button.oc-on[data-queue=manual]")
         before = page.evaluate("onemapConsole.stats().dispatch")

@@ -54,6 +54,7 @@
     OC.search.init(map);
     OC.pointQuery.init(map);
     OC.dispatch.init();
+    OC.charts.init();
     OC.auth.init();
     OC.editing.init(map);
     clock();
@@ -120,6 +121,7 @@
           user: OC.auth.user ? { username: OC.auth.user.username, role: OC.auth.user.role } : null,
           editing: OC.editing.state(),
           dispatch: OC.dispatch.state(),
+          charts: OC.charts.state(),
         };
       },
       search: (q) => OC.search.query(q).then((hits) => { if (hits.length) OC.search.select(hits[0]); return hits; }),
