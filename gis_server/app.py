@@ -29,6 +29,7 @@ from gis_server.limits import RequestLimits
 from gis_server.live.feed_api import feed_api_routes
 from gis_server.live.replay_api import replay_routes
 from gis_server.live.stream import LiveHub, live_routes
+from gis_server.mobile import mobile_routes
 from gis_server.ogc.adb import AsyncDB
 from gis_server.ogc.language import LanguageNegotiation
 from gis_server.ogc.service import OgcService
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *dispatch_routes(),
             *ogc.mount(),
             *console_routes(settings),
+            *mobile_routes(settings),
         ],
         middleware=[
             # outermost: bodies over server.max_body_bytes and NUL in paths/queries stop here

@@ -162,6 +162,8 @@ class DispatchSettings(_Section):
     manual_hours: due time of an event no duty rule matched (the manual queue).
     page_max: the largest `limit` of GET /api/events.
     overdue_sweep_s: how often the server marks events that became late (0: never).
+    photo_dir: where event photos are stored (re-encoded, named by a random id).
+    photo_max_bytes / photo_max_pixels: the largest photo upload (413 above it).
     """
 
     snap_distance_m: float = Field(300.0, ge=0, le=5000)
@@ -170,7 +172,14 @@ class DispatchSettings(_Section):
     manual_hours: float = Field(120.0, gt=0)
     page_max: int = Field(200, ge=1, le=1000)
     overdue_sweep_s: float = Field(60.0, ge=0)
+    photo_dir: Path = Path("var/media/events")
+    photo_max_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    photo_max_pixels: int = Field(40_000_000, ge=10_000)
     assessment: AssessmentSettings = AssessmentSettings()
+
+    @property
+    def photo_path(self) -> Path:
+        return self.photo_dir if self.photo_dir.is_absolute() else PROJECT_DIR / self.photo_dir
 
 
 class DistrictSettings(_Section):

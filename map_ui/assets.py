@@ -59,6 +59,8 @@ CONSOLE_JS = (
     "console/pointquery.js",
     "console/auth.js",
     "console/editing.js",
+    "console/dispatch.js",
+    "console/charts.js",
     "console/console.js",
 )
 CONSOLE_CSS = ("console/console.css",)

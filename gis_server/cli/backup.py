@@ -15,7 +15,7 @@ from gis_server.settings import PROJECT_DIR, Settings, config_path
 
 def _media(settings: Settings) -> dict[str, Path]:
     """The folders a backup carries besides the database (name in the archive → folder)."""
-    return {"rasters": settings.imports.raster_path}
+    return {"rasters": settings.imports.raster_path, "photos": settings.dispatch.photo_path}
 
 
 @click.command("backup")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from gis_server.auth import Role
-from gis_server.dispatch import admin, events, intake, schemas
+from gis_server.dispatch import admin, events, intake, photos, schemas
 from gis_server.routing import Body, Param, RouteDoc, api_route
 from layers.dispatch import stats
 
@@ -17,8 +17,8 @@ TAGS = ("dispatch",)
 _CODE = Param("code", "path", required=True, description="event code")
 
 
-def _ok(description: str, schema: dict | None = None) -> Body:
-    return Body(description, schema)
+def _ok(description: str, schema: dict | None = None, types: tuple[str, ...] = ()) -> Body:
+    return Body(description, schema, types) if types else Body(description, schema)
 
 
 def _event_routes() -> list[Route]:
@@ -63,6 +63,20 @@ def _event_routes() -> list[Route]:
     ]  # fmt: skip
 
 
+def _photo_routes() -> list[Route]:
+    name = Param("name", "path", required=True, description="<id>.jpg or <id>.png")
+    return [
+        api_route("/api/events/{code}/photos", photos.upload, methods=["POST"], doc=RouteDoc(
+            "Attach a photo (raw JPEG or PNG body, sniffed from the bytes; re-encoded without "
+            "EXIF/GPS; 413 above dispatch.photo_max_bytes)", Role.GRID_WORKER, TAGS, (_CODE,),
+            request=Body("the image", None, photos.UPLOAD_TYPES),
+            responses={201: _ok("stored", schemas.PHOTO)})),
+        api_route("/api/events/{code}/photos/{name}", photos.serve, methods=["GET"], doc=RouteDoc(
+            "A photo of an event, for those who may see the event", Role.GRID_WORKER, TAGS,
+            (_CODE, name), responses={200: _ok("the image", None, photos.UPLOAD_TYPES)})),
+    ]  # fmt: skip
+
+
 def _duty_routes() -> list[Route]:
     dept = Param("code", "path", required=True)
     rule = Param("id", "path", required=True, schema={"type": "integer"})
@@ -100,4 +114,4 @@ def _duty_routes() -> list[Route]:
 
 
 def dispatch_routes() -> list[Route]:
-    return [*_event_routes(), *_duty_routes()]
+    return [*_event_routes(), *_photo_routes(), *_duty_routes()]

@@ -133,3 +133,12 @@ STATS = {
             "satisfaction_rate": {"type": ["number", "null"]}}}},
     },
 }  # fmt: skip
+
+PHOTO = {
+    "type": "object",
+    "required": ["id", "url", "media_type", "photos"],
+    "properties": {
+        "id": _STR, "url": _STR, "media_type": {"enum": ["image/jpeg", "image/png"]},
+        "bytes": {"type": "integer"}, "photos": {"type": "array", "items": _STR},
+    },
+}  # fmt: skip

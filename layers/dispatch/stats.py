@@ -1,4 +1,4 @@
-"""Statistics of the loop over a period, per town, department, category, grid or source.
+"""Statistics of the loop over a period, per town, department, category, grid, source or day.
 
 Events are counted by the day they were received (created_at, [start, end)):
 received, dispatched automatically, closed, closure rate, on-time rate
@@ -19,6 +19,7 @@ GROUPS = {
     "category": "e.category",
     "grid": "e.grid_code",
     "source": "e.source",
+    "day": "to_char(e.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')",  # the trend chart
 }
 
 # One pass over the period's rows of the index events_stats (migration 0011), no join:

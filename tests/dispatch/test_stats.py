@@ -18,7 +18,12 @@ def period(demo_db):  # noqa: ANN001, ANN201
 
 
 @pytest.mark.parametrize(
-    ("group", "column"), [("town", "town_code"), ("department", "department_code")]
+    ("group", "column"),
+    [
+        ("town", "town_code"),
+        ("department", "department_code"),
+        ("day", "to_char(created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')"),
+    ],
 )
 def test_figures_match_independent_sql(client, demo_db, make_key, period, group, column) -> None:
     r = client.get("/api/dispatch/stats", params={"by": group, "from": period["f"], "to": period["t"]},

@@ -53,6 +53,8 @@
     OC.panel.init();
     OC.search.init(map);
     OC.pointQuery.init(map);
+    OC.dispatch.init();
+    OC.charts.init();
     OC.auth.init();
     OC.editing.init(map);
     clock();
@@ -119,6 +121,8 @@
           errors: OC.errors.slice(),
           user: OC.auth.user ? { username: OC.auth.user.username, role: OC.auth.user.role } : null,
           editing: OC.editing.state(),
+          dispatch: OC.dispatch.state(),
+          charts: OC.charts.state(),
         };
       },
       search: (q) => OC.search.query(q).then((hits) => { if (hits.length) OC.search.select(hits[0]); return hits; }),
@@ -131,6 +135,7 @@
       setVariant: (v) => OC.basemap.setVariant(v),
       auth: OC.auth,
       editing: OC.editing,
+      dispatch: OC.dispatch,
     };
     window.onemapConsole = hook;
   };

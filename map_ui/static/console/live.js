@@ -24,6 +24,10 @@
         this.events += 1;
         OC.vehicles.applyFixes(JSON.parse(e.data).fixes);
       });
+      es.addEventListener('event', (e) => {
+        this.events += 1;
+        OC.emit('live:event', JSON.parse(e.data)); // dispatch.js: queues, markers, town figures
+      });
       es.addEventListener('resync', () => OC.vehicles.load().catch((e) => OC.reportError('vehicles', e)));
       es.onerror = () => {
         if (!this.connected) return;

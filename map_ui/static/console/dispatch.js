@@ -1,0 +1,132 @@
+/*
+ * The dispatch panel (派单调度) for signed-in dispatchers and admins: queues with counts,
+ * an event's detail (timeline, photos, nearby cameras / vehicles / grid worker) and its
+ * actions, sent with the version read (a 409/412 shows the server's word and reloads).
+ * Live: listens to the `event` messages of live.js's one EventSource (no second stream)
+ * and redraws queues, the open event, the event markers and the town figures.
+ */
+(function () {
+  'use strict';
+  const OC = (window.OnemapConsole = window.OnemapConsole || {});
+  const QUEUES = [['new', '新件'], ['manual', '人工'], ['overdue', '超期'], ['returned', '退回'], ['mine', '全部在办']];
+  const ROLES = ['dispatcher', 'admin']; // GIS editors edit grids where the panel would sit
+  const ACTIONS = { dispatch: '派单', return: '退回', verify: '核查', close: '结案', reopen: '重办',
+    escalate: '督办', cohandle: '协办', callback: '回访', accept: '签收', resolve: '办结' };
+  const NEEDS_NOTE = new Set(['return', 'reopen', 'escalate']);
+  const NEEDS_DEPT = new Set(['dispatch', 'cohandle']);
+  const SATISFACTION = { satisfied: '满意', basic: '基本满意', unsatisfied: '不满意' };
+  const esc = (s) => OC.esc(s == null ? '' : String(s));
+  const day = (t) => (t ? String(t).slice(0, 16).replace('T', ' ') : '');
+
+  const dispatch = {
+    queue: 'new', counts: {}, events: [], current: null, departments: [], liveUpdates: 0, box: null,
+    init() {
+      OC.on('auth', (user) => this.toggle(user));
+      OC.on('live:event', (msg) => this.onLive(msg));
+    },
+    toggle(user) {
+      const allowed = !!user && ROLES.includes(user.role);
+      if (allowed && !this.box) this.build();
+      if (this.box) this.box.hidden = !allowed;
+      if (allowed) {
+        this.refresh();
+        if (!this.departments.length) {
+          OC.auth.send('GET', '/api/departments').then((r) => { if (r.ok) this.departments = r.body.departments; });
+        }
+      }
+    },
+    build() {
+      const box = (this.box = document.createElement('section'));
+      box.id = 'oc-dispatch';
+      box.innerHTML = `<h3>派单调度 <small>Dispatch</small></h3>
+        <nav id="oc-dq">${QUEUES.map(([q, l]) => `<button data-queue="${q}">${l} <b data-count="${q}">·</b></button>`).join('')}</nav>
+        <ul id="oc-dlist"></ul><div id="oc-ddetail" hidden></div><p id="oc-dmsg" role="alert"></p>`;
+      document.body.appendChild(box);
+      box.querySelector('#oc-dq').addEventListener('click', (e) => {
+        const b = e.target.closest('button[data-queue]');
+        if (b) { this.queue = b.dataset.queue; this.loadList(); }
+      });
+      box.querySelector('#oc-dlist').addEventListener('click', (e) => {
+        const li = e.target.closest('li[data-code]');
+        if (li) this.open(li.dataset.code);
+      });
+      box.querySelector('#oc-ddetail').addEventListener('click', (e) => {
+        const b = e.target.closest('button[data-act]');
+        if (b) this.act(b.dataset.act);
+      });
+    },
+    refresh() {
+      return Promise.all([this.loadCounts(), this.loadList(), this.current ? this.open(this.current.code) : null]);
+    },
+    async loadCounts() {
+      await Promise.all(QUEUES.map(async ([q]) => {
+        const r = await OC.auth.send('GET', `/api/events?queue=${q}&limit=1`);
+        if (r.ok) this.counts[q] = r.body.total;
+      }));
+      QUEUES.forEach(([q]) => { const el = this.box.querySelector(`[data-count=${q}]`); if (el) el.textContent = this.counts[q] ?? '·'; });
+    },
+    async loadList() {
+      const r = await OC.auth.send('GET', `/api/events?queue=${this.queue}&limit=30`);
+      if (!r.ok) return;
+      this.events = r.body.events;
+      this.box.querySelectorAll('#oc-dq button').forEach((b) => b.classList.toggle('oc-on', b.dataset.queue === this.queue));
+      this.box.querySelector('#oc-dlist').innerHTML = this.events.map((e) => `<li data-code="${esc(e.code)}" data-status="${esc(e.status)}">
+        <b>${esc(e.code)}</b> ${esc(e.category)} <i>${esc(e.status)}</i><br><small>${esc(e.department || '未派')} · 时限 ${day(e.due_at)}</small></li>`).join('') || '<li>（空）</li>';
+    },
+    async open(code) {
+      const [r, near] = await Promise.all([OC.auth.send('GET', `/api/events/${encodeURIComponent(code)}`),
+        OC.auth.send('GET', `/api/events/${encodeURIComponent(code)}/nearby`)]);
+      if (!r.ok) { this.say(r.body && r.body.description); return; }
+      this.current = r.body;
+      const el = this.box.querySelector('#oc-ddetail');
+      el.hidden = false;
+      el.dataset.code = code;
+      el.innerHTML = this.detailHtml(r.body, near.ok ? near.body : null);
+      if (r.body.lon != null && OC.state.map) OC.state.map.panTo([r.body.lat, r.body.lon]);
+    },
+    detailHtml(e, near) {
+      const photos = (e.photos || []).filter((u) => u.startsWith('/api/events/'));
+      const depts = this.departments.map((d) => `<option value="${esc(d.code)}">${esc(d.name)}</option>`).join('');
+      const acts = (e.allowed_actions || []).map((a) => `<button data-act="${a}">${ACTIONS[a] || a}</button>`).join('');
+      const near_ = near ? `<h4>周边资源</h4><ul class="oc-dnear">
+        ${(near.cameras || []).map((c) => `<li>📷 ${esc(c.name)} ${Math.round(c.distance_m)} m ${c.stream_url ? `<a href="${esc(c.stream_url)}" target="_blank" rel="noopener">视频</a>` : ''}</li>`).join('')}
+        ${(near.vehicles || []).map((v) => `<li>🚗 ${esc(v.plate || v.code)} ${Math.round(v.distance_m)} m</li>`).join('')}
+        ${near.grid_worker ? `<li>👤 网格员 ${esc(near.grid_worker.name)} ${esc(near.grid_worker.phone || '')}</li>` : ''}</ul>` : '';
+      return `<h4>${esc(e.code)} · ${esc(e.category)} <span data-field="status">${esc(e.status)}</span> v${e.version}</h4>
+        <p>${esc(e.address || '')} ${esc(e.description || '')}</p><p>部门 ${esc(e.department || '—')} · 时限 ${day(e.due_at)}</p>
+        ${photos.map((u) => `<img class="oc-dphoto" alt="照片" src="${esc(u)}">`).join('')}
+        <h4>流程</h4><ol class="oc-dtimeline">${(e.timeline || []).map((t) => `<li data-action="${esc(t.action)}">${day(t.at)} ${esc(ACTIONS[t.action] || t.action)} → ${esc(t.to_status)} · ${esc(t.actor)}${t.department_code ? ' · ' + esc(t.department_code) : ''}${t.note ? ' · ' + esc(t.note) : ''}</li>`).join('')}</ol>
+        ${near_}<div class="oc-dform"><select name="department">${depts}</select>
+        <select name="satisfaction">${Object.entries(SATISFACTION).map(([k, v]) => `<option value="${k}">${v}</option>`).join('')}</select>
+        <input name="note" placeholder="意见/原因 Note" maxlength="2000"></div><div class="oc-dacts">${acts}</div>`;
+    },
+    async act(action) {
+      const e = this.current;
+      const form = this.box.querySelector('.oc-dform');
+      const body = { action, expected_version: e.version };
+      const note = form.querySelector('[name=note]').value.trim();
+      if (note) body.note = note;
+      if (NEEDS_NOTE.has(action) && !note) { this.say('请填写原因 — a note is required'); return; }
+      if (NEEDS_DEPT.has(action)) body.department_code = form.querySelector('[name=department]').value;
+      if (action === 'callback') body.satisfaction = form.querySelector('[name=satisfaction]').value;
+      const r = await OC.auth.send('POST', `/api/events/${encodeURIComponent(e.code)}/actions`, body);
+      this.say(r.ok ? `${ACTIONS[action] || action} ✓` : (r.body && r.body.description) || `HTTP ${r.status}`);
+      await this.refresh(); // on 409/412 this shows the state the server has now
+    },
+    say(text) { if (this.box) this.box.querySelector('#oc-dmsg').textContent = text || ''; },
+    onLive(msg) {
+      this.liveUpdates += 1;
+      clearTimeout(this._t);
+      this._t = setTimeout(() => {
+        if (this.box && !this.box.hidden) this.refresh().catch((e) => OC.reportError('dispatch', e));
+        if (OC.events && OC.events.group) OC.events.load().catch((e) => OC.reportError('events', e));
+        if (OC.panel) OC.panel.load().catch((e) => OC.reportError('stats', e));
+      }, 300);
+    },
+    state() {
+      return { visible: !!this.box && !this.box.hidden, queue: this.queue, counts: { ...this.counts },
+        codes: this.events.map((e) => e.code), current: this.current && this.current.code, liveUpdates: this.liveUpdates };
+    },
+  };
+  OC.dispatch = dispatch;
+})();
