@@ -32,6 +32,23 @@ def _with_database(dsn: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+# Tests that leave rows in the shared demo database (events submitted and resolved in
+# the browser, live fixes for demo vehicles, the replay's vehicles and events of 2031)
+# run after every other test, so tests asserting on the demo as loaded (tests/demo,
+# counts, date ranges of events) see it pristine. Better still: clean up after oneself.
+WRITES_SHARED_DEMO = (
+    "test_dispatch_panel.py",
+    "test_mobile.py",
+    "test_live_vehicles.py",
+    "test_replay.py",
+    "test_replay_api.py",
+)
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:  # noqa: ANN001
+    items.sort(key=lambda item: item.path.name in WRITES_SHARED_DEMO)  # stable: order kept
+
+
 @pytest.fixture(scope="session")
 def server_dsn() -> str:
     """DSN of the maintenance database on the PostGIS server the tests use."""
