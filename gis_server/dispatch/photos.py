@@ -14,26 +14,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gis_server import json_body
 from gis_server.auth import Principal, Role, require
 from gis_server.dispatch import common, photo_files
-from gis_server.errors import Forbidden, NotFound, PayloadTooLarge
+from gis_server.errors import Forbidden, NotFound
 from layers.dispatch import photos, queues
 
 UPLOAD_TYPES = ("image/jpeg", "image/png")
-
-
-async def _body(request: Request, cap: int) -> bytes:
-    """The request body, refused (413) as soon as it passes `cap` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > cap:
-        raise PayloadTooLarge(cap)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise PayloadTooLarge(cap)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _check_scope(cur: Any, principal: Principal, code: str) -> None:
@@ -48,7 +35,7 @@ async def upload(request: Request) -> Response:
     code = request.path_params["code"]
     settings = common.settings_of(request)
     d = settings.dispatch
-    data = await _body(request, d.photo_max_bytes)
+    data = await json_body.read_body(request, d.photo_max_bytes)
     photo = await run_in_threadpool(photo_files.clean, data, d.photo_max_pixels)
     photo_url = photos.url(code, photo.filename)
 
