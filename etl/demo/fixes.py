@@ -57,6 +57,16 @@ class Fixes:
     def __len__(self) -> int:
         return len(self.epoch)
 
+    def before(self, until: dt.datetime | None) -> Fixes:
+        """Only the fixes stamped before `until`: a live demo has no fixes from the future."""
+        if until is None:
+            return self
+        keep = self.epoch < int(until.timestamp())
+        return Fixes(*(getattr(self, f)[keep] for f in _FIELDS))
+
+
+_FIELDS = ("vehicle", "epoch", "lon", "lat", "speed_kmh", "heading")
+
 
 def _param(fleet_kind: np.ndarray, vd_vehicle: np.ndarray, field: str) -> np.ndarray:
     values = np.array([getattr(MOTION[k], field) for k in fleet_kind], dtype=float)

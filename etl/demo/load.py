@@ -153,11 +153,15 @@ def load_demo(
     seed: int = DEFAULT_SEED,
     anchor: dt.date | None = None,
     reload: bool = False,
+    until: dt.datetime | None = None,
 ) -> DemoReport:
     """Load the deterministic demo dataset into the database at `dsn`.
 
     `anchor` is the last day of the demo year (default: today in Asia/Shanghai).
     A no-op (report.loaded False) when the layers already hold data and reload is False.
+    `until` drops GPS fixes stamped at or after it: `onemap demo` passes the moment of
+    loading, so no vehicle sits at a position from later today and the live simulator
+    moves the whole fleet at any hour (tests leave it None: the same data whatever the hour).
     """
     if scale <= 0:
         raise ValueError("scale must be positive")
@@ -172,7 +176,7 @@ def load_demo(
             conn.rollback()
             report.seconds = time.perf_counter() - started
             return report
-        _load(conn, report, seed, anchor, scale)
+        _load(conn, report, seed, anchor, scale, until)
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -194,14 +198,15 @@ class _Run:
     seed: int
     anchor: dt.date
     scale: float
+    until: dt.datetime | None = None
     geo: Any = None
 
     def copy(self, label: str, table: str, frame: pd.DataFrame) -> int:
         return self.step(label, lambda: copy_frame(self.conn, table, frame))
 
 
-def _load(conn, report: DemoReport, seed: int, anchor: dt.date, scale: float) -> None:  # noqa: ANN001
-    run = _Run(conn, _Timer(report), report.counts, seed, anchor, scale)
+def _load(conn, report: DemoReport, seed: int, anchor: dt.date, scale: float, until) -> None:  # noqa: ANN001
+    run = _Run(conn, _Timer(report), report.counts, seed, anchor, scale, until)
     run.step("truncate", lambda: truncate(conn))
     run.geo = load_geography()
     towns, comp, comp_ll = _load_areas(run)
@@ -253,7 +258,8 @@ def _load_fleet(run: _Run, towns: Towns) -> None:
         lambda: build_fleet(rng_for(run.seed, "fleet"), run.geo, towns, run.scale),
     )
     fixes = run.step(
-        "generate vehicles+fixes", lambda: build_fixes(rng_for(run.seed, "fixes"), fleet, anchor)
+        "generate vehicles+fixes",
+        lambda: build_fixes(rng_for(run.seed, "fixes"), fleet, anchor).before(run.until),
     )
     vehicles = pd.DataFrame(
         {"code": fleet.code, "plate": fleet.plate, "kind": fleet.kind,

@@ -4,8 +4,8 @@ Each vehicle walks its latest day track (boats theirs, on the river) from the
 vertex nearest to where it stands now, at its kind's usual speed, turning back
 at the track's ends; every `interval_s` it publishes one fix stamped now to
 `<prefix>/<code>` (QoS 1), vehicles spread evenly over the interval. Vehicles
-whose last fix is in the future (a demo shift still ahead today) are left to
-their schedule: a fix of now would be a late one and move nothing.
+whose last fix is in the future (a demo loaded without `until`, as the tests do)
+are left out: a fix of now would be a late one and move nothing.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 
 from gis_server.cli.db import prepare_database
@@ -34,6 +36,7 @@ def demo(reload: bool, scale: float) -> None:
         seed=settings.demo.seed,
         anchor=settings.demo.anchor_date,
         reload=reload,
+        until=dt.datetime.now(dt.UTC),
     )
     for line in report.lines():
         click.echo(line)

@@ -76,3 +76,19 @@ def test_fixes_follow_the_clock_and_stay_in_the_work_area() -> None:
     points = shapely.points(*to_metric_xy(fixes.lon, fixes.lat))
     assert shapely.covers(fleet.area[fixes.vehicle], points).all()
     assert (fixes.speed_kmh[fixes.speed_kmh > 0] < 60).all()
+
+
+def test_a_live_demo_has_no_fixes_from_the_future() -> None:
+    """`onemap demo` cuts the fleet's fixes at the moment of loading, whatever the hour."""
+    geo = load_geography()
+    towns = build_towns(geo, rng_for(3, "towns"))
+    fleet = build_fleet(rng_for(3, "fleet"), geo, towns, 0.05)
+    fixes = build_fixes(rng_for(3, "fixes"), fleet, ANCHOR)
+    noon = dt.datetime(ANCHOR.year, ANCHOR.month, ANCHOR.day, 4, tzinfo=dt.UTC)  # 12:00 Shanghai
+    cut = fixes.before(noon)
+    later = fixes.epoch >= noon.timestamp()
+    assert later.any() and (~later).any()  # the anchor day's shifts straddle noon
+    assert len(cut) == int((~later).sum())
+    assert (cut.epoch < noon.timestamp()).all()
+    assert np.array_equal(cut.lon, fixes.lon[~later])
+    assert fixes.before(None) is fixes

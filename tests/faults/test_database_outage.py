@@ -92,6 +92,14 @@ def _reads(base: str, camera: str) -> list[str]:
     ]
 
 
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError:
+        return True
+    return False
+
+
 def _is_db_unavailable(r: httpx.Response | str) -> bool:
     if isinstance(r, str):  # the connection broke: no answer at all
         return False
@@ -148,6 +156,12 @@ def test_database_outage_is_503_everywhere_and_recovers(drill_cluster):
         assert ok_patches == 3
 
         cluster.stop()
+        status = cluster._run(
+            [str(cluster.bin_dir() / "pg_ctl"), "-D", str(cluster.data), "status"], check=False
+        )
+        assert _refused(cluster.settings.port), (
+            f"the drill cluster still answers: {status.stdout}{status.stderr}"
+        )
         auth = {"Authorization": f"Bearer {key}"}
         asks = [(u, lambda u=u, h=h: client.get(u, headers=h)) for u in urls for h in ({}, auth)]
         asks.append(("me", lambda: client.get(f"{base}/api/auth/me", headers=auth)))
