@@ -3,6 +3,9 @@
 What a command centre's server does all day, compressed: big screens polling the
 console, QGIS paging items, map tiles, editors patching cameras, and (when the
 routes exist) the hotline submitting events and trackers posting GPS batches.
+Beside them the hotline submits events (POST /api/events, a tenth of them
+re-sent tickets), trackers post GPS batches (POST /api/feed/positions) and one
+big screen holds the live stream (GET /api/live) open.
 Every interval it records the server's memory (RSS of its process tree), its
 open files, its PostgreSQL connections, requests, errors and p50/p99 latency, so
 a leak, a creeping latency or a connection that is never given back shows as a
@@ -75,6 +78,7 @@ def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 
 
 def _editor_key(env: dict[str, str]) -> str:
+    # gis_editor ranks above dispatcher: one key edits cameras, submits events and posts GPS.
     _cli(env, "users", "add", "soak", "--role", "gis_editor", "--password-stdin", stdin=PASSWORD)
     out = _cli(env, "keys", "issue", "--user", "soak", "--name", f"soak-{int(time.time())}")
     match = re.search(r"om_\S+", out)
@@ -92,10 +96,15 @@ def _sample(dsn: str) -> dict[str, list]:
         grids = [r[0] for r in cur.fetchall()]
         cur.execute("SELECT ST_X(geom), ST_Y(geom) FROM cameras ORDER BY random() LIMIT 200")
         points = cur.fetchall()
+        cur.execute(
+            "SELECT code, ST_X(geom), ST_Y(geom) FROM vehicles WHERE geom IS NOT NULL "
+            "ORDER BY code LIMIT 50"
+        )
+        vehicles = cur.fetchall()
     conn.close()
     if not cameras or not grids:
         raise SystemExit("the database has no demo data: run `onemap demo` first")
-    return {"cameras": cameras, "grids": grids, "points": points}
+    return {"cameras": cameras, "grids": grids, "points": points, "vehicles": vehicles}
 
 
 def _tile(lon: float, lat: float, z: int) -> tuple[int, int, int]:
@@ -162,6 +171,84 @@ def writer(base: str, key: str, sample, rec: Recorder, stop: threading.Event, ra
             rec.add("write", time.perf_counter() - started, ok)
 
 
+CATEGORIES = ("河道污染", "环境卫生", "市政设施", "占道经营", "噪音扰民", "安全隐患")
+
+
+def intake(base: str, key: str, sample, rec: Recorder, stop: threading.Event, rate: float,
+           prefix: str) -> None:  # fmt: skip  # noqa: ANN001, PLR0913
+    """The hotline: one ticket per 1/rate s, a tenth of them re-sent (must return the same event)."""
+    sent: list[str] = []
+    with httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {key}"}) as c:
+        while not stop.wait(1 / rate):
+            if sent and random.random() < 0.1:
+                ext = random.choice(sent)
+            else:
+                ext = f"{prefix}-{len(sent):07d}"
+                sent.append(ext)
+            lon, lat = random.choice(sample["points"])
+            body = {"source": "hotline_12345", "external_id": ext,
+                    "category": random.choice(CATEGORIES), "description": "soak",
+                    "location": {"lon": lon, "lat": lat, "crs": "wgs84"},
+                    "reporter": {"name": "测试", "phone": "13000000000"}}  # fmt: skip
+            started = time.perf_counter()
+            try:
+                ok = c.post("/api/events", json=body).status_code in (200, 201)
+            except httpx.HTTPError:
+                ok = False
+            rec.add("intake", time.perf_counter() - started, ok)
+
+
+def feeder(base: str, key: str, sample, rec: Recorder, stop: threading.Event, rate: float) -> None:  # noqa: ANN001, PLR0913
+    """A vendor platform: every second a batch of `rate` fixes, vehicles creeping ~5 m/s east."""
+    vehicles = [list(v) for v in sample["vehicles"]]
+    if not vehicles:
+        return
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
+        while not stop.wait(1.0):
+            now = dt.datetime.now(dt.UTC)
+            batch = []
+            for i in range(int(rate)):
+                v = vehicles[i % len(vehicles)]
+                v[1] += 0.00005
+                t = now - dt.timedelta(milliseconds=(int(rate) - i))
+                batch.append({"vehicle": v[0], "t": t.isoformat(), "lon": v[1], "lat": v[2],
+                              "speed": 18, "heading": 90})  # fmt: skip
+            started = time.perf_counter()
+            try:
+                ok = client.post("/api/feed/positions", json=batch).status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            rec.add("feed", time.perf_counter() - started, ok)
+
+
+def screen(base: str, counter: dict[str, int], stop: threading.Event) -> None:
+    """One big screen on the live stream: counts the messages it is sent."""
+    while not stop.is_set():
+        try:
+            with httpx.Client(base_url=base, timeout=httpx.Timeout(30, read=40)) as client:
+                with client.stream("GET", "/api/live") as r:
+                    for line in r.iter_lines():
+                        if line.startswith("event:"):
+                            counter["live"] = counter.get("live", 0) + 1
+                        if stop.is_set():
+                            return
+        except httpx.HTTPError:
+            counter["live_reconnects"] = counter.get("live_reconnects", 0) + 1
+            stop.wait(1)
+
+
+def _tickets(dsn: str, prefix: str) -> tuple[int, int]:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*), count(DISTINCT external_id) FROM events WHERE external_id LIKE %s",
+            (prefix + "-%",),
+        )
+        events, distinct = cur.fetchone()
+    conn.close()
+    return events, distinct
+
+
 def _tree_pids(root: int) -> list[int]:
     pids, frontier = [root], [root]
     while frontier:
@@ -211,6 +298,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     key = _editor_key(env)
     sample = _sample(dsn)
     rec, stop, rows = Recorder(), threading.Event(), []
+    args.prefix, args.live = f"soak-{int(time.time())}", {}
     port = free_port()
     argv = [ONEMAP, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     server = Server("soak", argv, port, "/healthz", {"DATABASE_URL": dsn})
@@ -219,6 +307,7 @@ def run(args: argparse.Namespace) -> list[dict]:
         if not server.wait_healthy(60):
             raise SystemExit(f"onemap serve did not start:\n{server.log_tail()}")
         _load(server, dsn, key, sample, args, rec, stop, rows)
+        args.tickets = _tickets(dsn, args.prefix)
     finally:
         stop.set()
         server.stop()
@@ -234,6 +323,13 @@ def _load(server, dsn, key, sample, args, rec, stop, rows) -> None:  # noqa: ANN
     ]
     threads.append(threading.Thread(
         target=writer, args=(base, key, sample, rec, stop, args.write_rate), daemon=True))  # fmt: skip
+    if args.intake_rate > 0:
+        threads.append(threading.Thread(target=intake, daemon=True, args=(
+            base, key, sample, rec, stop, args.intake_rate, args.prefix)))  # fmt: skip
+    if args.feed_rate > 0:
+        threads.append(threading.Thread(target=feeder, daemon=True, args=(
+            base, key, sample, rec, stop, args.feed_rate)))  # fmt: skip
+    threads.append(threading.Thread(target=screen, args=(base, args.live, stop), daemon=True))
     for t in threads:
         t.start()
     started = time.monotonic()
@@ -251,11 +347,24 @@ def _load(server, dsn, key, sample, args, rec, stop, rows) -> None:  # noqa: ANN
             "p50_ms": _pct(window.latencies, 0.5),
             "p99_ms": _pct(window.latencies, 0.99),
             "rss_mb": rss, "fds": fds, "pg_conns": _pg_connections(dsn),
+            "kinds": dict(window.by_kind), "live": args.live.get("live", 0),
         })  # fmt: skip
         print(rows[-1], flush=True)
     stop.set()
     for t in threads:
         t.join(timeout=35)
+
+
+def _kinds(rows: list[dict]) -> str:
+    total: dict[str, int] = {}
+    for r in rows:
+        for k, n in r["kinds"].items():
+            total[k] = total.get(k, 0) + n
+    return ", ".join(f"{k} {n:,}" for k, n in sorted(total.items()))
+
+
+def _loadavg() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def report(rows: list[dict], args: argparse.Namespace) -> str:
@@ -280,15 +389,25 @@ def report(rows: list[dict], args: argparse.Namespace) -> str:
         f"- **PostgreSQL connections**: {min(r['pg_conns'] for r in rows)}–"
         f"{max(r['pg_conns'] for r in rows)} (pools bounded: never growing with time); "
         f"open files {first['fds']} → {last['fds']}.",
+        f"- **Dispatch intake**: {args.tickets[1]:,} tickets → {args.tickets[0]:,} events "
+        "(re-sent tickets returned the same event: exactly one event per ticket).",
+        f"- **Live stream**: one big screen received {args.live.get('live', 0):,} messages, "
+        f"{args.live.get('live_reconnects', 0)} reconnects.",
+        f"- Requests by kind over the run: {_kinds(rows)}.",
+        f"- Machine load average at the end: {_loadavg()} (other work running: figures are "
+        "about trends within the run, not absolute speed).",
     ]
     return "\n".join([
         "## Soak: mixed reads and writes on one `onemap serve`",
         "",
         f"Command: `scripts/bench.sh soak --minutes {args.minutes} --interval {args.interval} "
-        f"--readers {args.readers} --write-rate {args.write_rate}` — {dt.date.today()}, "
+        f"--readers {args.readers} --write-rate {args.write_rate} --intake-rate "
+        f"{args.intake_rate} --feed-rate {args.feed_rate}` — {dt.date.today()}, "
         f"{os.cpu_count()} cores; loopback, the load generator on the same machine.",
         "Mix: camera pages by bbox, grid pages, grids by id, MVT tiles z12–14 of grids/cameras/"
-        "events, console bodies, events of a day; one editor PATCHing cameras.",
+        "events, console bodies, events of a day; one editor PATCHing cameras; the hotline "
+        "submitting events (10 % re-sent); a tracker platform posting GPS batches; one big "
+        "screen on /api/live.",
         "",
         *lines, "", *summary,
     ])  # fmt: skip
@@ -300,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--interval", type=float, default=60, help="seconds per row")
     p.add_argument("--readers", type=int, default=6)
     p.add_argument("--write-rate", type=float, default=5, help="PATCHes per second")
+    p.add_argument("--intake-rate", type=float, default=2, help="events submitted per second")
+    p.add_argument("--feed-rate", type=float, default=50, help="GPS fixes posted per second")
     p.add_argument("--database-url", default=None)
     p.add_argument("--no-write", action="store_true", help="print, do not touch RESULTS.md")
     args = p.parse_args(argv)
