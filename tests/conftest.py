@@ -10,11 +10,13 @@ the demo dataset; grid counts are never scaled.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import shutil
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import psycopg2
 import pytest
@@ -22,6 +24,8 @@ import pytest
 from gis_server.cluster import Cluster
 from gis_server.settings import PROJECT_DIR, get_settings, load_settings
 from layers.migrate import upgrade
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 TEST_SCALE = float(os.environ.get("ONEMAP_TEST_SCALE", "0.1"))
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
@@ -100,7 +104,12 @@ def demo_db(db_dsn: str) -> str:
     from etl.demo import load_demo
 
     demo = get_settings().demo
-    load_demo(db_dsn, scale=TEST_SCALE, seed=demo.seed, anchor=demo.anchor_date)
+    anchor = demo.anchor_date or dt.datetime.now(SHANGHAI).date()
+    # The fleet's fixes end at the anchor day's midnight: every test sees the same fleet at
+    # any hour (with the anchor day's shifts loaded, at 03:00 every vehicle's last fix lay
+    # hours ahead, so nothing could be simulated or seen going online), all of it in the past.
+    until = dt.datetime.combine(anchor, dt.time(), SHANGHAI)
+    load_demo(db_dsn, scale=TEST_SCALE, seed=demo.seed, anchor=anchor, until=until)
     return db_dsn
 
 
