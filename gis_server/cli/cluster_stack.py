@@ -146,19 +146,20 @@ def _databases_up(layout: Layout) -> None:
     replica.start()
 
 
-def _apps_up(layout: Layout) -> None:
+def _apps_up(layout: Layout, replica_reads: bool = True, ports: list[int] | None = None) -> None:
+    """Start the app processes not running (`replica_reads`: GETs may use the replica)."""
     path = os.environ.get("PYTHONPATH")
     env = {
         **os.environ,
         "PYTHONPATH": f"{PROJECT_DIR}:{path}" if path else str(PROJECT_DIR),  # this checkout
         "DATABASE_URL": layout.database_url,
-        "DATABASE_URL_REPLICAS": layout.replica_url,
+        "DATABASE_URL_REPLICAS": layout.replica_url if replica_reads else "",
         "ONEMAP_PUBLIC_URL": f"http://127.0.0.1:{layout.http_port}",
         "ONEMAP_FEED_ENABLED": "false",  # a feed runs once, not once per process
         "ONEMAP_SERVER__ACCESS_LOG": "false",
     }
     started = []
-    for port in layout.app_ports():
+    for port in ports or layout.app_ports():
         if _pid_alive(layout.app_pid(port)):
             continue
         log = open(layout.root / f"app-{port}.log", "ab")  # noqa: SIM115 - the child keeps it
@@ -291,10 +292,14 @@ def _stop_pid(path: Path, what: str) -> None:
     path.unlink(missing_ok=True)
 
 
-def down(layout: Layout, purge: bool) -> None:
-    _stop_pid(layout.haproxy_pid, "HAProxy")
+def apps_down(layout: Layout) -> None:
     for port in layout.app_ports():
         _stop_pid(layout.app_pid(port), f"onemap serve :{port}")
+
+
+def down(layout: Layout, purge: bool) -> None:
+    _stop_pid(layout.haproxy_pid, "HAProxy")
+    apps_down(layout)
     for name, node in (("replica", layout.replica), ("primary", layout.primary)):
         if node.is_running():
             node.stop()
