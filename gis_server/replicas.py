@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from collections import deque
@@ -51,17 +52,15 @@ _PRIMARY_SQL = (
 )
 _REPLICA_SQL = "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn() - '0/0'"
 _LSN_SQL = "SELECT pg_current_wal_lsn()::text"
+_LSN_TEXT = re.compile(r"[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}")
 
 
 def parse_lsn(text: str | None) -> int | None:
     """'16/B374D848' → its byte position; None for anything else (a client's header)."""
-    if not text or len(text) > 17 or text.count("/") != 1:
+    if not text or len(text) > 17 or not _LSN_TEXT.fullmatch(text):
         return None
     hi, lo = text.split("/")
-    try:
-        return (int(hi, 16) << 32) + int(lo, 16)
-    except ValueError:
-        return None
+    return (int(hi, 16) << 32) + int(lo, 16)
 
 
 def format_lsn(pos: int) -> str:

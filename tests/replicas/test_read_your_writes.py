@@ -99,6 +99,8 @@ def test_the_writer_reads_their_write_others_read_the_replica(
             client, lambda: client.get(f"{ITEMS}/{code}", headers={"X-Onemap-LSN": lsn})
         )
         assert (by_header.status_code, by_header.headers["x-onemap-read"]) == (200, "primary")
+        junk = without_cookies(client, lambda: client.get(ITEMS, headers={"X-Onemap-LSN": "zz"}))
+        assert (junk.status_code, junk.headers["x-onemap-read"]) == (200, "replica")  # ignored
     finally:
         pair.replica_sql("SELECT pg_wal_replay_resume()")
     # once replayed (and polled), the writer is back on the replica and still sees it
