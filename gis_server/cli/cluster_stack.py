@@ -1,4 +1,4 @@
-"""`onemap cluster up|down|status` (scripts/cluster.sh): the prefecture layout on one machine.
+"""`onemap cluster up|down|status|failover` (scripts/cluster.sh): the prefecture layout on one machine.
 
 A PostgreSQL primary and its streaming replica (pg_basebackup -R) under
 `var/cluster/`, two `onemap serve` processes reading from the replica
@@ -309,6 +309,23 @@ def down(layout: Layout, purge: bool) -> None:
         click.echo(f"已删除 — removed {layout.root}")
 
 
+# -- failover ---------------------------------------------------------------------
+def failover(layout: Layout) -> None:
+    """The drill: stop the primary, promote the replica, wait until the apps (which were
+    not told anything) answer /healthz through HAProxy again, writing to the new primary."""
+    if _promoted(layout):
+        click.echo("副本已是主库 — the replica was already promoted")
+        return
+    started = time.monotonic()
+    layout.primary.stop()
+    click.echo(f"已停止主库 — primary stopped (port {layout.pg_port})")
+    layout.replica.promote()
+    click.echo(f"副本已提升 — replica promoted (port {layout.pg_port + 1})")
+    _wait(lambda: _healthy(layout.http_port), "the apps on the promoted node", timeout=60)
+    took = time.monotonic() - started
+    click.echo(f"已恢复 — /healthz through HAProxy is 200 again, {took:.1f} s after the stop")
+
+
 # -- status -----------------------------------------------------------------------
 def _pg_role(url: str) -> str:
     import psycopg
@@ -394,6 +411,18 @@ def up_cmd(root: str, pg_port: int, http_port: int, scale: float) -> None:
 def down_cmd(root: str, pg_port: int, http_port: int, purge: bool) -> None:
     """Stop HAProxy, the apps and both PostgreSQL nodes (the data stays unless --purge)."""
     down(_layout(root, pg_port, http_port, 0), purge)
+
+
+@cluster.command("failover")
+@_with_options
+def failover_cmd(root: str, pg_port: int, http_port: int) -> None:
+    """The failover drill: stop the primary, promote the replica, wait for the apps."""
+    layout = _layout(root, pg_port, http_port, 0)
+    try:
+        failover(layout)
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from None
+    status(layout)
 
 
 @cluster.command("status")

@@ -1,7 +1,8 @@
-"""`scripts/cluster.sh up|status|down` for real: primary + streaming replica, two
-`onemap serve` processes, HAProxy in front; a second `up` starts nothing; one app
+"""`scripts/cluster.sh up|status|failover|down` for real: primary + streaming replica,
+two `onemap serve` processes, HAProxy in front; a second `up` starts nothing; one app
 process killed under load costs no more failed requests than were in flight, and
-`up` brings it back; `down` stops everything (twice is fine)."""
+`up` brings it back; the failover drill (primary stopped, replica promoted) needs
+nothing from the apps; `down` stops everything (twice is fine)."""
 
 from __future__ import annotations
 
@@ -126,9 +127,18 @@ def test_up_twice_kill_an_app_under_load_down(stack) -> None:  # noqa: ANN001
     assert f"onemap serve on 127.0.0.1:{app_port}" in repaired.stdout
     assert run(env, "status").returncode == 0
 
+    # the failover drill with real processes: they are told nothing, HAProxy keeps them
+    drill = run(env, "failover")
+    assert drill.returncode == 0, drill.stderr + drill.stdout
+    assert "replica  " in drill.stdout and "primary (" in drill.stdout.split("replica  ")[1]
+    assert httpx.get(f"{base}/healthz").status_code == 200  # writes reach the promoted node
+    assert httpx.get(url).status_code == 200
+    after = run(env, "up")  # does not bring the old primary back as a second primary
+    assert after.returncode == 0 and "running it alone" in after.stdout, after.stdout
+
     down = run(env, "down")
     assert down.returncode == 0, down.stderr
-    assert "stopped the primary" in down.stdout and "stopped the replica" in down.stdout
+    assert "stopped the replica" in down.stdout  # the promoted node; the old primary was down
     assert pids(root) == {}
     assert run(env, "status").returncode == 1
     assert run(env, "down").returncode == 0  # nothing left to stop: still fine
