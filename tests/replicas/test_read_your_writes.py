@@ -22,6 +22,7 @@ from tests.replicas.conftest import Pair
 
 GEO = {"Content-Type": "application/geo+json"}
 ITEMS = "/ogc/collections/cameras/items"
+CONSOLE_CAMERAS = "/api/console/layers/cameras"
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0) -> object:
@@ -94,6 +95,9 @@ def test_the_writer_reads_their_write_others_read_the_replica(
         theirs = anonymous_get(client, f"{ITEMS}/{code}")  # the paused replica: not yet
         assert theirs.headers["x-onemap-read"] == "replica"
         assert theirs.status_code == 404
+        # the sync pool's read paths too (a console body, built in a worker thread)
+        assert code in client.get(CONSOLE_CAMERAS).text
+        assert code not in anonymous_get(client, CONSOLE_CAMERAS).text
         # the header alone carries the position too (API clients without cookies)
         by_header = without_cookies(
             client, lambda: client.get(f"{ITEMS}/{code}", headers={"X-Onemap-LSN": lsn})
@@ -156,7 +160,7 @@ def test_a_dead_replica_is_skipped_without_failed_reads(pair: Pair, client: Test
                 break
         assert r is not None and r.headers["x-onemap-read"] == "primary"
         assert statuses <= {200, 204}, statuses
-        console = client.get("/api/console/layers/cameras")
+        console = client.get(CONSOLE_CAMERAS)
         assert console.status_code == 200
     finally:
         pair.replica.start()
