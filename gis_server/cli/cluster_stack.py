@@ -32,6 +32,7 @@ from gis_server.cluster import Cluster, ClusterError
 from gis_server.settings import PROJECT_DIR, ClusterSettings
 
 APPS = 2
+APP_START_TIMEOUT_S = 180.0  # a loaded machine: imports, migrations check, first pools
 PG_OPTIONS = {"shared_buffers": "256MB", "max_connections": "100"}
 
 
@@ -181,9 +182,19 @@ def _apps_up(layout: Layout, replica_reads: bool = True, ports: list[int] | None
             start_new_session=True,  # survives this command; `down` stops it by its pid
         )
         layout.app_pid(port).write_text(f"{proc.pid}\n")
-        started.append(port)
-    for port in started:
-        _wait(lambda port=port: _healthy(port), f"onemap serve on {port} (see app-{port}.log)")
+        started.append((port, proc))
+    for port, proc in started:
+        log_path = layout.root / f"app-{port}.log"
+        _wait(
+            lambda port=port, proc=proc: _healthy(port) or proc.poll() is not None,
+            f"onemap serve on {port} (see {log_path})",
+            timeout=APP_START_TIMEOUT_S,
+        )
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace").splitlines()[-8:]
+            raise click.ClickException(
+                f"onemap serve on {port} exited ({proc.returncode}):\n" + "\n".join(tail)
+            )
         click.echo(f"应用 — onemap serve on 127.0.0.1:{port}")
 
 
@@ -242,8 +253,13 @@ def _haproxy_bin() -> str:
 def _haproxy_up(layout: Layout) -> None:
     if _pid_alive(layout.haproxy_pid):
         return
+    # each app twice: checked, and as an unchecked backup used only when every checked
+    # one is down — /healthz fails on all of them at once while the primary is gone
+    # (before a promotion), yet they still serve reads from the replica and answer
+    # writes with 503 + Retry-After themselves
     servers = "\n".join(
-        f"    server app{i} 127.0.0.1:{port} check"
+        f"    server app{i} 127.0.0.1:{port} check\n"
+        f"    server app{i}-backup 127.0.0.1:{port} backup"
         for i, port in enumerate(layout.app_ports(), start=1)
     )
     layout.haproxy_cfg.write_text(
