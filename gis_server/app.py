@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 
-from gis_server import database
+from gis_server import database, replicas
 from gis_server.api_grids import grid_api_routes
 from gis_server.auth import AuthMiddleware, auth_routes
 from gis_server.console import console_routes
@@ -52,6 +52,10 @@ class Databases:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     ogc = OgcService(settings)
+    db_settings = settings.database
+    replica_set = replicas.ReplicaSet(
+        db_settings.dsn, db_settings.replicas, db_settings.replica_max_lag_s
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -68,9 +72,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         except (psycopg.OperationalError, OnemapError) as exc:
             LOGGER.error("database not ready at start-up (will retry per request): %s", exc)
         overdue_sweeper = sweeper.start(settings)  # marks late events as time passes
+        replicas.register(replica_set)
+        replica_set.start()  # polls the replicas once a second (no thread without replicas)
         try:
             yield
         finally:
+            await run_in_threadpool(replica_set.stop)
+            replicas.unregister(replica_set)
             await app.state.live.stop()
             await sweeper.stop(overdue_sweeper)
             await ogc.close_pools()
@@ -98,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 body_timeout_s=settings.server.body_timeout_s,
                 min_body_rate=settings.server.min_body_rate,
             ),
+            *_replica_routing(replica_set, ogc),
             Middleware(LanguageNegotiation),  # any Accept-Language/lang gets an offered one
             Middleware(AuthMiddleware, settings=settings),
             Middleware(TileFastLane, tiles=ogc.tiles),  # tiles skip the router (see its docstring)
@@ -106,5 +115,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings  # what request paths read (auth's database, …)
     app.state.ogc = ogc
+    app.state.replicas = replica_set
     add_exception_handlers(app)
     return app
+
+
+def _replica_routing(replica_set: replicas.ReplicaSet, ogc: OgcService) -> list[Middleware]:
+    """GETs read a fresh replica, writes hand back their LSN (none without replicas)."""
+    if not replica_set.replicas:
+        return []
+
+    def lsn_reader():  # after the handler's commit, on the primary
+        return replicas.primary_lsn(lambda: ogc.fast.db.connection(primary=True))
+
+    return [Middleware(replicas.ReplicaRouting, replicas=replica_set, lsn_reader=lsn_reader)]

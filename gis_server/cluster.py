@@ -1,7 +1,9 @@
 """The private PostGIS cluster under the project directory (used when no DATABASE_URL).
 
 PostgreSQL refuses to run as root, so when onemap runs as root the cluster is
-owned by and run as the unprivileged `postgres` system user.
+owned by and run as the unprivileged `postgres` system user. The same class
+makes a streaming replica of another cluster (`init_replica`: pg_basebackup -R)
+and promotes it (`promote`), for `scripts/cluster.sh` and the replica tests.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class ClusterError(RuntimeError):
 @dataclass
 class Cluster:
     settings: ClusterSettings
+    # server options over _SERVER_OPTIONS (e.g. smaller shared_buffers for a test pair)
+    options: dict[str, str] | None = None
 
     @property
     def root(self) -> Path:
@@ -160,9 +164,39 @@ class Cluster:
             ]
         )
         with open(self.data / "postgresql.auto.conf", "a", encoding="utf-8") as conf:
-            for key, value in _SERVER_OPTIONS.items():
+            for key, value in {**_SERVER_OPTIONS, **(self.options or {})}.items():
                 conf.write(f"{key} = '{value}'\n")
         return True
+
+    def init_replica(self, primary_port: int) -> bool:
+        """Make this cluster a streaming replica of the cluster on `primary_port`
+        (pg_basebackup -R: standby.signal and primary_conninfo written). True if made now."""
+        if self.is_initialised():
+            return False
+        self._prepare_dirs()
+        self._run(
+            [
+                str(self.bin_dir() / "pg_basebackup"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(primary_port),
+                "-U",
+                "postgres",
+                "-D",
+                str(self.data),
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+            ]
+        )
+        return True
+
+    def promote(self) -> None:
+        """End recovery: this replica becomes a primary (pg_ctl promote, waits)."""
+        self._run([str(self.bin_dir() / "pg_ctl"), "-D", str(self.data), "-w", "promote"])
 
     def start(self) -> None:
         if self.is_running():

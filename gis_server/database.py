@@ -18,6 +18,7 @@ Threads beyond `size` wait their turn, bounded: a 503 after POOL_WAIT_SECONDS.
 from __future__ import annotations
 
 import logging
+import select
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ import psycopg
 from psycopg import ClientCursor, sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from gis_server import replicas
 from gis_server.errors import DatabaseUnavailable
 
 LOGGER = logging.getLogger(__name__)
@@ -97,10 +99,16 @@ class SyncPool:
                 if time.monotonic() > deadline:
                     raise DatabaseUnavailable("no database connection free, retry later") from None
 
+    def lend(self) -> psycopg.Connection[Any]:
+        """A connection for `connection(conn)` (DatabaseUnavailable if there is none)."""
+        return self._get()
+
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """A connection, rolled back and returned (the pool drops it if it broke)."""
-        conn = self._get()
+    def connection(
+        self, conn: psycopg.Connection[Any] | None = None
+    ) -> Iterator[psycopg.Connection[Any]]:
+        """A connection (or `lend`'s), rolled back and returned (dropped if it broke)."""
+        conn = conn if conn is not None else self._get()
         try:
             yield conn
         except psycopg.OperationalError as exc:
@@ -119,6 +127,30 @@ class SyncPool:
 
     def close(self) -> None:
         self.pool.close()
+
+
+def dropped(conn: Any) -> bool:
+    """The server spoke to (or hung up on) an idle connection: a replica's shutdown
+    notice, never a reply. One non-blocking select, no round trip."""
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return True
+    return bool(readable)
+
+
+def _live_connection(pool: SyncPool) -> psycopg.Connection[Any] | None:
+    """A replica connection that is not one its server has hung up on, or None."""
+    for _ in range(pool.size + 1):
+        try:
+            conn = pool.lend()
+        except DatabaseUnavailable:
+            return None
+        if not dropped(conn):
+            return conn
+        conn.close()
+        pool.pool.putconn(conn)  # a closed connection is discarded by the pool
+    return None
 
 
 _pools: dict[str, SyncPool] = {}
@@ -144,7 +176,20 @@ def close_pool() -> None:
 
 
 @contextmanager
-def pooled(dsn: str, size: int = 8) -> Iterator[psycopg.Connection[Any]]:
-    """A connection from this process's pool for `dsn`; rolled back and returned afterwards."""
+def pooled(dsn: str, size: int = 8, read: bool = False) -> Iterator[psycopg.Connection[Any]]:
+    """A connection from this process's pool for `dsn`; rolled back and returned afterwards.
+
+    `read`: the caller only reads, so a GET may be served by the replica that
+    `gis_server.replicas` chose for the request (the primary if none, or if it fails)."""
+    target = replicas.read_dsn(dsn) if read else dsn
+    if target != dsn:
+        pool = open_pool(target, size)
+        conn = _live_connection(pool)
+        if conn is None:
+            replicas.mark_down(dsn, target)  # read the primary until the poller sees it back
+        else:
+            with pool.connection(conn) as lent:
+                yield lent
+            return
     with open_pool(dsn, size).connection() as conn:
         yield conn

@@ -67,6 +67,11 @@ class DatabaseSettings(_Section):
     url: str = ""
     pool_size: int = Field(8, ge=1, le=200)
     cluster: ClusterSettings = ClusterSettings()
+    # streaming replicas read-only requests may read from (DATABASE_URL_REPLICAS wins,
+    # comma-separated); see gis_server/replicas.py
+    replicas: list[str] = []
+    # a replica further behind the primary than this is skipped (reads go to the primary)
+    replica_max_lag_s: float = Field(5.0, gt=0, le=3600)
 
     @field_validator("url", mode="before")
     @classmethod
@@ -78,6 +83,23 @@ class DatabaseSettings(_Section):
     def _postgres_only(cls, v: str) -> str:
         if v and not v.startswith(("postgresql://", "postgres://", "postgresql+psycopg2://")):
             raise ValueError("must be a postgresql:// URL")
+        return v
+
+    @field_validator("replicas", mode="before")
+    @classmethod
+    def _replica_list(cls, v: Any) -> Any:
+        if v is None:
+            return []
+        if isinstance(v, str):  # "url1,url2" (the environment variable's form)
+            return [u.strip() for u in v.split(",") if u.strip()]
+        return v
+
+    @field_validator("replicas")
+    @classmethod
+    def _replicas_postgres_only(cls, v: list[str]) -> list[str]:
+        for url in v:
+            if not url.startswith(("postgresql://", "postgres://")):
+                raise ValueError(f"{url!r}: must be a postgresql:// URL")
         return v
 
     @property
@@ -345,14 +367,18 @@ class _YamlSource(PydanticBaseSettingsSource):
 
 
 class _DatabaseUrlSource(PydanticBaseSettingsSource):
-    """DATABASE_URL wins over config.yml and ONEMAP_DATABASE__URL."""
+    """DATABASE_URL (and DATABASE_URL_REPLICAS) win over config.yml and ONEMAP_DATABASE__*."""
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        url = os.environ.get("DATABASE_URL")
-        return {"database": {"url": url}} if url else {}
+        database: dict[str, Any] = {}
+        if url := os.environ.get("DATABASE_URL"):
+            database["url"] = url
+        if replicas := os.environ.get("DATABASE_URL_REPLICAS"):
+            database["replicas"] = replicas
+        return {"database": database} if database else {}
 
 
 def config_path() -> Path:

@@ -6,6 +6,7 @@ import click
 
 from gis_server.cli.audit import audit
 from gis_server.cli.backup import backup_cmd, restore_cmd
+from gis_server.cli.cluster_stack import cluster
 from gis_server.cli.config import config
 from gis_server.cli.db import db
 from gis_server.cli.demo import demo
@@ -40,3 +41,4 @@ cli.add_command(restore_cmd)
 cli.add_command(feed)
 cli.add_command(duties)
 cli.add_command(report)
+cli.add_command(cluster)

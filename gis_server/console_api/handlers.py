@@ -51,7 +51,9 @@ class ConsoleApi:
         ]
 
     def _fetch(self, query: sql.Composable, params: dict[str, Any] | None = None) -> str | None:
-        with pooled(self.settings.database.dsn, self.settings.database.pool_size) as conn:
+        with pooled(
+            self.settings.database.dsn, self.settings.database.pool_size, read=True
+        ) as conn:
             with conn.cursor() as cur:
                 # Session-local: timestamps on the wire carry +08:00, "today" is a Shanghai day.
                 cur.execute("SET LOCAL TIME ZONE 'Asia/Shanghai'")
@@ -71,7 +73,9 @@ class ConsoleApi:
 
     def _versions(self, tables: tuple[str, ...]) -> str:
         """The change counters of `tables` (layer_changes, bumped by every write), as text."""
-        with pooled(self.settings.database.dsn, self.settings.database.pool_size) as conn:
+        with pooled(
+            self.settings.database.dsn, self.settings.database.pool_size, read=True
+        ) as conn:
             with conn.cursor() as cur:
                 cur.execute(layers.VERSIONS_SQL, (list(tables),))
                 return cur.fetchone()[0]

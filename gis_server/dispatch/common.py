@@ -48,9 +48,9 @@ def as_http(exc: domain.DispatchError) -> OnemapError:
     return OnemapError(str(exc))
 
 
-def _in_transaction[T](settings: Settings, work: Callable[[Any], T], commit: bool) -> T:
+def _in_transaction[T](settings: Settings, work: Callable[[Any], T], commit: bool, read: bool) -> T:
     db = settings.database
-    with pooled(db.dsn, db.pool_size) as conn:
+    with pooled(db.dsn, db.pool_size, read=read and not commit) as conn:
         try:
             with conn.cursor() as cur:
                 result = work(cur)
@@ -61,9 +61,12 @@ def _in_transaction[T](settings: Settings, work: Callable[[Any], T], commit: boo
         return result
 
 
-async def run[T](settings: Settings, work: Callable[[Any], T], *, commit: bool = False) -> T:
-    """`work(cursor)` on a pooled connection in a thread; committed when `commit`."""
-    return await run_in_threadpool(_in_transaction, settings, work, commit)
+async def run[T](
+    settings: Settings, work: Callable[[Any], T], *, commit: bool = False, read: bool = False
+) -> T:
+    """`work(cursor)` on a pooled connection in a thread; committed when `commit`;
+    `read`: it only reads, so a GET may run it on a read replica (`gis_server.replicas`)."""
+    return await run_in_threadpool(_in_transaction, settings, work, commit, read)
 
 
 def actor(cur: Any, principal: Principal) -> Actor:

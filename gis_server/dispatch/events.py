@@ -160,7 +160,7 @@ async def statistics(request: Request) -> Response:
     if start >= end:
         raise InvalidParameter("from", "应早于 to — must be before to")
     rows = await common.run(
-        common.settings_of(request), lambda cur: stats.by(cur, group, start, end)
+        common.settings_of(request), lambda cur: stats.by(cur, group, start, end), read=True
     )
     return common.json_response({"by": group, "from": start, "to": end, "rows": rows})
 

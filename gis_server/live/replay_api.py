@@ -60,7 +60,7 @@ def parse(request: Request) -> tuple[dt.datetime, dt.datetime, int]:
 
 def read(dsn: str, pool_size: int, start, end, max_fixes: int) -> dict[str, Any]:
     try:
-        with pooled(dsn, pool_size) as conn:
+        with pooled(dsn, pool_size, read=True) as conn:
             with conn.cursor() as cur:
                 replay = fleet_replay(cur, start, end, max_fixes, MAX_EVENTS)
             conn.rollback()

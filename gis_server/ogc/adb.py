@@ -29,10 +29,12 @@ from psycopg import AsyncClientCursor, AsyncConnection, AsyncCursor, pq, sql
 from psycopg.adapt import Loader
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from gis_server import replicas
 from gis_server.database import (
     PROBE_CONNECT_TIMEOUT_S,
     RECONNECT_TIMEOUT_S,
     WAIT_SLICE_SECONDS,
+    dropped,
 )
 from gis_server.errors import DatabaseUnavailable, InvalidParameter
 
@@ -58,6 +60,7 @@ class AsyncDB:
         size: int,
         statement_timeout_ms: int | None = None,
         prepared: bool = False,
+        replica_dsns: tuple[str, ...] | list[str] = (),
     ):
         self.dsn = dsn
         self.size = size
@@ -66,6 +69,10 @@ class AsyncDB:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool: AsyncConnectionPool[Any] | None = None
         self._down = False
+        # this pool's twins on the read replicas (same options), by URL
+        self._replicas = {
+            r: AsyncDB(r, size, statement_timeout_ms, prepared) for r in replica_dsns if r != dsn
+        }
 
     def _connect_kwargs(self) -> dict[str, Any]:
         # short reads: JIT compiling a tile's or a page's expressions (~6 ms on a camera
@@ -98,11 +105,15 @@ class AsyncDB:
             reconnect_timeout=RECONNECT_TIMEOUT_S,
         )
         await self._pool.open(wait=False)
+        for twin in self._replicas.values():
+            await twin.open()
 
     async def close(self) -> None:
         pool, self._pool, self._loop = self._pool, None, None
         if pool is not None:
             await pool.close()
+        for twin in self._replicas.values():
+            await twin.close()
 
     async def _connect(self, **kwargs: Any) -> AsyncConnection[Any]:
         return await AsyncConnection.connect(self.dsn, **{**self._connect_kwargs(), **kwargs})
@@ -132,25 +143,57 @@ class AsyncDB:
                 if time.monotonic() > deadline:
                     raise DatabaseUnavailable("no database connection free, retry later") from None
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+    async def _lease(self) -> tuple[AsyncConnection[Any], bool]:
+        """(connection, from the pool?): a one-off connection off the lifespan's loop."""
         pool = self._pool
         if pool is None or self._loop is not asyncio.get_running_loop():
-            conn = await self._connect()  # not the lifespan's loop: one-off connection
+            return await self._connect(), False
+        return await self._get(pool), True
+
+    async def _live_lease(self) -> tuple[AsyncConnection[Any], bool] | None:
+        """A lease on a connection its server has not hung up on (a replica's), or None."""
+        for _ in range(self.size + 1):
             try:
-                yield conn
-            finally:
-                await conn.close()
-            return
-        conn = await self._get(pool)
+                conn, pooled = await self._lease()
+            except (psycopg.OperationalError, DatabaseUnavailable):
+                return None
+            if not dropped(conn):
+                return conn, pooled
+            await conn.close()
+            if pooled and self._pool is not None:
+                await self._pool.putconn(conn)
+        return None
+
+    @asynccontextmanager
+    async def _using(self, lease: tuple[AsyncConnection[Any], bool]) -> AsyncIterator[Any]:
+        conn, pooled = lease
         try:
             yield conn
         except psycopg.OperationalError:
-            if conn.broken or conn.closed:
+            if pooled and (conn.broken or conn.closed):
                 self._down = True  # the next request probes first
             raise
         finally:
-            await pool.putconn(conn)  # a broken connection is dropped by the pool
+            if pooled and self._pool is not None:
+                await self._pool.putconn(conn)  # a broken connection is dropped by the pool
+            else:
+                await conn.close()
+
+    @asynccontextmanager
+    async def connection(self, primary: bool = False) -> AsyncIterator[AsyncConnection[Any]]:
+        """A connection for reads: the request's replica (`gis_server.replicas`) when it
+        has one and it answers, else this pool's server; `primary`: always the latter."""
+        target = self.dsn if primary else replicas.read_dsn(self.dsn)
+        twin = self._replicas.get(target) if target != self.dsn else None
+        lease = await twin._live_lease() if twin is not None else None
+        if twin is not None and lease is None:
+            replicas.mark_down(self.dsn, target)  # read the primary until it is back
+        elif twin is not None and lease is not None:
+            async with twin._using(lease) as conn:
+                yield conn
+            return
+        async with self._using(await self._lease()) as conn:
+            yield conn
 
     @asynccontextmanager
     async def cursor(

@@ -31,6 +31,7 @@ from functools import cached_property
 import psycopg
 import psycopg.errors
 
+from gis_server import replicas
 from gis_server.ogc.adb import AsyncDB
 
 LOGGER = logging.getLogger(__name__)
@@ -60,22 +61,25 @@ class Change:
 
 
 class LayerVersions:
-    """The process's cached copy of layer_changes (empty when the table is missing)."""
+    """The process's cached copy of layer_changes (empty when the table is missing), one
+    per server read: a replica's counters go with a replica's rows (`gis_server.replicas`),
+    so a body read on a lagging replica is never cached under the primary's version."""
 
     def __init__(self, ttl: float = TTL):
         self.ttl = ttl
-        self._read_at = float("-inf")
-        self._changes: dict[str, Change] = {}
+        self._copies: dict[str, tuple[float, dict[str, Change]]] = {}
 
     async def get_async(self, table: str, db: AsyncDB) -> Change | None:
         """The table's counter; a stale copy is re-read through `db` (on the event loop)."""
-        if time.monotonic() - self._read_at > self.ttl:
+        server = replicas.read_dsn(db.dsn)
+        read_at, changes = self._copies.get(server, (float("-inf"), {}))
+        if time.monotonic() - read_at > self.ttl:
             changes = await self._read_async(db)
-            self._changes, self._read_at = changes, time.monotonic()
-        return self._changes.get(table.rpartition(".")[2])
+            self._copies[server] = (time.monotonic(), changes)
+        return changes.get(table.rpartition(".")[2])
 
     def invalidate(self) -> None:
-        self._read_at = float("-inf")
+        self._copies.clear()
 
     async def _read_async(self, db: AsyncDB) -> dict[str, Change]:
         try:

@@ -54,7 +54,9 @@ class FastFeatures:
         self.settings = settings
         db = settings.database
         self.versions = caching.LayerVersions()
-        self.db = adb.AsyncDB(db.dsn, db.pool_size)  # opened by the app's lifespan
+        self.db = adb.AsyncDB(
+            db.dsn, db.pool_size, replica_dsns=db.replicas
+        )  # opened by the lifespan
         self._stats = items_page.TableStats()
         self._item_queries: dict[tuple[str, str], tuple[Source, bytes]] = {}
 

@@ -168,7 +168,7 @@ class _Cursor:
 
     def __enter__(self) -> Any:
         try:
-            self._ctx = pooled(self.database.dsn, self.database.pool_size)
+            self._ctx = pooled(self.database.dsn, self.database.pool_size, read=True)
             self._conn = self._ctx.__enter__()
         except psycopg.OperationalError as exc:
             LOGGER.error("database unavailable: %s", exc)

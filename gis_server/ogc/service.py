@@ -87,7 +87,11 @@ class OgcService:
         self.extents = DataExtents(self.fast.db, self.fast.versions, settings.district.extent)
         db = settings.database  # tiles get their own pool: a tile storm cannot starve item pages
         self.tile_db = adb.AsyncDB(
-            db.dsn, db.pool_size, statement_timeout_ms=TILE_TIMEOUT_MS, prepared=True
+            db.dsn,
+            db.pool_size,
+            statement_timeout_ms=TILE_TIMEOUT_MS,
+            prepared=True,
+            replica_dsns=db.replicas,
         )
         # MVT tiles (routed, and the app's fast lane); their ETags read the items' counters
         self.tiles = TileService(
