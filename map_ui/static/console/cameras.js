@@ -30,21 +30,11 @@
     },
     /** The tiles in view drawn (and the layer's version noted); resolves when they are. */
     load() {
-      return Promise.all([this._probe(), this.tiles.whenDrawn()]);
-    },
-    /** The layer's z0 tile with If-None-Match: its ETag moves with the layer's version;
-     * resolves to true when it moved. */
-    async _probe() {
-      const url = `${OC.state.cfg.ogc}/collections/${ID}/tiles/WebMercatorQuad/0/0/0`;
-      const headers = this.etag ? { 'If-None-Match': this.etag } : {};
-      const res = await fetch(url, { headers, cache: 'no-store' });
-      if (res.status === 304) return false;
-      this.etag = res.headers.get('ETag');
-      return true;
+      return Promise.all([this.tiles.changed(), this.tiles.whenDrawn()]);
     },
     /** Redraw if any camera changed on the server (status, new points); true when it did. */
     async refresh() {
-      if (!(await this._probe())) return false;
+      if (!(await this.tiles.changed())) return false;
       await this.tiles.redraw();
       this.refreshed = (this.refreshed || 0) + 1;
       return true;

@@ -46,7 +46,10 @@
     },
     _schedule() {
       clearInterval(this.timer);
-      this.timer = setInterval(() => this.load().catch((e) => OC.reportError('events', e)), OC.state.cfg.refresh_ms.events);
+      // redraw only when a case changed (a redraw blanks the tiles until they are back)
+      const poll = async () => { if ((await this.tiles.changed()) || this.filter.window !== 'all') await this.load(); };
+      this.tiles.changed().catch(() => {});
+      this.timer = setInterval(() => poll().catch((e) => OC.reportError('events', e)), OC.state.cfg.refresh_ms.events);
     },
     _filterUi() {
       const statuses = OC.layerCfg(ID).values.status;

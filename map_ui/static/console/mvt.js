@@ -127,6 +127,22 @@
       return done.then(OC.painted);
     }
 
+    /**
+     * Has the layer changed on the server since the last call? The probe is one empty
+     * tile far from the district (z20, 0/0): an index probe to build, and its ETag moves
+     * with the layer's version (If-None-Match → 304 while it does not). The first call
+     * notes the version and answers false.
+     */
+    async changed() {
+      const url = `${OC.state.cfg.ogc}/collections/${this.id}/tiles/WebMercatorQuad/20/0/0`;
+      const headers = this.etag ? { 'If-None-Match': this.etag } : {};
+      const res = await fetch(url, { headers, cache: 'no-store' });
+      if (res.status === 304) return false;
+      const first = this.etag === undefined;
+      this.etag = res.headers.get('ETag');
+      return !first;
+    }
+
     /** Resolves when the tiles in view are drawn, without asking for them again. */
     whenDrawn() {
       return this.loaded().then(OC.painted);
