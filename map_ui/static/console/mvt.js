@@ -6,8 +6,11 @@
  * style value, so clusters are coloured like points). Filters go to the server as
  * the tiles' CQL2 `filter` and `datetime` parameters. Tiles are revalidated
  * (If-None-Match → 304) on every redraw, so a redraw after a change costs only the
- * tiles that changed. On a GCJ-02 basemap the layer's pane is shifted by the
- * GCJ-02 offset at the map centre (it varies by metres across a district).
+ * tiles that changed; `refreshAt` refetches only the tiles holding given points
+ * (a case changed on the live stream). The canvases take no pointer events: map
+ * clicks are hit-tested against the drawn features (`OC.mvtClick`, asked by
+ * pointquery.js). On a GCJ-02 basemap the layer's pane is shifted by the GCJ-02
+ * offset at the map centre (it varies by metres across a district).
  */
 (function () {
   'use strict';
