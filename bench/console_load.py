@@ -8,10 +8,20 @@ browser context (cold HTTP cache):
   console   /console until window.onemapConsole.ready (all default layers drawn)
   baseline  a blank page on the same origin with only Leaflet (vendored) and an empty map
 
-Times are performance.now() at readiness, i.e. milliseconds since navigation start.
+Times are performance.now() at readiness, i.e. milliseconds since navigation start;
+bytes are what went over the wire (Chrome DevTools `encodedDataLength`, gzip
+included) until then, and requests are counted the same way.
 Not a test: numbers depend on the machine; run it when changing the console.
 
     .venv/bin/python bench/console_load.py --runs 5
+
+Before/after (issue 16: cameras and events from vector tiles instead of one big
+GeoJSON): run a server of each checkout on the same database and compare; with
+--write-section the `console` section of bench/RESULTS.md is rewritten:
+
+    .venv/bin/python bench/console_load.py --runs 5 \
+        --target before=http://127.0.0.1:8001 --target after=http://127.0.0.1:8002 \
+        --write-section
 """
 
 from __future__ import annotations
@@ -91,8 +101,22 @@ def onemap_server(database_url: str | None) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+def _network(ctx, page) -> dict[str, float]:
+    """Bytes and requests the page has moved so far (a live dict, filled by DevTools)."""
+    seen = {"bytes": 0.0, "requests": 0}
+    cdp = ctx.new_cdp_session(page)
+    cdp.send("Network.enable")
+
+    def done(event: dict) -> None:
+        seen["bytes"] += event.get("encodedDataLength", 0)
+        seen["requests"] += 1
+
+    cdp.on("Network.loadingFinished", done)
+    return seen
+
+
 def measure(base: str, runs: int, width: int, height: int) -> dict[str, list[float]]:
-    results: dict[str, list[float]] = {"baseline": [], "console": []}
+    results: dict[str, list[float]] = {"baseline": [], "console": [], "bytes": [], "requests": []}
     timings: list[dict[str, int]] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -113,12 +137,15 @@ def measure(base: str, runs: int, width: int, height: int) -> dict[str, list[flo
 
             ctx = browser.new_context(viewport={"width": width, "height": height})
             page = ctx.new_page()
+            seen = _network(ctx, page)
             page.goto(base + "/console")
             page.wait_for_function(
                 "window.onemapConsole && window.onemapConsole.ready", timeout=120_000
             )
             stats = page.evaluate("window.onemapConsole.stats()")
             results["console"].append(stats["readyMs"])
+            results["bytes"].append(seen["bytes"])
+            results["requests"].append(seen["requests"])
             timings.append(stats["timings"])
             ctx.close()
         browser.close()
@@ -135,6 +162,8 @@ def report(results: dict, runs: int) -> None:
 
     print(line("baseline", results["baseline"]))
     print(line("console", results["console"]))
+    print(f"bytes     median {statistics.median(results['bytes']) / 1024:7.0f} KiB, requests "
+          f"{statistics.median(results['requests']):.0f}")  # fmt: skip
     extra = statistics.median(results["console"]) - statistics.median(results["baseline"])
     print(f"console - baseline: {extra:.0f} ms (median)")
     layers = results["layers"]
@@ -144,10 +173,68 @@ def report(results: dict, runs: int) -> None:
             print(f"  {name:<20} {statistics.median(t.get(name, 0) for t in layers):6.0f}")
 
 
+def _med(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def section(named: dict[str, dict], runs: int, note: str) -> str:
+    """The `console` section of RESULTS.md: each target's medians, and after / before."""
+    names = list(named)
+    layers = ("cameras", "events")
+    rows = [
+        "| target | cameras+events drawn ms | ready ms | cameras ms | events ms | bytes (KiB) "
+        "| requests | baseline ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    figures = {}
+    for name, r in named.items():
+        per = {layer: _med([t.get(layer, 0) for t in r["layers"]]) for layer in layers}
+        both = _med([max(t.get(layer, 0) for layer in layers) for t in r["layers"]])
+        figures[name] = {"both": both, "ready": _med(r["console"]), **per,
+                         "bytes": _med(r["bytes"]), "requests": _med(r["requests"])}  # fmt: skip
+        f = figures[name]
+        rows.append(
+            f"| {name} | {f['both']:.0f} | {f['ready']:.0f} | {f['cameras']:.0f} | {f['events']:.0f} | "
+            f"{f['bytes'] / 1024:.0f} | {f['requests']:.0f} | {_med(r['baseline']):.0f} |"
+        )
+    if len(names) == 2:
+        a, b = (figures[n] for n in names)
+        ratio = " | ".join(f"{b[k] / a[k]:.2f}" if a[k] else "–" for k in
+                           ("both", "ready", "cameras", "events", "bytes", "requests"))  # fmt: skip
+        rows.append(f"| {names[1]} / {names[0]} | {ratio} | |")
+    return "\n".join(
+        [
+            "## Console load (bench/console_load.py)",
+            "",
+            f"Headless Chromium, 1920×1080, cold cache (a fresh browser context per run), "
+            f"median of {runs} runs. *cameras+events drawn*: both large layers drawn (ms from "
+            "start-up, the later of the two per run); *ready*: every default layer and the "
+            "figures panel drawn (ms since navigation); *cameras*/*events*: that layer from "
+            "start-up to drawn; *bytes*: over the wire "
+            "until ready (DevTools encodedDataLength); *baseline*: a Leaflet-only page.",
+            "",
+            note,
+            "",
+            *rows,
+        ]
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--url", help="base URL of a running onemap server (else one is started)")
+    ap.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="a running server to measure, by name (repeat: before=… after=…)",
+    )
+    ap.add_argument(
+        "--write-section", action="store_true", help="rewrite bench/RESULTS.md's console section"
+    )
+    ap.add_argument("--note", default="", help="a line for the section (data, machine load)")
     ap.add_argument(
         "--database-url",
         default=os.environ.get("DATABASE_URL"),
@@ -156,6 +243,21 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=1920)
     ap.add_argument("--height", type=int, default=1080)
     args = ap.parse_args()
+    if args.target:
+        named = {}
+        for target in args.target:
+            name, _, url = target.partition("=")
+            print(f"== {name} ({url})")
+            named[name] = measure(url.rstrip("/"), args.runs, args.width, args.height)
+            report(named[name], args.runs)
+        text = section(named, args.runs, args.note)
+        print(text)
+        if args.write_section:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from results import write_section
+
+            write_section("console", text)
+        return
     if args.url:
         report(measure(args.url.rstrip("/"), args.runs, args.width, args.height), args.runs)
         return

@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from gis_server.console_api import ConsoleApi, digest_body, json_response
 from gis_server.console_api.route_docs import BASEMAP
 from gis_server.errors import NotFound
+from gis_server.ogc import caching
 from gis_server.ogc.caching import DigestBody
 from gis_server.routing import api_route
 from gis_server.settings import PROJECT_DIR, Settings
@@ -50,6 +51,7 @@ def console_options(settings: Settings) -> ConsoleOptions:
         events_refresh_s=c.events_refresh_s,
         layers_refresh_s=c.layers_refresh_s,
         offline_after_s=settings.feed.offline_after_s,
+        tile_versions_ttl_ms=round(caching.TTL * 1000),
     )
 
 

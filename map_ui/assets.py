@@ -19,6 +19,7 @@ LEAFLET = "vendor/leaflet-1.9.4"
 MARKERCLUSTER = "vendor/leaflet.markercluster-1.5.3"
 HEAT = "vendor/leaflet.heat-0.2.0"
 GEOMAN = "vendor/leaflet-geoman-free-2.20.2"
+VECTORGRID = "vendor/leaflet.vectorgrid-1.3.0"
 
 # Folium asset names -> vendored path (None: not used by the console, dropped).
 FOLIUM_JS: dict[str, str | None] = {
@@ -47,6 +48,7 @@ CONSOLE_JS = (
     "console/control.js",
     "console/basemap.js",
     "console/areas.js",
+    "console/mvt.js",
     "console/cameras.js",
     "console/vehicles.js",
     "console/fleet.js",
@@ -65,11 +67,11 @@ CONSOLE_JS = (
 )
 CONSOLE_CSS = ("console/console.css",)
 PLUGIN_JS = (
-    f"{MARKERCLUSTER}/leaflet.markercluster.js",
     f"{HEAT}/leaflet-heat.js",
+    f"{VECTORGRID}/Leaflet.VectorGrid.bundled.min.js",  # cameras and events from MVT tiles
     f"{GEOMAN}/leaflet-geoman.min.js",  # grid editing (only switched on for GIS editors)
 )
-PLUGIN_CSS = (f"{MARKERCLUSTER}/MarkerCluster.css", f"{GEOMAN}/leaflet-geoman.css")
+PLUGIN_CSS = (f"{GEOMAN}/leaflet-geoman.css",)
 
 
 def _swap(

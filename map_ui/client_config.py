@@ -79,6 +79,8 @@ def client_config(options: ConsoleOptions) -> dict[str, Any]:
         "district_name": options.district_name,
         "extent": list(options.extent),
         "api": options.api_url,
+        "ogc": options.ogc_url,
+        "tile_versions_ttl_ms": options.tile_versions_ttl_ms,
         "static": options.static_url,
         "refresh_ms": {
             "vehicles": options.vehicles_refresh_s * 1000,

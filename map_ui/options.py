@@ -16,6 +16,10 @@ class ConsoleOptions:
     extent: tuple[float, float, float, float] = (121.0, 31.7, 121.6, 32.2)
     static_url: str = "/static/console"
     api_url: str = "/api/console"
+    ogc_url: str = "/ogc"  # the large layers are drawn from its vector tiles
+    # how long a server process may answer tiles from its copy of the layer versions: a
+    # change seen on the live stream is refetched once that has passed
+    tile_versions_ttl_ms: int = 1000
     # Extra tile basemaps: dicts with name, url, attribution, crs_variant, max_zoom, subdomains.
     basemaps: list[dict[str, Any]] = field(default_factory=list)
     vehicles_refresh_s: int = 5

@@ -103,7 +103,10 @@ class ConsoleApi:
     def events(self, request: Request) -> Response:
         query, params = figures.events_query(request, self.settings.console.events_limit)
         key = ("events", tuple(sorted((k, str(v)) for k, v in params.items())))
-        body = self.cache.get(key, 5, lambda: compact(self._fetch(query, params) or "null"))
+        # stamped with the events' version: a case changed on the live stream is recounted
+        # at once (the console redraws its tiles and asks for the count again)
+        stamp = self._versions(("events",))
+        body = self.cache.get(key, 5, lambda: compact(self._fetch(query, params) or "null"), stamp)
         return json_response(request, body)
 
     def categories(self, request: Request) -> Response:

@@ -13,6 +13,7 @@ from gis_server.openapi.ogc_params import (
     DATETIME,
     DRY_RUN,
     FEATURE_QUERY,
+    FILTER_PARAMS,
     IF_MATCH,
     ITEMS_QUERY,
     LANG,
@@ -127,6 +128,7 @@ def _tile_ops(layer: LayerSpec) -> list[Operation]:
             Param("tileCol", "path", schema=index),
             f_param("mvt"),
             DATETIME,
+            *FILTER_PARAMS,
         ),
         responses={
             200: Body("the tile", {"type": "string", "format": "binary"}, (MVT,)),

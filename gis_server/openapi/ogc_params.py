@@ -32,6 +32,10 @@ DATETIME = Param(
     schema={"type": "string"},
     description="an RFC 3339 instant or interval (`a/b`, `../b`, `a/..`)",
 )
+FILTER_PARAMS = (
+    Param("filter", description="CQL2 text or JSON (bounded: 32 KiB, 32 levels)"),
+    Param("filter-lang", schema={"type": "string", "enum": ["cql2-text", "cql2-json"]}),
+)
 ITEMS_QUERY = (
     f_param("json", "html", "jsonld", "csv"),
     LANG,
@@ -49,8 +53,7 @@ ITEMS_QUERY = (
     Param("sortby", description="comma-separated queryables, `-` prefix descending"),
     Param("properties", description="comma-separated properties to return"),
     Param("skipGeometry", schema={"type": "boolean"}),
-    Param("filter", description="CQL2 text or JSON (bounded: 32 KiB, 32 levels)"),
-    Param("filter-lang", schema={"type": "string", "enum": ["cql2-text", "cql2-json"]}),
+    *FILTER_PARAMS,
     Param("filter-crs", schema={"type": "string", "enum": CRS_URIS}),
     Param("resulttype", schema={"type": "string", "enum": ["results", "hits"]}),
 )

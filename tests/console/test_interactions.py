@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -171,8 +172,17 @@ def test_other_screens_edits_show_without_a_reload(console, console_dsn, sql) ->
     import psycopg2
 
     page = console.page
-    code, status = sql("SELECT code || '|' || status FROM cameras WHERE status = 'online' "
-                       "ORDER BY code LIMIT 1").split("|")  # fmt: skip
+    code, status, lon, lat = sql(
+        "SELECT array[code, status, ST_X(geom)::text, ST_Y(geom)::text] FROM cameras "
+        "WHERE status = 'online' ORDER BY code LIMIT 1"
+    )
+    # near enough for the camera's own dot (vector tiles cluster the district's view)
+    page.evaluate(
+        "([lon, lat]) => { onemapConsole.map.setView([+lat, +lon], 16, {animate: false}); }",
+        [lon, lat],
+    )
+    page.evaluate("OnemapConsole.cameras.tiles.whenDrawn().then(() => null)")
+    assert page.evaluate(f"OnemapConsole.cameras.drawn()[{json.dumps(code)}].status") == status
     page.evaluate("onemapConsole.refreshLayers()")  # settle: whatever changed before the test
     before = console.stats()["layerRedraws"]
     page.evaluate("onemapConsole.refreshLayers()")
@@ -187,12 +197,20 @@ def test_other_screens_edits_show_without_a_reload(console, console_dsn, sql) ->
 
     try:
         set_status("offline")
-        page.evaluate("onemapConsole.refreshLayers()")
+        # poll as the console does (a server process trusts its layer versions for a second)
+        deadline = time.monotonic() + 15
+        while (
+            page.evaluate(
+                "() => onemapConsole.refreshLayers().then(() => onemapConsole.stats().layerRedraws.cameras)"
+            )
+            == before["cameras"]
+        ):
+            assert time.monotonic() < deadline, "the camera's change was never redrawn"
         after = console.stats()["layerRedraws"]
         assert after["cameras"] == before["cameras"] + 1
         assert after.get("grids", 0) == before.get("grids", 0)
-        drawn = page.evaluate(f"OnemapConsole.cameras.index[{json.dumps(code)}].options.status")
-        assert drawn == "offline"
+        drawn = page.evaluate(f"OnemapConsole.cameras.drawn()[{json.dumps(code)}].status")
+        assert drawn == "offline"  # its tile was asked again and drew the new status
     finally:
         set_status(status)
     assert console.errors() == []

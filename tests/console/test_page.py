@@ -36,9 +36,12 @@ def test_every_default_layer_is_drawn_with_all_features(console, sql) -> None:
 
 def test_drawn_on_canvas_and_clustered(console) -> None:
     page = console.page
-    # Polygons and case markers are on the canvas renderer; cameras show as cluster icons.
+    # Polygons are on the canvas renderer; cameras and cases on canvas tiles in their own
+    # panes (vector tiles), clustered at the district's zoom.
     assert page.locator("canvas.leaflet-zoom-animated").count() >= 1
-    assert page.locator(".oc-cluster").count() > 0
+    for layer in ("cameras", "events"):
+        assert page.locator(f".leaflet-oc-mvt-{layer}-pane canvas.leaflet-tile").count() > 0
+        assert console.stats()["tiles"][layer]["clusters"] > 0
     assert page.locator(".oc-veh").count() > 0
     assert page.locator("#oc-town-table tbody tr").count() >= 1
 

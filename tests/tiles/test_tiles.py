@@ -111,24 +111,72 @@ def test_detail_tile_served_twice_is_the_same(client, sql):
     assert first.headers["etag"] == head.headers["etag"]
 
 
-def test_low_zoom_clusters_sum_to_the_layer(client, sql):
-    z = 9
+def _clusters(client, sql, z: int, params: dict | None = None) -> list[dict]:
+    """The cluster features of every z tile over the cameras' extent."""
     xmin, ymin, xmax, ymax = sql(
         "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
         "(SELECT ST_Extent(geom) e FROM cameras) s"
     )[0]
     row0, col0 = _tile_of(xmin, ymax, z)
     row1, col1 = _tile_of(xmax, ymin, z)
-    total = 0
+    out = []
     for row in range(row0, row1 + 1):
         for col in range(col0, col1 + 1):
-            r = client.get(_url("cameras", WMQ, z, row, col))
+            r = client.get(_url("cameras", WMQ, z, row, col), params=params or {})
             assert r.status_code in (200, 204)
             if r.status_code == 200:
-                features = _decode(r.content)["cameras"]["features"]
-                assert all(set(f["properties"]) == {"count"} for f in features)
-                total += sum(f["properties"]["count"] for f in features)
-    assert total == sql("SELECT count(*) FROM cameras")[0][0]
+                out += _decode(r.content)["cameras"]["features"]
+    return out
+
+
+def test_low_zoom_clusters_sum_to_the_layer(client, sql):
+    features = _clusters(client, sql, 9)
+    # a cluster carries its count and its commonest status (the style's property)
+    assert all(set(f["properties"]) == {"count", "status"} for f in features)
+    assert (
+        sum(f["properties"]["count"] for f in features) == sql("SELECT count(*) FROM cameras")[0][0]
+    )
+
+
+def test_a_cluster_is_coloured_by_its_commonest_status(client, sql):
+    """The (count, status) of every z9 cluster are those of its grid cell, counted in SQL
+    on the same 64 x 64 cells per tile (aligned on the quad's origin)."""
+    z, r = 9, 20037508.342789244
+    cell = 2 * r / 2**z / mvt.CLUSTER_CELLS
+    want = sql(
+        "SELECT count(*)::int, mode() WITHIN GROUP (ORDER BY status) FROM ("
+        "SELECT ST_X(g) x, ST_Y(g) y, status FROM (SELECT ST_Transform(geom, 3857) g, status "
+        "FROM cameras) s) p GROUP BY floor((x + %s) / %s), floor((y + %s) / %s)",
+        (r, cell, r, cell),
+    )
+    got = [(f["properties"]["count"], f["properties"]["status"]) for f in _clusters(client, sql, z)]
+    assert sorted(got) == sorted(want)
+
+
+def test_filter_keeps_the_matching_features_in_tiles_and_clusters(client, sql):
+    """`filter` (CQL2) on tiles: detail tiles hold exactly the matching features, the
+    cluster counts of a low zoom add up to the matching rows, and the ETag differs."""
+    where = "status IN ('offline', 'fault')"
+    lon, lat = sql(
+        f"SELECT ST_X(geom), ST_Y(geom) FROM cameras WHERE {where} ORDER BY code LIMIT 1"
+    )[0]
+    z = 14
+    row, col = _tile_of(lon, lat, z)
+    r = client.get(_url("cameras", WMQ, z, row, col), params={"filter": where})
+    assert r.status_code == 200
+    got = {f["properties"]["code"] for f in _decode(r.content)["cameras"]["features"]}
+    assert got == _codes_in(sql, "cameras", z, row, col, where) and got
+    unfiltered = client.get(_url("cameras", WMQ, z, row, col))
+    assert unfiltered.headers["etag"] != r.headers["etag"]
+    js = '{"op": "in", "args": [{"property": "status"}, ["offline", "fault"]]}'
+    as_json = client.get(
+        _url("cameras", WMQ, z, row, col), params={"filter": js, "filter-lang": "cql2-json"}
+    )
+    assert as_json.content == r.content
+    features = _clusters(client, sql, 9, {"filter": where})
+    total = sql(f"SELECT count(*) FROM cameras WHERE {where}")[0][0]
+    assert sum(f["properties"]["count"] for f in features) == total
+    assert {f["properties"]["status"] for f in features} <= {"offline", "fault"}
 
 
 def test_empty_tile_is_204_without_body(client):
@@ -178,6 +226,13 @@ def test_tiles_have_validators_and_304(client, sql):
         (_url("cameras", WMQ, 3, "-1", 0), 400, "tileRow"),
         (_url("cameras", WMQ, 3, 0, "1.5"), 400, "tileCol"),
         (_url("cameras", WMQ, 3, 0, 0) + "?f=png", 400, "f"),
+        (_url("cameras", WMQ, 3, 0, 0) + "?filter=nosuch%3D1", 400, "nosuch"),
+        (_url("cameras", WMQ, 3, 0, 0) + "?filter=status%3D%3D", 400, "filter"),
+        (
+            _url("cameras", WMQ, 3, 0, 0) + "?filter=status%3D'x'&filter-lang=sql",
+            400,
+            "filter-lang",
+        ),
         (_url("nothing", WMQ, 3, 0, 0), 404, "nothing"),
     ],
 )
@@ -328,7 +383,8 @@ def test_gps_fixes_tiles_start_at_z12_and_show_the_last_24_hours(client, sql):
 @pytest.mark.parametrize(
     ("query", "word"),
     [({"datetime": "yesterday"}, "datetime"), ({"datetime": "2026-02-01/2026-01-01"}, "datetime"),
-     ({"bbox": "1,2,3,4"}, "bbox"), ({"filter": "code='x'"}, "filter")],
+     ({"bbox": "1,2,3,4"}, "bbox"), ({"filter": "code =="}, "filter"),
+     ({"filter": "code='x'", "filter-lang": "sql"}, "filter-lang")],
 )  # fmt: skip
 def test_tile_query_errors_name_the_parameter(client, query, word):
     r = client.get(_url("events", WMQ, 14, 6652, 13718), params=query)

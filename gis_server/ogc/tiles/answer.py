@@ -13,15 +13,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gis_server.errors import InvalidParameter, NotFound
-from gis_server.ogc import adb, caching, params
+from gis_server.ogc import adb, caching, cql2, params
+from gis_server.ogc.cql2_sql import to_sql
+from gis_server.ogc.query import SqlFilter
 from gis_server.ogc.row_estimate import row_estimate
 from gis_server.ogc.source import Source, SourceLookup
+from gis_server.ogc.sql import Binds
 from gis_server.ogc.tiles import mvt, tms
 from gis_server.ogc.tiles.cache import TileCache
 from layers.registry import BY_ID
 
 TILE_TIMEOUT_MS = 5000  # the statement timeout of the tiles' own pool
-TILE_PARAMETERS = frozenset({"f", "datetime"})
+TILE_PARAMETERS = frozenset({"f", "datetime", "filter", "filter-lang"})
+_FILTERED_STATEMENTS = 256  # composed statements of filtered tiles kept per collection
 _STATS_TTL = 60.0
 
 
@@ -41,17 +45,49 @@ class LayerPlan:
     source: Source
     layer: mvt.TileLayer
     read_at: float  # when the row estimate (which picks the zoom bands) was read
-    statements: dict[tuple[str, mvt.TileKind, bool], bytes] = field(default_factory=dict)
+    statements: dict[tuple[str, mvt.TileKind, bool, str], bytes] = field(default_factory=dict)
 
-    def statement(self, matrix_set: tms.TileMatrixSet, kind: mvt.TileKind, timed: bool) -> bytes:
-        """The kind's statement as query bytes, composed on first use."""
-        key = (matrix_set.id, kind, timed)
+    def statement(
+        self,
+        matrix_set: tms.TileMatrixSet,
+        kind: mvt.TileKind,
+        timed: bool,
+        tile_filter: TileFilter | None = None,
+    ) -> bytes:
+        """The kind's statement as query bytes, composed on first use (per filter text:
+        a console asks for the same few filters tile after tile)."""
+        key = (matrix_set.id, kind, timed, tile_filter.key if tile_filter else "")
         query = self.statements.get(key)
         if query is None:
-            statement = mvt.tile_statement(self.layer, matrix_set, kind, timed)
+            condition = tile_filter.sql.condition if tile_filter else None
+            statement = mvt.tile_statement(self.layer, matrix_set, kind, timed, condition)
             query = adb.compile_query(statement)
+            if tile_filter is not None and len(self.statements) >= _FILTERED_STATEMENTS:
+                self.statements = {k: v for k, v in self.statements.items() if not k[3]}
             self.statements[key] = query
         return query
+
+
+@dataclass(frozen=True)
+class TileFilter:
+    """A tile's CQL2 `filter`, compiled: `key` (language + text) names it in ETags and caches."""
+
+    key: str
+    sql: SqlFilter
+
+
+def tile_filter(source: Source, query: Mapping[str, str]) -> TileFilter | None:
+    """`filter` / `filter-lang` as the items take them (CQL2 text or JSON, on the
+    collection's queryables); a bad filter is a 400 naming the parameter."""
+    lang = query.get("filter-lang")
+    if lang is not None and lang.lower() not in ("cql2-text", "cql2-json"):
+        raise InvalidParameter("filter-lang", f"unsupported {lang!r}; use cql2-text or cql2-json")
+    text = query.get("filter")
+    if text is None:
+        return None
+    binds = Binds()
+    condition = to_sql(cql2.parse(text, lang and lang.lower()), source, binds)
+    return TileFilter(f"{(lang or 'cql2-text').lower()}:{text}", SqlFilter(condition, binds.values))
 
 
 @dataclass(frozen=True)
@@ -64,12 +100,14 @@ class TileRequest:
     row: int
     col: int
     window: dict[str, dt.datetime] | None  # {t0, t1}: the time window, if any
+    filter: TileFilter | None = None
 
     @property
     def window_key(self) -> str:
-        """The window as text, for the ETag and the cache key ('' without one)."""
+        """The window (and filter) as text, for the ETag and the cache key ('' without)."""
         w = self.window
-        return "" if w is None else f"{w['t0'].isoformat()}/{w['t1'].isoformat()}"
+        key = "" if w is None else f"{w['t0'].isoformat()}/{w['t1'].isoformat()}"
+        return key if self.filter is None else f"{key}\x1f{self.filter.key}"
 
 
 def tile_layer(source: Source, rows: float) -> mvt.TileLayer:
@@ -83,7 +121,9 @@ def tile_layer(source: Source, rows: float) -> mvt.TileLayer:
         light.append("name")
     light = [c for i, c in enumerate(light) if c in source.names and c not in light[:i]]
     points = spec is not None and spec.geometry_type == "Point"
-    return mvt.TileLayer(source, points, tuple(light), rows)
+    style = spec.style.by_property if spec is not None else None
+    cluster_property = style if style in source.names else None
+    return mvt.TileLayer(source, points, tuple(light), rows, cluster_property)
 
 
 class TileService:
@@ -121,7 +161,8 @@ class TileService:
         col_text: str,
         query: Mapping[str, str],
     ) -> TileRequest:
-        """Path parts and query (`f`, `datetime`) checked; OnemapError names what is wrong."""
+        """Path parts and query (`f`, `datetime`, `filter`) checked; OnemapError names what
+        is wrong."""
         z = tms.parse_index(z_text, "tileMatrix")
         row = tms.parse_index(row_text, "tileRow")
         col = tms.parse_index(col_text, "tileCol")
@@ -143,7 +184,8 @@ class TileService:
                 f"collection {source.id!r} has tiles from tileMatrix {spec.tile_min_zoom} up "
                 f"(a tile of tileMatrix {z} would hold too many features)"
             )
-        return TileRequest(source, matrix_set, z, row, col, _window(source, query.get("datetime")))
+        window = _window(source, query.get("datetime"))
+        return TileRequest(source, matrix_set, z, row, col, window, tile_filter(source, query))
 
     async def answer(
         self,
@@ -181,10 +223,13 @@ class TileService:
             values: dict[str, Any] = mvt.tile_values(plan.layer, t.matrix_set, t.z, t.row, t.col)
             if t.window is not None:
                 values.update(t.window)
-            statement = plan.statement(t.matrix_set, kind, t.window is not None)
+            if t.filter is not None:
+                values.update(t.filter.sql.values)
+            statement = plan.statement(t.matrix_set, kind, t.window is not None, t.filter)
             # clusters are not prepared: a generic plan, fine for a town's tile, is four
-            # times slower for the district-wide tiles of the low zooms
-            prepare = kind is not mvt.TileKind.CLUSTERS
+            # times slower for the district-wide tiles of the low zooms; nor are filtered
+            # tiles (one prepared statement per filter text would pile up per connection)
+            prepare = kind is not mvt.TileKind.CLUSTERS and t.filter is None
             tile = await adb.fetch_bytes(conn, statement, values, prepare)
         return tile or b""
 

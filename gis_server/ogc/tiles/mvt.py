@@ -14,7 +14,9 @@ otherwise geometries are transformed by integer SRID, only after the index
 filter. Zoom decides the detail:
 - points up to `cluster_max_zoom` (higher on bigger layers) are grouped on a grid of `CLUSTER_CELLS`²
   cells into one point per cell with a `count` (cells are half-open, so the
-  counts of all tiles of a zoom add up to the layer);
+  counts of all tiles of a zoom add up to the layer) and the commonest value
+  of the style property (`cluster_property`), so a map colours clusters as it
+  colours points;
 - lines and polygons are simplified by half a tile unit before clipping below
   `DETAIL_ZOOM` (above it, simplifying costs more than transforming the few vertices);
 - below `DETAIL_ZOOM` features carry only id, name and the style property.
@@ -63,6 +65,7 @@ class TileLayer:
     points: bool
     light_columns: tuple[str, ...]  # properties kept below DETAIL_ZOOM
     rows: float  # row estimate (pg_class.reltuples)
+    cluster_property: str | None = None  # clusters carry its commonest value (the style's)
 
     @property
     def cluster_max_zoom(self) -> int:
@@ -113,7 +116,11 @@ def tile_values(
 
 
 def tile_statement(
-    layer: TileLayer, tms: TileMatrixSet, kind: TileKind, timed: bool = False
+    layer: TileLayer,
+    tms: TileMatrixSet,
+    kind: TileKind,
+    timed: bool = False,
+    condition: sql.Composable | None = None,
 ) -> sql.Composable:
     """SELECT ST_AsMVT(...) for every tile of `kind` (bytea, empty when no feature touches it).
 
@@ -122,10 +129,11 @@ def tile_statement(
     %(tolerance)s (overview): `tile_values` gives them for one tile. A `timed`
     statement (temporal layers only) also takes %(t0)s and %(t1)s, the half-open
     time window [t0, t1) (`time_window`), in place of the layer's current filter.
+    `condition` (a compiled CQL2 filter, its own placeholders p0, p1, …) is ANDed on.
     """
     if kind is TileKind.CLUSTERS:
-        return _cluster_sql(layer, tms, timed)
-    return _features_sql(layer, tms, kind, timed)
+        return _cluster_sql(layer, tms, timed, condition)
+    return _features_sql(layer, tms, kind, timed, condition)
 
 
 # open ends of a time window, as timestamps PostgreSQL and Python both represent
@@ -146,7 +154,7 @@ _X0, _Y0, _X1, _Y1 = (sql.Placeholder(n) for n in ("x0", "y0", "x1", "y1"))
 _BOX2D = sql.SQL("ST_MakeBox2D(ST_Point({}, {}), ST_Point({}, {}))").format(_X0, _Y0, _X1, _Y1)
 
 
-def _where(src: Source, timed: bool) -> sql.Composable:
+def _where(src: Source, timed: bool, condition: sql.Composable | None) -> sql.Composable:
     env: sql.Composable = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(
         *(sql.Placeholder(n) for n in ("lon0", "lat0", "lon1", "lat1"))
     )
@@ -157,6 +165,8 @@ def _where(src: Source, timed: bool) -> sql.Composable:
         conds += _time_conditions(src)
     elif src.current_filter:
         conds.append(sql.SQL("(" + src.current_filter + ")"))
+    if condition is not None:
+        conds.append(sql.SQL("({})").format(condition))
     return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds)
 
 
@@ -187,7 +197,11 @@ def _geom_in(src: Source, srid: int) -> sql.Composable:
 
 
 def _features_sql(
-    layer: TileLayer, tms: TileMatrixSet, kind: TileKind, timed: bool
+    layer: TileLayer,
+    tms: TileMatrixSet,
+    kind: TileKind,
+    timed: bool,
+    condition: sql.Composable | None,
 ) -> sql.Composable:
     src = layer.source
     geom = _geom_in(src, tms.srid)
@@ -211,7 +225,7 @@ def _features_sql(
         buffer=sql.Literal(BUFFER),
         props=sql.SQL("").join(sql.SQL(", ") + p for p in props),
         table=ident(src.table),
-        where=_where(src, timed),
+        where=_where(src, timed, condition),
     )
     return sql.SQL(
         "SELECT ST_AsMVT(t, {name}, {extent}, 'mvt_geom') FROM ({inner}) t "
@@ -233,14 +247,20 @@ def _xy(src: Source, tms: TileMatrixSet) -> tuple[sql.Composable, sql.Composable
     return x, y.format(g, sql.Literal(_R))
 
 
-def _cluster_sql(layer: TileLayer, tms: TileMatrixSet, timed: bool) -> sql.Composable:
+def _cluster_sql(
+    layer: TileLayer, tms: TileMatrixSet, timed: bool, condition: sql.Composable | None
+) -> sql.Composable:
     src = layer.source
     x, y = _xy(src, tms)
+    prop = layer.cluster_property
+    inner_v = sql.SQL(", {} AS v").format(ident(prop)) if prop else sql.SQL("")
+    mode = sql.SQL(", mode() WITHIN GROUP (ORDER BY v) AS v") if prop else sql.SQL("")
+    outer_v = sql.SQL(", v AS {}").format(ident(prop)) if prop else sql.SQL("")
     return sql.SQL(
         "SELECT ST_AsMVT(m, {name}, {extent}, 'mvt_geom') FROM ("
-        "SELECT count, ST_AsMVTGeom(ST_Point(x, y), {env}, {extent}, 0, false) AS mvt_geom "
-        "FROM (SELECT count(*)::int AS count, avg(x) AS x, avg(y) AS y FROM ("
-        "SELECT {x} AS x, {y} AS y FROM {table}{where}) p "
+        "SELECT count{outer_v}, ST_AsMVTGeom(ST_Point(x, y), {env}, {extent}, 0, false) AS mvt_geom "
+        "FROM (SELECT count(*)::int AS count, avg(x) AS x, avg(y) AS y{mode} FROM ("
+        "SELECT {x} AS x, {y} AS y{inner_v} FROM {table}{where}) p "
         "WHERE x >= {bx0} AND x < {bx1} AND y > {by0} AND y <= {by1} "
         "GROUP BY floor((x - {bx0}) / {cell}), floor((y - {by0}) / {cell})) c OFFSET 0) m "
         "WHERE mvt_geom IS NOT NULL"
@@ -250,8 +270,11 @@ def _cluster_sql(layer: TileLayer, tms: TileMatrixSet, timed: bool) -> sql.Compo
         env=_BOX2D,
         x=x,
         y=y,
+        inner_v=inner_v,
+        mode=mode,
+        outer_v=outer_v,
         table=ident(src.table),
-        where=_where(src, timed),
+        where=_where(src, timed, condition),
         bx0=_X0,
         bx1=_X1,
         by0=_Y0,

@@ -1,32 +1,14 @@
 /*
- * Cameras, clustered (Leaflet.markercluster): 20,000 points stay fluid because
- * only clusters are drawn until zoom 17. A cluster's ring shows the share of
- * online / offline / fault cameras in it, coloured from the registry palette.
+ * Cameras (视频监控) from the cameras' vector tiles (console/mvt.js): 20,000 or
+ * 200,000 points cost the browser only the tiles in view. Up to the tiles'
+ * clustering zoom a dot per cell, sized by its count and coloured by the cell's
+ * commonest status (registry palette); beyond it one dot per camera coloured by
+ * status. A click fetches the camera's item (all public properties) for the popup.
  */
 (function () {
   'use strict';
   const OC = (window.OnemapConsole = window.OnemapConsole || {});
   const ID = 'cameras';
-
-  function clusterIcon(cluster) {
-    const markers = cluster.getAllChildMarkers();
-    const counts = {};
-    markers.forEach((m) => (counts[m.options.status] = (counts[m.options.status] || 0) + 1));
-    const palette = OC.layerCfg(ID).style.palette;
-    let at = 0;
-    const stops = Object.keys(palette).filter((s) => counts[s]).map((s) => {
-      const from = at;
-      at += (counts[s] / markers.length) * 360;
-      return `${palette[s]} ${from}deg ${at}deg`;
-    });
-    const n = markers.length;
-    const size = n < 100 ? 34 : n < 1000 ? 42 : 50;
-    return L.divIcon({
-      className: 'oc-cluster',
-      html: `<div style="background:conic-gradient(${stops.join(',')})"><span>${n}</span></div>`,
-      iconSize: L.point(size, size),
-    });
-  }
 
   function popupHtml(c) {
     const link = c.stream_url
@@ -36,74 +18,36 @@
   }
 
   const cameras = {
-    data: [],
-    index: {},
-    icons: {},
     init(map) {
       this.map = map;
-      this.group = L.markerClusterGroup({
-        chunkedLoading: true,
-        chunkInterval: 400, // long chunks: fewer yields, all 20,000 in well under a second
-        chunkDelay: 10,
-        disableClusteringAtZoom: 17,
-        maxClusterRadius: 70,
-        showCoverageOnHover: false,
-        spiderfyOnMaxZoom: false,
-        iconCreateFunction: clusterIcon,
-      });
+      const r = OC.layerCfg(ID).style.radius;
+      this.tiles = new OC.MvtLayer(map, ID, (p, z) => ({
+        radius: OC.dotScale() * (z >= 16 ? r + 2 : r + 1), fill: true, fillColor: OC.colorOf(ID, p), fillOpacity: 0.95,
+        color: '#0b1420', weight: 1, opacity: 0.9,
+      }), (p, latlng) => this.tiles.popup(p.code, latlng, popupHtml));
+      this.group = this.tiles.layer;
       OC.registerLayer(ID, this.group);
-      OC.on('variant', () => this.render());
     },
-    icon(status) {
-      if (!this.icons[status]) {
-        const c = OC.colorOf(ID, { status });
-        this.icons[status] = L.divIcon({ className: 'oc-cam', html: `<i style="background:${c}"></i>`, iconSize: L.point(12, 12) });
-      }
-      return this.icons[status];
-    },
+    /** The tiles in view drawn (and the layer's version noted); resolves when they are. */
     load() {
-      return OC.apiFresh('/layers/' + ID).then((doc) => {
-        this.etag = doc.etag;
-        this.data = OC.rows(doc.body);
-        return this.render();
-      });
+      return Promise.all([this.tiles.changed(), this.tiles.whenDrawn()]);
     },
     /** Redraw if any camera changed on the server (status, new points); true when it did. */
     async refresh() {
-      const doc = await OC.apiFresh('/layers/' + ID, this.etag);
-      if (!doc) return false;
-      this.etag = doc.etag;
-      this.data = OC.rows(doc.body);
-      await this.render();
+      if (!(await this.tiles.changed())) return false;
+      await this.tiles.redraw();
       this.refreshed = (this.refreshed || 0) + 1;
       return true;
     },
-    /** (Re)build the markers; resolves when the cluster group has taken them all. */
-    render() {
-      this.group.clearLayers();
-      this.index = {};
-      const markers = this.data.map((c) => {
-        const m = L.marker(OC.toLatLng(c.lon, c.lat), { icon: this.icon(c.status), status: c.status, keyboard: false });
-        m.bindPopup(() => popupHtml(c));
-        this.index[c.code] = m;
-        return m;
-      });
-      return new Promise((resolve) => {
-        if (!markers.length) return resolve();
-        const onMap = this.map.hasLayer(this.group);
-        this.group.options.chunkProgress = (done, total) => { if (done >= total) resolve(); };
-        this.group.addLayers(markers);
-        if (!onMap) resolve();
-      });
-    },
     count() {
-      return this.group.getLayers().length;
+      return this.tiles.count();
+    },
+    /** Properties of the cameras drawn one by one in view: {code: props}. */
+    drawn() {
+      return this.tiles.drawn();
     },
     open(code) {
-      const m = this.index[code];
-      if (!m) return false;
-      if (!this.map.hasLayer(this.group)) this.map.addLayer(this.group);
-      this.group.zoomToShowLayer(m, () => m.openPopup());
+      this.tiles.open(code, 17, popupHtml).catch((e) => OC.reportError(ID, e));
       return true;
     },
   };

@@ -109,6 +109,11 @@
             events_total: OC.events.total,
             heat_points: OC.events.data.length,
           },
+          // the large layers' vector tiles: tile responses drawn, clusters in view, redraws
+          tiles: Object.fromEntries(['cameras', 'events'].map((id) => [id, {
+            responses: OC[id].tiles.tileResponses, clusters: OC[id].tiles.clusters(),
+            redraws: OC[id].tiles.redraws, query: OC[id].tiles.query,
+          }])),
           vehicleRefreshes: OC.vehicles.refreshes,
           live: OC.live.state(),
           fleet: OC.fleet.counts,

@@ -39,13 +39,13 @@
     return body;
   }
 
-  /** GET a JSON document from the console API (same origin). */
-  OC.api = async function (path, params) {
+  /** GET a JSON document from the console API (same origin); `cache`: the fetch cache mode. */
+  OC.api = async function (path, params, cache) {
     const url = new URL(OC.state.cfg.api + path, window.location.origin);
     Object.entries(params || {}).forEach(([k, v]) => {
       if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
     });
-    return jsonOrThrow(await fetch(url, { headers: { Accept: 'application/json' } }));
+    return jsonOrThrow(await fetch(url, { headers: { Accept: 'application/json' }, cache: cache || 'default' }));
   };
 
   /**

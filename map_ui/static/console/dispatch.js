@@ -116,10 +116,12 @@
     say(text) { if (this.box) this.box.querySelector('#oc-dmsg').textContent = text || ''; },
     onLive(msg) {
       this.liveUpdates += 1;
+      (this._moved = this._moved || []).push(msg);
       clearTimeout(this._t);
       this._t = setTimeout(() => {
+        const moved = this._moved.splice(0);
         if (this.box && !this.box.hidden) this.refresh().catch((e) => OC.reportError('dispatch', e));
-        if (OC.events && OC.events.group) OC.events.load().catch((e) => OC.reportError('events', e));
+        if (OC.events && OC.events.group) OC.events.changed(moved).catch((e) => OC.reportError('events', e));
         if (OC.panel) OC.panel.load().catch((e) => OC.reportError('stats', e));
       }, 300);
     },

@@ -30,6 +30,7 @@
       this.map = map;
       map.on('click', (e) => {
         if (OC.editing && OC.editing.capturesClicks()) return; // selecting or drawing grids
+        if (OC.mvtClick && OC.mvtClick(e)) return; // a camera or a case (vector tiles) was hit
         const [lon, lat] = OC.fromLatLng(e.latlng);
         this.run(lon, lat).catch((err) => OC.reportError('point query', err));
       });
