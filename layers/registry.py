@@ -140,6 +140,8 @@ VEHICLES = LayerSpec(
             "muck": "#8e5a2b",
             "sweeper": "#2980b9",
             "patrol_boat": "#00bcd4",
+            "fishing_boat": "#e91e63",
+            "cargo_ship": "#9c27b0",
         },
     ),
 )
