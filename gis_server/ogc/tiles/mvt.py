@@ -32,6 +32,7 @@ from psycopg import sql
 from gis_server.database import ident
 from gis_server.ogc.params import TimeRange
 from gis_server.ogc.source import Source
+from gis_server.ogc.sql import relation
 from gis_server.ogc.tiles.tms import TileMatrixSet
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
@@ -210,7 +211,7 @@ def _features_sql(
         extent=sql.Literal(EXTENT),
         buffer=sql.Literal(BUFFER),
         props=sql.SQL("").join(sql.SQL(", ") + p for p in props),
-        table=ident(src.table),
+        table=relation(src),
         where=_where(src, timed),
     )
     return sql.SQL(
@@ -250,7 +251,7 @@ def _cluster_sql(layer: TileLayer, tms: TileMatrixSet, timed: bool) -> sql.Compo
         env=_BOX2D,
         x=x,
         y=y,
-        table=ident(src.table),
+        table=relation(src),
         where=_where(src, timed),
         bx0=_X0,
         bx1=_X1,
