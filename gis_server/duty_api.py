@@ -77,8 +77,10 @@ def _number(body: dict[str, Any], name: str, lo: float, hi: float, required: boo
     value = body.get(name)
     if value is None and not required:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidParameter(name, f"{name} 须为数字 — {name} must be a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidParameter(name, f"{name} 须为有限数 — {name} must be finite")
     if not lo <= value <= hi:
         raise InvalidParameter(name, f"{name} 应在 {lo}…{hi} — {name} must be in {lo}…{hi}")
     return float(value)

@@ -67,6 +67,7 @@ def test_positions_only_on_duty(client, make_key, world):
         ({"lon": 121.3, "lat": 95}, "lat"),
         ({"lon": 116.4, "lat": 39.9}, "lon"),  # Beijing: outside the district
         ({"lon": 121.3, "lat": 31.9, "accuracy": -1}, "accuracy"),
+        ({"lon": 10**400, "lat": 31.9}, "lon"),
         ([121.3, 31.9], "body"),
     ],
 )
