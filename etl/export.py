@@ -34,7 +34,7 @@ def fetch(dsn: str, layer_id: str, all_versions: bool = False) -> gpd.GeoDataFra
             f"没有图层 {layer_id!r} — no layer {layer_id!r}; layers: {', '.join(BY_ID)}"
         )
     spec = BY_ID[layer_id]
-    names = [p.name for p in spec.properties]
+    names = [p.name for p in spec.properties if p.derived is None]  # derived: not stored
     where = (
         sql.SQL(spec.current_filter)
         if spec.current_filter and not all_versions

@@ -23,6 +23,7 @@ from gis_server.api_grids import grid_api_routes
 from gis_server.auth import AuthMiddleware, auth_routes
 from gis_server.console import console_routes
 from gis_server.dispatch import dispatch_routes, sweeper
+from gis_server.duty_api import duty_routes
 from gis_server.errors import OnemapError, add_exception_handlers
 from gis_server.health import health_route
 from gis_server.limits import RequestLimits
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *replay_routes(),
             *openapi_routes(),  # /api/openapi.json, generated from this route table
             *dispatch_routes(),
+            *duty_routes(),
             *ogc.mount(),
             *console_routes(settings),
             *mobile_routes(settings),

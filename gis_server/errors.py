@@ -89,6 +89,12 @@ class InvalidTransition(Conflict):
         super().__init__(description, current_status=status, allowed_actions=allowed)
 
 
+class OffDuty(Conflict):
+    """A grid worker's position or sign-off while not on duty (positions only on duty)."""
+
+    code = "OffDuty"
+
+
 class PreconditionFailed(OnemapError):
     """If-Match names a version that is no longer current (someone else edited)."""
 
@@ -203,6 +209,7 @@ DEFAULT_STATUS_CODES: dict[type[OnemapError], int] = {
     InvalidFeature: 422,
     Conflict: 409,
     InvalidTransition: 409,
+    OffDuty: 409,
     PreconditionFailed: 412,
     PreconditionRequired: 428,
     NotAuthenticated: 401,

@@ -5,7 +5,9 @@ Kept apart from settings.py, which holds every other section, so each file stays
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -24,6 +26,37 @@ class Jt808FeedSettings(BaseModel):
     max_connections: int = Field(20000, ge=1)
     batch_max_fixes: int = Field(2000, ge=1, le=50000)  # fixes per transaction at most
     batch_max_wait_s: float = Field(0.02, gt=0, le=10)  # a batch waits this long to fill
+
+
+class FishingBanNightSettings(BaseModel):
+    """禁捕区 at night: a vessel of `kinds` inside a `fishing_ban` river zone between
+    `night_from` and `night_to` (local time in `timezone`; the night may cross midnight) is
+    one geofence alert per episode. Patrol boats are not listed: they patrol those waters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    night_from: dt.time = dt.time(20, 0)
+    night_to: dt.time = dt.time(6, 0)
+    timezone: str = "Asia/Shanghai"
+    kinds: list[str] = ["fishing_boat", "cargo_ship"]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+
+class GeofenceSettings(BaseModel):
+    """Rules judged on every vehicle that moves (layers/geofences.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fishing_ban_night: FishingBanNightSettings = FishingBanNightSettings()
 
 
 class FeedSettings(BaseModel):
@@ -50,6 +83,7 @@ class FeedSettings(BaseModel):
     buffer_messages: int = Field(20000, ge=10)  # unacknowledged messages held at most
     offline_after_s: int = Field(300, ge=10)  # no fix for this long: the vehicle is offline
     jt808: Jt808FeedSettings = Jt808FeedSettings()
+    geofences: GeofenceSettings = GeofenceSettings()
 
     @field_validator("username", "password", "ca_file", mode="before")
     @classmethod

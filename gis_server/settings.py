@@ -174,6 +174,20 @@ class AssessmentSettings(_Section):
     satisfaction: float = Field(0.2, ge=0)
 
 
+class DutySettings(_Section):
+    """Grid workers on duty (上岗/下岗 on the phone page, /api/duty).
+
+    report_every_s: how often the phone reports its position while on duty.
+    offline_after_s: a worker silent this long shows as offline on the big screen
+    (and is no longer offered as a nearby worker).
+    keep_days: positions older than this are deleted (whenever someone goes on duty).
+    """
+
+    report_every_s: int = Field(60, ge=10, le=3600)
+    offline_after_s: int = Field(300, ge=30)
+    keep_days: int = Field(30, ge=1, le=3660)
+
+
 class DispatchSettings(_Section):
     """The dispatch loop (自动派单): placing events and their time limits.
 
@@ -198,6 +212,7 @@ class DispatchSettings(_Section):
     photo_max_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     photo_max_pixels: int = Field(40_000_000, ge=10_000)
     assessment: AssessmentSettings = AssessmentSettings()
+    duty: DutySettings = DutySettings()
 
     @property
     def photo_path(self) -> Path:
@@ -276,6 +291,8 @@ class GpsImportSettings(_Section):
         "muck": 100.0,
         "sweeper": 60.0,
         "patrol_boat": 80.0,
+        "fishing_boat": 60.0,
+        "cargo_ship": 60.0,
         "default": 150.0,
     }
     stop_minutes: float = Field(5.0, gt=0)

@@ -21,6 +21,10 @@ class Prop:
     title_en: str
     format: str | None = None  # date-time | date
     enum: tuple[str, ...] | None = None
+    # Computed when read, never stored (so never imported, exported or written): trusted SQL
+    # over the table's columns; `{offline_after_s}` is filled from feed.offline_after_s.
+    derived: str | None = None
+    description: str = ""  # what a derived property means (the OpenAPI schema says it)
 
     @property
     def title(self) -> str:
@@ -52,6 +56,19 @@ def public(table: Table, **titles: tuple[str, str]) -> tuple[Prop, ...]:
         enum = column.info.get("enum")
         props.append(Prop(name, kind, title_zh, title_en, fmt, tuple(enum) if enum else None))
     return tuple(props)
+
+
+def derived(
+    name: str, kind: str, titles: tuple[str, str], expression: str, description: str
+) -> Prop:
+    """A public property computed in SQL when read (e.g. a vehicle's `online`), queryable
+    and sortable like a column; its value may change with the clock alone."""
+    return Prop(name, kind, *titles, derived=expression, description=description)
+
+
+def stored(layer_props: tuple[Prop, ...]) -> tuple[Prop, ...]:
+    """The properties that are columns of the table (derived ones left out)."""
+    return tuple(p for p in layer_props if p.derived is None)
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,32 @@ Rules, judged on each vehicle's newest fix as it moves (late fixes move no one
 and are not judged):
 - `forbidden_zone`: a vehicle of a kind a `forbidden_zones` row lists (muck
   trucks by default) is inside that zone;
-- `left_patrol_zone`: a patrol boat is outside every `patrol` river zone.
+- `left_patrol_zone`: a patrol boat is outside every `patrol` river zone;
+- `fishing_ban_night`: a vessel of a kind `NightBan.kinds` lists (fishing boats and
+  cargo ships by default; not patrol boats, which patrol those waters) is inside a
+  `fishing_ban` river zone (禁捕区) at night — the fix's local time in
+  `[night_from, night_to)`, a night that may cross midnight. The first fix by day
+  closes the episode, as leaving the zone does.
 An episode opens (a `geofence_alerts` row, ended_at NULL) at the first fix that
 breaks a rule, is counted by the fixes that still do, and is closed by the first
 fix that no longer does. One statement; driver-neutral SQL; nothing commits.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NightBan:
+    """When and for whom a 禁捕区 is closed (settings: feed.geofences.fishing_ban_night)."""
+
+    kinds: tuple[str, ...] = ("fishing_boat", "cargo_ship")  # () : the rule is off
+    night_from: dt.time = dt.time(20, 0)
+    night_to: dt.time = dt.time(6, 0)
+    timezone: str = "Asia/Shanghai"
+
 
 _JUDGE = """
 WITH f AS (
@@ -29,6 +48,14 @@ WITH f AS (
       AND EXISTS (SELECT 1 FROM river_patrol_zones)
       AND NOT EXISTS (SELECT 1 FROM river_patrol_zones z
                       WHERE z.zone_kind = 'patrol' AND ST_Intersects(z.geom, f.pt))
+    UNION ALL
+    SELECT f.code, 'fishing_ban_night', z.code, f.t, f.pt
+    FROM (SELECT f.*, (f.t AT TIME ZONE %(tz)s)::time AS local FROM f
+          WHERE f.kind = ANY(%(night_kinds)s::text[])) f
+    JOIN river_patrol_zones z ON z.zone_kind = 'fishing_ban' AND ST_Intersects(z.geom, f.pt)
+    WHERE CASE WHEN %(night_from)s::time <= %(night_to)s::time
+               THEN f.local >= %(night_from)s::time AND f.local < %(night_to)s::time
+               ELSE f.local >= %(night_from)s::time OR f.local < %(night_to)s::time END
 ), closed AS (
     UPDATE geofence_alerts a SET ended_at = f.t
     FROM f
@@ -59,11 +86,12 @@ FROM closed
 """
 
 
-def judge(cur, moved: list[list]) -> list[dict]:
+def judge(cur, moved: list[list], night: NightBan | None = None) -> list[dict]:
     """Open and close episodes for these newest fixes ([code, lon, lat, speed, heading,
     epoch_s]); returns the episodes opened or closed, for the live stream."""
     if not moved:
         return []
+    night = night or NightBan()
     cur.execute(
         _JUDGE,
         {
@@ -71,6 +99,10 @@ def judge(cur, moved: list[list]) -> list[dict]:
             "epochs": [m[5] for m in moved],
             "xs": [m[1] for m in moved],
             "ys": [m[2] for m in moved],
+            "night_kinds": list(night.kinds),
+            "night_from": night.night_from.isoformat(),
+            "night_to": night.night_to.isoformat(),
+            "tz": night.timezone,
         },
     )
     return [

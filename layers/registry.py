@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from layers.base import ImportRules, LayerSpec, Style, public
+from layers.base import ImportRules, LayerSpec, Style, derived, public
 from layers.tables import features
 
 TOWNS = LayerSpec(
@@ -113,8 +113,9 @@ VEHICLES = LayerSpec(
     mercator_column="geom_3857",
     title_zh="车辆船只",
     title_en="Vehicles",
-    description_zh="环卫车、渣土车、清扫车与巡逻艇的最新位置",
-    description_en="Latest position of sanitation, muck and sweeper trucks and patrol boats",
+    description_zh="环卫车、渣土车、清扫车、巡逻艇、渔船与货船的最新位置;online: 离线阈值内有定位",
+    description_en="Latest position of sanitation, muck and sweeper trucks, patrol boats, fishing "
+    "boats and cargo ships; online: a fix within feed.offline_after_s",
     geometry_type="Point",
     properties=public(
         features.vehicles,
@@ -126,10 +127,22 @@ VEHICLES = LayerSpec(
         last_fix_at=("最后定位时间", "Last fix time"),
         speed_kmh=("速度(km/h)", "Speed (km/h)"),
         heading=("航向(度)", "Heading (°)"),
+    )
+    + (
+        derived(
+            "online",
+            "boolean",
+            ("在线", "Online"),
+            "coalesce(last_fix_at > now() - make_interval(secs => {offline_after_s}), false)",
+            "最后定位在 feed.offline_after_s 秒内(读取时计算) — the last fix is within "
+            "feed.offline_after_s seconds of now (computed when read; the console's offline rule)",
+        ),
     ),
     time_start="last_fix_at",
     # attributes only: the position is the GPS feed's
-    imports=ImportRules(system=frozenset({"last_fix_at", "speed_kmh", "heading", "geom"})),
+    imports=ImportRules(
+        system=frozenset({"last_fix_at", "speed_kmh", "heading", "geom", "online"})
+    ),
     console_group="fleet",
     keywords=("车辆", "vehicles", "GPS"),
     style=Style(
@@ -140,6 +153,8 @@ VEHICLES = LayerSpec(
             "muck": "#8e5a2b",
             "sweeper": "#2980b9",
             "patrol_boat": "#00bcd4",
+            "fishing_boat": "#e91e63",
+            "cargo_ship": "#9c27b0",
         },
     ),
 )

@@ -25,7 +25,11 @@ VEHICLE_KINDS = {
     "muck": "渣土车",
     "sweeper": "清扫车",
     "patrol_boat": "巡逻艇",
+    "fishing_boat": "渔船",
+    "cargo_ship": "货船",
 }
+# Kinds that are on the water (boats' fixes may leave the land; 禁捕区 rules judge them).
+VESSEL_KINDS = ("patrol_boat", "fishing_boat", "cargo_ship")
 
 ZONE_KINDS = {
     "fishing_ban": "禁捕区",

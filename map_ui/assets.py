@@ -52,6 +52,7 @@ CONSOLE_JS = (
     "console/cameras.js",
     "console/vehicles.js",
     "console/fleet.js",
+    "console/workers.js",
     "console/live.js",
     "console/events.js",
     "console/tracks.js",

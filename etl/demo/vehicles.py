@@ -1,4 +1,5 @@
-"""The fleet: sanitation, muck and sweeper trucks in their towns, patrol boats on the river."""
+"""The fleet: sanitation, muck and sweeper trucks in their towns; patrol boats, a few fishing
+boats and cargo ships on the river (the vessels 禁捕区-at-night judges)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from etl.demo.geography import Geography
 from etl.demo.sampling import points_in
 from etl.demo.towns import Towns
 
-BASE = {"sanitation": 240, "sweeper": 120, "muck": 120, "patrol_boat": 20}
-PREFIX = {"sanitation": "SAN", "sweeper": "SWP", "muck": "MUK", "patrol_boat": "BOAT"}
+BASE = {"sanitation": 240, "sweeper": 120, "muck": 120, "patrol_boat": 20, "fishing_boat": 6,
+        "cargo_ship": 4}  # fmt: skip
+PREFIX = {"sanitation": "SAN", "sweeper": "SWP", "muck": "MUK", "patrol_boat": "BOAT",
+          "fishing_boat": "FSH", "cargo_ship": "CGO"}  # fmt: skip
 PLATE_LETTERS = np.array(list("ABCDEFGHJKLMNPQRSTUVWXY"))
 MUCK_COMPANIES = (
     "南通海晟建材运输有限公司",
@@ -24,6 +27,12 @@ BOAT_OWNERS = (
     "海门区长江禁捕退捕执法大队",
     "海门区水利局河道管理所",
 )
+VESSEL_PLATES = {
+    "patrol_boat": "海门巡{:03d}",
+    "fishing_boat": "苏海渔{:05d}",
+    "cargo_ship": "苏海门货{:04d}",
+}
+VESSEL_OWNERS = {"fishing_boat": ("海门区个体渔船",), "cargo_ship": ("南通江海航运有限公司",)}
 
 
 @dataclass(frozen=True)
@@ -64,9 +73,12 @@ def build_fleet(rng: np.random.Generator, geo: Geography, towns: Towns, scale: f
         for seq in range(1, n + 1):
             codes.append(f"HM-{PREFIX[kind]}-{seq:04d}")
             kinds.append(kind)
-            if kind == "patrol_boat":
-                plates.append(f"海门巡{seq:03d}")
-                companies.append(BOAT_OWNERS[seq % len(BOAT_OWNERS)])
+            if kind in VESSEL_PLATES:
+                plates.append(
+                    VESSEL_PLATES[kind].format(seq * 37 if kind != "patrol_boat" else seq)
+                )
+                owners = VESSEL_OWNERS.get(kind, BOAT_OWNERS)
+                companies.append(owners[seq % len(owners)])
                 poly = geo.channel
             else:
                 num = numbers[used]
@@ -84,7 +96,7 @@ def build_fleet(rng: np.random.Generator, geo: Geography, towns: Towns, scale: f
             xs.append(x[0])
             ys.append(y[0])
             area.append(poly)
-            if kind == "patrol_boat":
+            if kind in VESSEL_PLATES:
                 dist = shapely.distance(towns.geom, shapely.Point(x[0], y[0]))
                 town_idx.append(int(np.argmin(dist)))
     return Fleet(

@@ -22,6 +22,7 @@ from etl.feed.checks import REASONS, Candidate, check_values, in_extent, judge_s
 from etl.feed.fix import Fix
 from etl.feed.notify import notify
 from layers import geofences
+from layers.geofences import NightBan
 from layers.live_tracks import update_tracks
 
 WORLD = (-180.0, -90.0, 180.0, 90.0)
@@ -34,6 +35,7 @@ class FeedRules:
     extent: tuple[float, float, float, float] = WORLD
     max_speed_kmh: dict[str, float] = field(default_factory=lambda: {"default": 150.0})
     geofences: bool = True  # judge layers/geofences.py's rules on every moved vehicle
+    night_ban: NightBan = NightBan()  # 禁捕区 at night: who, when
 
     def limit(self, kind: str | None) -> float:
         return float(
@@ -141,7 +143,7 @@ def ingest(conn, fixes: Sequence[Fix], rules: FeedRules | None = None) -> Ingest
                 result.tracks_appended, result.tracks_rebuilt = update_tracks(conn, inserted)
                 if moved:
                     result.notifications = notify(cur, "vehicles", "fixes", moved)
-                if rules.geofences and (changes := geofences.judge(cur, moved)):
+                if rules.geofences and (changes := geofences.judge(cur, moved, rules.night_ban)):
                     result.alerts = changes
                     result.notifications += notify(cur, "geofence", "alerts", changes)
         conn.commit()

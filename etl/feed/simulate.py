@@ -21,7 +21,8 @@ import numpy as np
 import paho.mqtt.client as mqtt
 import psycopg
 
-KIND_KMH = {"sanitation": 18.0, "muck": 32.0, "sweeper": 9.0, "patrol_boat": 16.0}
+KIND_KMH = {"sanitation": 18.0, "muck": 32.0, "sweeper": 9.0, "patrol_boat": 16.0,
+            "fishing_boat": 10.0, "cargo_ship": 15.0}  # fmt: skip
 M_PER_DEG = 111195.08
 
 _WALKS = """

@@ -139,7 +139,13 @@ async def nearby_resources(request: Request) -> Response:
     def work(cur: Any) -> dict[str, Any]:
         if not queues.can_see(cur, common.actor(cur, principal), code):
             raise NotFound(f"没有该事件或无权查看 — no event {code!r} you may see")
-        return nearby.around(cur, code, limit, with_phone=principal.can(Role.HANDLER))
+        return nearby.around(
+            cur,
+            code,
+            limit,
+            with_phone=principal.can(Role.HANDLER),
+            worker_offline_s=settings.dispatch.duty.offline_after_s,
+        )
 
     return common.json_response(await common.run(settings, work))
 

@@ -94,6 +94,9 @@ NEARBY = {
         "vehicles": {"type": "array", "items": {"type": "object"}},
         "grid_worker": {"type": ["object", "null"],
                         "properties": {"grid_code": _STR, "name": _NSTR, "phone": _NSTR}},
+        "workers_on_duty": {"type": "array", "items": {"type": "object", "properties": {
+            "username": _STR, "name": _STR, "last_report": _TIME,
+            "distance_m": {"type": "number"}, "phone": _NSTR}}},
     },
 }  # fmt: skip
 

@@ -6,13 +6,23 @@ from etl.feed.ingest import FeedRules
 from etl.feed.jt808_session import Jt808Settings
 from etl.feed.mqtt import MqttOptions
 from gis_server.settings import Settings
+from layers.geofences import NightBan
+
+
+def night_ban(settings: Settings) -> NightBan:
+    """禁捕区 at night from `feed.geofences.fishing_ban_night` (no kinds: the rule is off)."""
+    n = settings.feed.geofences.fishing_ban_night
+    kinds = tuple(n.kinds) if n.enabled else ()
+    return NightBan(kinds, n.night_from, n.night_to, n.timezone)
 
 
 def feed_rules(settings: Settings) -> FeedRules:
-    """The district's extent and the GPS import's speed limits, for every feed."""
+    """The district's extent, the GPS import's speed limits and the geofences' night, for
+    every feed."""
     return FeedRules(
         extent=tuple(settings.district.extent),
         max_speed_kmh=dict(settings.imports.gps.max_speed_kmh),
+        night_ban=night_ban(settings),
     )
 
 

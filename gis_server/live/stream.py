@@ -4,7 +4,9 @@ One `LISTEN onemap_live` per app process (psycopg 3 async, autocommit; on
 failure it reconnects with back-off and tells clients `resync`, so they
 re-read what they show), fanned out to every client. Each payload's `kind`
 becomes the SSE event name: `vehicles` from the feeds (etl/feed/notify.py),
-whatever dispatch sends for its events. Each client has a bounded queue: a
+whatever dispatch sends for its events, `workers` (grid workers on duty, layers/duty.py —
+staff whereabouts, so only to clients signed in as dispatcher or higher when they
+connected: `PRIVATE_KINDS`). Each client has a bounded queue: a
 client too slow to keep up is dropped (its EventSource reconnects and
 resyncs) rather than holding memory or slowing the others. A comment line
 every `HEARTBEAT_S` keeps proxies and dead-peer detection honest.
@@ -23,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from etl.feed.notify import CHANNEL
+from gis_server.auth import Role, authenticate
 from gis_server.errors import DatabaseUnavailable
 from gis_server.routing import Body, RouteDoc, api_route
 
@@ -30,6 +33,7 @@ LOGGER = logging.getLogger(__name__)
 HEARTBEAT_S = 15.0
 QUEUE_FRAMES = 256
 MAX_CLIENTS = 2000
+PRIVATE_KINDS = frozenset({"workers"})  # sent only to subscribers with `private=True`
 
 
 def frame(event: str, data: str) -> bytes:
@@ -37,12 +41,16 @@ def frame(event: str, data: str) -> bytes:
     return f"event: {event}\ndata: {data}\n\n".encode()
 
 
-def frame_of(payload: str) -> bytes:
+def kind_of(payload: str) -> str:
     try:
-        kind = json.loads(payload).get("kind", "message")
+        kind = str(json.loads(payload).get("kind", "message"))
     except (ValueError, AttributeError):
         kind = "message"
-    return frame(str(kind) if str(kind).isidentifier() else "message", payload)
+    return kind if kind.isidentifier() else "message"
+
+
+def frame_of(payload: str) -> bytes:
+    return frame(kind_of(payload), payload)
 
 
 class LiveHub:
@@ -51,6 +59,7 @@ class LiveHub:
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self.clients: set[asyncio.Queue[bytes | None]] = set()
+        self.private: set[asyncio.Queue[bytes | None]] = set()  # may see PRIVATE_KINDS
         self.listening = asyncio.Event()
         self.dropped = 0
         self._task: asyncio.Task | None = None
@@ -66,25 +75,29 @@ class LiveHub:
         for q in list(self.clients):
             self._close(q)
 
-    def subscribe(self) -> asyncio.Queue[bytes | None]:
+    def subscribe(self, private: bool = False) -> asyncio.Queue[bytes | None]:
         if len(self.clients) >= MAX_CLIENTS:
             raise DatabaseUnavailable("实时流连接已满 — too many live stream clients")
         q: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_FRAMES)
         self.clients.add(q)
+        if private:
+            self.private.add(q)
         return q
 
     def unsubscribe(self, q: asyncio.Queue) -> None:
         self.clients.discard(q)
+        self.private.discard(q)
 
     def _close(self, q: asyncio.Queue) -> None:
         self.clients.discard(q)
+        self.private.discard(q)
         with contextlib.suppress(asyncio.QueueEmpty):
             while True:
                 q.get_nowait()
         q.put_nowait(None)  # the client's stream ends
 
-    def publish(self, data: bytes) -> None:
-        for q in list(self.clients):
+    def publish(self, data: bytes, private: bool = False) -> None:
+        for q in list(self.private if private else self.clients):
             try:
                 q.put_nowait(data)
             except asyncio.QueueFull:
@@ -103,7 +116,8 @@ class LiveHub:
                     self.listening.set()
                     delay = 0.2
                     async for note in conn.notifies():
-                        self.publish(frame_of(note.payload))
+                        kind = kind_of(note.payload)
+                        self.publish(frame(kind, note.payload), kind in PRIVATE_KINDS)
             except psycopg.Error as exc:
                 LOGGER.warning("live: LISTEN connection failed (%s); reconnecting", exc)
             if self.listening.is_set():
@@ -132,8 +146,19 @@ async def _events(hub: LiveHub, q: asyncio.Queue, hello: bytes) -> AsyncIterator
 async def live(request: Request) -> StreamingResponse:
     hub: LiveHub = request.app.state.live
     settings = request.app.state.settings
-    q = hub.subscribe()
-    hello = frame("hello", json.dumps({"offline_after_s": settings.feed.offline_after_s}))
+    principal = await authenticate(request)
+    private = principal is not None and principal.can(Role.DISPATCHER)
+    q = hub.subscribe(private)
+    hello = frame(
+        "hello",
+        json.dumps(
+            {
+                "offline_after_s": settings.feed.offline_after_s,
+                "workers": private,
+                "workers_offline_after_s": settings.dispatch.duty.offline_after_s,
+            }
+        ),
+    )
     return StreamingResponse(
         _events(hub, q, hello),
         media_type="text/event-stream",
@@ -153,7 +178,11 @@ def live_routes() -> list:
                     200: Body(
                         "an endless text/event-stream; events `hello`, `vehicles` "
                         '({"fixes": [[code, lon, lat, speed, heading, epoch_s], …]}), '
-                        "dispatch's kinds, `resync`; `: ping` comments as heartbeats",
+                        "dispatch's kinds, `geofence`, `workers` (grid workers on duty: "
+                        '{"workers": [[username, name, lon, lat, accuracy_m, epoch_s]]}, '
+                        '{"on": [username, name]}, {"off": [username]}; only to a client '
+                        "signed in as dispatcher or higher), `resync`; `: ping` comments as "
+                        "heartbeats",
                         None,
                         ("text/event-stream",),
                     )

@@ -93,6 +93,16 @@ class LayerVersions:
             return {}
 
 
+def clocked(change: Change | None, period_s: int) -> Change | None:
+    """For a collection whose answers also change with the clock (a derived `online`): the
+    counter's change, or the start of the current `period_s` if that is later — so its
+    ETag, Last-Modified and cached tiles turn over at least once per period."""
+    if change is None or period_s <= 0:
+        return change
+    tick = datetime.fromtimestamp(time.time() // period_s * period_s, UTC)
+    return change if change.changed_at >= tick else Change(change.version, tick)
+
+
 def etag(change: Change | None, *parts: str, weak: bool = True) -> str | None:
     """A validator for one representation: layer version + a digest of what was asked."""
     if change is None:

@@ -63,7 +63,9 @@ class FastFeatures:
     # -- items ------------------------------------------------------------
     async def items(self, request: Request, api: API, source: Source, q: ItemsQuery) -> Response:
         language = await _content_language(request, api)
-        change = await self.versions.get_async(source.table, self.db)
+        change = caching.clocked(
+            await self.versions.get_async(source.table, self.db), source.clock_s
+        )
         tag = caching.etag(change, "items", request.url.path, request.url.query, language)
         headers = caching.validators(tag, change, caching.ITEMS_CACHE_CONTROL)
         headers["Vary"] = _VARY
@@ -87,7 +89,9 @@ class FastFeatures:
         language = await _content_language(request, api)
         identifier = request.path_params["item_id"]
         key = _item_key(source, identifier)
-        change = await self.versions.get_async(source.table, self.db)
+        change = caching.clocked(
+            await self.versions.get_async(source.table, self.db), source.clock_s
+        )
         write_tag = _write_tag(source)
         binds = Binds()
         extra = write_tag[0] if write_tag else None

@@ -27,7 +27,7 @@ def build_sources(settings: Settings, conn: psycopg.Connection) -> list[Source]:
     """Registry layers that `builtin_layers` keeps (with their primary keys as paging
     tie-breakers), then extra tables."""
     sources = [
-        from_layer(layer, key_columns(conn, layer.table))
+        from_layer(layer, key_columns(conn, layer.table), settings.feed.offline_after_s)
         for layer in LAYERS
         if settings.builtin_enabled(layer.id)
     ]

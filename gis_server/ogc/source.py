@@ -43,6 +43,10 @@ class Source:
     default_sort: str | None = None
     title: str = ""
     mercator_column: str | None = None  # stored EPSG:3857 copy of the geometry, if any
+    # derived properties: (name, trusted SQL over the row), computed when read (`relation`)
+    derived: tuple[tuple[str, str], ...] = ()
+    # answers change with the clock alone (derived properties): validators turn over this often
+    clock_s: int = 0
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -61,9 +65,21 @@ class Source:
 SourceLookup = Callable[[str], Awaitable[Source]]
 
 
-def from_layer(layer: LayerSpec, key_columns: tuple[str, ...] = ()) -> Source:
+DERIVED_CLOCK_S = 10  # how stale a derived `online` may be in a cached answer (+ max-age)
+
+
+def from_layer(
+    layer: LayerSpec, key_columns: tuple[str, ...] = (), offline_after_s: int = 300
+) -> Source:
     columns = tuple(Column(p.name, p.type, p.format, p.title, p.enum) for p in layer.properties)
+    derived = tuple(
+        (p.name, p.derived.format(offline_after_s=int(offline_after_s)))
+        for p in layer.properties
+        if p.derived is not None
+    )
     return Source(
+        derived=derived,
+        clock_s=DERIVED_CLOCK_S if derived else 0,
         id=layer.id,
         table=layer.table,
         id_column=layer.id_column,

@@ -83,8 +83,20 @@ def select_feature(
     ).format(id=ident(source.id_column), geom=geometry, props=_properties(columns))
 
 
+def relation(source: Source) -> sql.Composable:
+    """The table, or — with derived properties — the table with them as columns (a plain
+    projection PostgreSQL flattens, so the table's indexes still serve), under its name."""
+    if not source.derived:
+        return ident(source.table)
+    extra = sql.SQL("").join(
+        sql.SQL(", ({}) AS {}").format(sql.SQL(expr), ident(name)) for name, expr in source.derived
+    )
+    name = ident(source.table.rpartition(".")[2])
+    return sql.SQL("(SELECT *{} FROM {}) AS {}").format(extra, ident(source.table), name)
+
+
 def from_table(source: Source) -> sql.Composable:
-    return sql.SQL(" FROM {}").format(ident(source.table))
+    return sql.SQL(" FROM {}").format(relation(source))
 
 
 def _time(source: Source, time: TimeRange, binds: Binds) -> list[sql.Composable]:

@@ -77,7 +77,9 @@ def property_schema(layer: LayerSpec, nullable: bool = True) -> dict[str, Any]:
             entry["format"] = p.format
         if p.enum:
             entry["enum"] = list(p.enum)
-        if nullable:
+        if p.description:
+            entry["description"] = p.description
+        if nullable and p.derived is None:
             entry["nullable"] = True
         props[p.name] = entry
     return {"type": "object", "properties": props}

@@ -9,7 +9,7 @@ not model — CHECK constraints, defaults, partitions, triggers, functions, the
 grids' exclusion constraint — lives only there.
 """
 
-from layers.tables import dispatch, features, live, records
+from layers.tables import dispatch, duty, features, live, records
 from layers.tables.meta import metadata
 
-__all__ = ["dispatch", "features", "live", "metadata", "records"]
+__all__ = ["dispatch", "duty", "features", "live", "metadata", "records"]

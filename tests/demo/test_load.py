@@ -137,7 +137,7 @@ def test_land_vehicles_stay_in_the_district(conn) -> None:  # noqa: ANN001
     outside = one(
         conn,
         """SELECT count(*) FROM vehicle_positions p JOIN vehicles v ON v.code = p.vehicle_code
-           WHERE v.kind <> 'patrol_boat'
+           WHERE v.kind NOT IN ('patrol_boat', 'fishing_boat', 'cargo_ship')
              AND NOT ST_Contains(ST_GeomFromWKB(decode(%s, 'hex'), 4326), p.geom)""",
         (district,),
     )[0]

@@ -10,9 +10,9 @@ import httpx
 
 
 class SseClient:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
         self.events: queue.Queue[tuple[str, str]] = queue.Queue()
-        self._client = httpx.Client(timeout=httpx.Timeout(5.0, read=60.0))
+        self._client = httpx.Client(timeout=httpx.Timeout(5.0, read=60.0), headers=headers)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read, args=(url,), daemon=True)
         self._thread.start()

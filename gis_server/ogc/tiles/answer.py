@@ -198,7 +198,9 @@ class TileService:
         tileRow, tileCol), query and the request's (lower-case) conditional and
         Accept-Encoding headers; OnemapError for a bad request."""
         t = await self.parse(*parts, query)
-        change = await self.versions.get_async(t.source.table, self.versions_db)
+        change = caching.clocked(
+            await self.versions.get_async(t.source.table, self.versions_db), t.source.clock_s
+        )
         tag = caching.etag(change, "tile", path, t.window_key, weak=False)
         headers = caching.validators(tag, change, caching.TILES_CACHE_CONTROL)
         if caching.not_modified(request_headers, tag, change):

@@ -34,6 +34,7 @@ from psycopg import sql
 from gis_server.database import ident
 from gis_server.ogc.params import TimeRange
 from gis_server.ogc.source import Source
+from gis_server.ogc.sql import relation
 from gis_server.ogc.tiles.tms import TileMatrixSet
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
@@ -224,7 +225,7 @@ def _features_sql(
         extent=sql.Literal(EXTENT),
         buffer=sql.Literal(BUFFER),
         props=sql.SQL("").join(sql.SQL(", ") + p for p in props),
-        table=ident(src.table),
+        table=relation(src),
         where=_where(src, timed, condition),
     )
     return sql.SQL(
@@ -273,7 +274,7 @@ def _cluster_sql(
         inner_v=inner_v,
         mode=mode,
         outer_v=outer_v,
-        table=ident(src.table),
+        table=relation(src),
         where=_where(src, timed, condition),
         bx0=_X0,
         bx1=_X1,

@@ -29,8 +29,9 @@ LAYER_READ_ONLY = {"events": lifecycle.LOOP_COLUMNS}
 
 
 def read_only(layer: LayerSpec) -> frozenset[str]:
-    """The properties of `layer` that a Part 4 write may not set."""
-    return READ_ONLY | LAYER_READ_ONLY.get(layer.id, frozenset())
+    """The properties of `layer` that a Part 4 write may not set (derived ones are computed)."""
+    derived = frozenset(p.name for p in layer.properties if p.derived is not None)
+    return READ_ONLY | LAYER_READ_ONLY.get(layer.id, frozenset()) | derived
 
 
 ACTIONS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}

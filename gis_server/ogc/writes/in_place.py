@@ -29,7 +29,9 @@ _COVERING_GRID = (
 
 def _feature_sql(layer: LayerSpec) -> sql.Composable:
     props = sql.SQL(", ").join(
-        sql.SQL("{}, {}").format(sql.Literal(p.name), ident(p.name)) for p in layer.properties
+        sql.SQL("{}, {}").format(sql.Literal(p.name), ident(p.name))
+        for p in layer.properties
+        if p.derived is None
     )
     return sql.SQL(
         "json_build_object('type', 'Feature', 'id', {id}, 'geometry', "

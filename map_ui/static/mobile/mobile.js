@@ -1,8 +1,11 @@
 /*
  * The phone page (/m/) for grid workers and handlers: sign in, my tasks, accept,
  * report done with a photo, a note and the phone's location, and 随手拍 (a new
- * problem with photo and location). Talks only to the same-origin API with the
- * session cookie; every write carries the session's CSRF token.
+ * problem with photo and location), and duty (上岗/下岗): while on duty the phone's
+ * position goes to /api/duty/positions every `report_every_s` (the server's setting),
+ * never off duty — the timer exists only between 上岗 and 下岗 (or sign-out). Talks
+ * only to the same-origin API with the session cookie; every write carries the
+ * session's CSRF token.
  */
 (function () {
   'use strict';
@@ -12,6 +15,8 @@
   const ACTION_LABELS = { accept: '接单 Accept', return: '退回 Return', verify: '核查通过 Verify',
     reopen: '重新处置 Reopen' };
   const state = { user: null, event: null };
+  const duty = { on: false, timer: null, every: 60, reports: 0, last: null, note: '' };
+  window.OnemapMobile = { duty };
 
   function esc(s) {
     return String(s == null ? '' : s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
@@ -40,13 +45,66 @@
   }
 
   /** The phone's position, or null when it is refused, unavailable or too slow. */
-  function here() {
+  function here(maxAgeMs) {
     return new Promise((resolve) => {
       if (!navigator.geolocation) { resolve(null); return; }
       navigator.geolocation.getCurrentPosition(
         (p) => resolve({ lon: p.coords.longitude, lat: p.coords.latitude, accuracy: p.coords.accuracy }),
-        () => resolve(null), { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
+        () => resolve(null),
+        { enableHighAccuracy: true, timeout: 10000, maximumAge: maxAgeMs === undefined ? 60000 : maxAgeMs });
     });
+  }
+
+  function renderDuty() {
+    $('m-duty').dataset.on = duty.on ? '1' : '0';
+    $('m-duty-state').textContent = duty.on ? '在岗 On duty' : '未上岗 Off duty';
+    $('m-duty-toggle').textContent = duty.on ? '下岗 End duty' : '上岗 Go on duty';
+    const last = duty.last ? `上报 ${duty.last.toTimeString().slice(0, 5)}` : '';
+    $('m-duty-info').textContent = duty.note || (duty.on
+      ? `每 ${duty.every} 秒上报位置 — position every ${duty.every} s ${last}`
+      : '下岗时不采集位置 — no position is taken off duty');
+    document.body.dataset.duty = duty.on ? 'on' : 'off';
+  }
+
+  /** On or off duty as the server says; the report timer runs only while on duty. */
+  function setDuty(body) {
+    duty.on = !!(body && body.on_duty);
+    duty.every = (body && body.report_every_s) || duty.every;
+    clearInterval(duty.timer);
+    duty.timer = null;
+    duty.note = '';
+    if (duty.on) {
+      duty.timer = setInterval(reportHere, duty.every * 1000);
+      reportHere();
+    }
+    renderDuty();
+  }
+
+  async function reportHere() {
+    if (!duty.on) return;
+    const pos = await here(Math.min(duty.every * 500, 30000));
+    if (!duty.on) return; // signed off while the phone was locating
+    if (!pos) { duty.note = '无法取得位置，请允许定位 — location needed'; renderDuty(); return; }
+    const r = await send('POST', '/api/duty/positions', { lon: pos.lon, lat: pos.lat, accuracy: pos.accuracy });
+    if (r.status === 409 || r.status === 401) { setDuty(null); return; } // off duty elsewhere
+    duty.note = r.ok ? '' : problem(r);
+    if (r.ok) { duty.reports += 1; duty.last = new Date(); }
+    renderDuty();
+  }
+
+  async function loadDuty() {
+    const r = await send('GET', '/api/duty');
+    $('m-duty').hidden = !r.ok; // roles below grid worker have no duty
+    if (r.ok) setDuty(r.body); else setDuty(null);
+  }
+
+  async function toggleDuty() {
+    $('m-duty-toggle').disabled = true;
+    try {
+      const r = await send('POST', duty.on ? '/api/duty/end' : '/api/duty/start');
+      if (r.ok || r.status === 409) setDuty(r.ok ? r.body : null);
+      else { duty.note = problem(r); renderDuty(); }
+    } finally { $('m-duty-toggle').disabled = false; }
   }
 
   function setUser(user) {
@@ -64,6 +122,7 @@
     $('m-password').value = '';
     setUser(r.body);
     await loadTasks();
+    await loadDuty();
   }
 
   async function loadTasks() {
@@ -173,9 +232,14 @@
     });
     $('m-done-form').addEventListener('submit', reportDone);
     $('m-report-form').addEventListener('submit', reportNew);
-    $('m-logout').addEventListener('click', async () => { await send('POST', '/api/auth/logout'); setUser(null); show('m-login'); });
+    $('m-duty-toggle').addEventListener('click', toggleDuty);
+    $('m-logout').addEventListener('click', async () => {
+      if (duty.on) await send('POST', '/api/duty/end'); // signing out ends the duty: no more positions
+      setDuty(null);
+      await send('POST', '/api/auth/logout'); setUser(null); show('m-login');
+    });
     const me = await send('GET', '/api/auth/me');
-    if (me.ok) { setUser(me.body); await loadTasks(); } else show('m-login');
+    if (me.ok) { setUser(me.body); await loadTasks(); await loadDuty(); } else show('m-login');
     document.body.dataset.ready = '1';
   }
   start();
