@@ -24,6 +24,8 @@ from gis_server.settings import Settings
 OPEN_PATHS = frozenset({"/healthz", "/api/auth/login", "/api/auth/logout"})
 _ITEMS = re.compile(r"^/ogc/collections/([^/]+)/items(?:/|$)")
 _COLLECTION = re.compile(r"^/ogc/collections/([^/]+)(?:/|$)")
+# the console's copies of a layer (its layer bodies, the events list) follow the same policy
+_CONSOLE = re.compile(r"^/api/console/(?:layers/([^/]+)$|(events)(?:/|$))")
 _OPEN = CollectionPolicy()
 
 
@@ -35,8 +37,13 @@ def restricted_collection(method: str, path: str, policy: CollectionPolicy) -> s
     """The collection a read of `path` touches when that collection's reading is restricted."""
     if method not in SAFE_METHODS or method == "OPTIONS":
         return None
-    match = _COLLECTION.match(path)
-    return match.group(1) if match and policy.read_role(match.group(1)) else None
+    if match := _COLLECTION.match(path):
+        cid = match.group(1)
+    elif match := _CONSOLE.match(path):
+        cid = match.group(1) or match.group(2)
+    else:
+        return None
+    return cid if policy.read_role(cid) else None
 
 
 def required_role(

@@ -211,6 +211,9 @@ def test_restricted_collections_absent_below_their_role(policy_client, key):
     zones = "/ogc/collections/river_patrol_zones/items"
     assert policy_client.get(zones, headers=key(Role.VIEWER)).status_code == 403
     assert policy_client.get(zones, headers=key(Role.DISPATCHER)).status_code == 200
+    console = "/api/console/layers/river_patrol_zones"  # the console's copy of the layer
+    assert policy_client.get(console).status_code == 401
+    assert policy_client.get(console, headers=key(Role.DISPATCHER)).status_code == 200
     html = policy_client.get("/ogc/collections", params={"f": "html"})
     assert html.status_code == 200 and "ogc_test_secrets" not in html.text
 
