@@ -14,6 +14,11 @@ PRINCIPAL = {
         "role": {"type": "string", "enum": list(ROLE_NAMES)},
         "method": {"type": "string", "enum": ["session", "api_key"]},
         "key_id": {"type": ["string", "integer"]},
+        "collections": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "a scoped key: the only collections it writes (or reads, if restricted)",
+        },
         "csrf_token": {"type": "string", "description": "send as X-CSRF-Token on every write"},
         "expires_at": {"type": "string", "format": "date-time"},
     },
