@@ -37,6 +37,7 @@ from gis_server.errors import DatabaseUnavailable, NotFound
 from gis_server.ogc import adb, coverages, fast_items, handlers, validate
 from gis_server.ogc.context import current_query
 from gis_server.ogc.extents import DataExtents
+from gis_server.ogc.language import stop_config_cache
 from gis_server.ogc.offline import offline_routes
 from gis_server.ogc.processes import process_routes
 from gis_server.ogc.pygeoapi_config import build_config, build_sources, published_layers
@@ -144,6 +145,7 @@ class OgcService:
         }
         self._coverage_ids, self._raster_stamp = coverage_ids, stamp
         self._api = API(config, openapi)
+        stop_config_cache()  # HTML pages render this API's config, not a cached older one
         # pygeoapi logs every 4xx with a traceback; onemap logs 5xx itself (see _call).
         logging.getLogger("pygeoapi").setLevel(logging.CRITICAL)
 

@@ -215,7 +215,9 @@ def test_restricted_collections_absent_below_their_role(policy_client, key):
     assert policy_client.get(console).status_code == 401
     assert policy_client.get(console, headers=key(Role.DISPATCHER)).status_code == 200
     html = policy_client.get("/ogc/collections", params={"f": "html"})
-    assert html.status_code == 200 and "ogc_test_secrets" not in html.text
+    assert html.status_code == 200 and "/collections/secrets" not in html.text
+    seen = policy_client.get("/ogc/collections", params={"f": "html"}, headers=key(Role.VIEWER))
+    assert "/collections/secrets" in seen.text
 
 
 def test_scoped_keys(policy_client, key, demo_db):
