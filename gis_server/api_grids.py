@@ -1,12 +1,14 @@
 """`/api/grids/...`: the district topology report, layout diffs, version history, restore.
 
-Reads follow the OGC read policy (the middleware); restore is a grid edit and
-needs gis_editor, runs through `grid_edits.apply` (rules, history, re-assignment)
+Reads follow the OGC read policy (the middleware), except the topology report,
+which costs seconds and so needs a signed-in user (viewer) and is kept per grids
+version; restore is a grid edit and needs gis_editor (a scoped key: one listing grids), runs through `grid_edits.apply` (rules, history, re-assignment)
 and is audited in its own transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -20,12 +22,13 @@ from starlette.routing import Route
 
 from gis_server import editing, json_body
 from gis_server.api_grids_docs import CHECK, DIFF, HISTORY, RESTORE
-from gis_server.auth import Role, require
+from gis_server.auth import Role, require, require_collection
 from gis_server.database import pooled
 from gis_server.errors import InvalidParameter, NotFound
 from gis_server.routing import api_route
 from gis_server.settings import Settings
 from layers import grid_edits, grid_history, topology, vocab
+from layers.registry import GRIDS
 
 
 def parse_instant(name: str, value: str | None) -> dt.datetime:
@@ -83,11 +86,22 @@ def _json(value: Any) -> Any:
     return value
 
 
+def _grids_version(conn: Connection) -> int | None:
+    """The grids table's change counter (layer_changes): a kept report is current while it
+    stays the same (every committed write to grids moves it)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT version FROM layer_changes WHERE layer = 'grids'")
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
 class GridApi:
     """The /api/grids handlers; one instance per app, holding its settings."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self._check_lock = asyncio.Lock()
+        self._checks: dict[str | None, tuple[int, dict[str, Any]]] = {}  # type → (version, report)
 
     def _read(self, work: Callable[[Connection], Any]) -> Any:
         db = self.settings.database
@@ -95,9 +109,22 @@ class GridApi:
             return work(conn)
 
     async def check(self, request: Request) -> Response:
+        """The topology report: seconds of PostGIS work over the whole district, so it takes
+        a signed-in user (viewer) and is kept per grid type for the grids' change counter;
+        one check runs at a time per process, and those waiting get the kept report."""
+        await require(request, Role.VIEWER)
         gtype = grid_type_param(request.query_params.get("type"))
         tol = editing.tolerance(self.settings)
-        report = await run_in_threadpool(self._read, lambda conn: check_report(conn, gtype, tol))
+        async with self._check_lock:
+            version = await run_in_threadpool(self._read, _grids_version)
+            kept = self._checks.get(gtype)
+            if kept is not None and version is not None and kept[0] == version:
+                return JSONResponse(kept[1])
+            report = await run_in_threadpool(
+                self._read, lambda conn: check_report(conn, gtype, tol)
+            )
+            if version is not None:
+                self._checks[gtype] = (version, report)
         return JSONResponse(report)
 
     async def diff(self, request: Request) -> Response:
@@ -125,7 +152,7 @@ class GridApi:
         return JSONResponse({"code": code, "versions": _json(versions)})
 
     async def restore(self, request: Request) -> Response:
-        principal = await require(request, Role.GIS_EDITOR)
+        principal = await require_collection(request, GRIDS.id, Role.GIS_EDITOR)
         code = request.path_params["code"]
         body = await json_body.read_json(request)
         version = body.get("version") if isinstance(body, dict) else None

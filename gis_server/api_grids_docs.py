@@ -17,8 +17,9 @@ _ERR = Body("error")
 _OBJECT = {"type": "object"}
 TAGS = ("grids",)
 
-CHECK = RouteDoc(
+CHECK = RouteDoc(  # seconds of work: signed-in users only, kept per grids version
     "网格拓扑检查 topology report (gaps, overlaps, slivers)",
+    role=Role.VIEWER,
     tags=TAGS,
     params=(_TYPE,),
     responses={

@@ -67,6 +67,9 @@ def _translate(exc: Exception) -> Exception:
         return InvalidFeature(
             "geometry", f"几何无效 — invalid geometry: {exc.diag.message_primary}"
         )
+    if isinstance(exc, psycopg.DataError):  # a config table's own limits (varchar(n), numeric)
+        name = exc.diag.column_name or "properties"
+        return InvalidFeature(name, f"取值不允许 — value not allowed ({exc.diag.message_primary})")
     return exc
 
 

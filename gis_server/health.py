@@ -69,9 +69,11 @@ HEALTH = RouteDoc(
     "健康检查 database reachable and migrations at head",
     tags=("health",),
     responses={
-        200: Body("healthy", _HEALTH_BODY),
+        200: Body("healthy", _HEALTH_BODY, headers=("Cache-Control",)),
         503: Body(
-            "database unreachable or schema not at head (which part, in the body)", _HEALTH_BODY
+            "database unreachable or schema not at head (which part, in the body)",
+            _HEALTH_BODY,
+            headers=("Cache-Control",),
         ),
     },
 )

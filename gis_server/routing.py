@@ -39,6 +39,7 @@ class Body:
     description: str
     schema: JsonSchema | None = None
     media_types: tuple[str, ...] = ("application/json",)
+    headers: tuple[str, ...] = ()  # response headers sent with it (names in openapi/build.py)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from gis_server.collection_settings import ExtraCollection, builtin_enabled, check_published
+from gis_server.collection_settings import (
+    ExtraCollection,
+    LayerPolicy,
+    builtin_enabled,
+    check_published,
+)
 from gis_server.config_file import ConfigFileError, load_config_file
 from gis_server.feed_settings import FeedSettings
 
@@ -337,6 +342,8 @@ class Settings(BaseSettings):
     collections: list[ExtraCollection] = []
     # built-in layers the OGC API publishes (None: all; []: none, only `collections`)
     builtin_layers: list[str] | None = None
+    # per built-in layer: who may read it (config collections say it on their entry)
+    layer_policies: dict[str, LayerPolicy] = {}
     imports: ImportsSettings = ImportsSettings()
     feed: FeedSettings = FeedSettings()
     etl_jobs: list[EtlJob] = []
@@ -351,8 +358,20 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _published(self) -> Settings:
-        check_published(self.collections, self.builtin_layers)
+        check_published(self.collections, self.builtin_layers, self.layer_policies)
         return self
+
+    def read_role(self, collection_id: str) -> str | None:
+        """The least role that may read a collection (None: as every public read)."""
+        for c in self.collections:
+            if c.id == collection_id:
+                return c.read_role
+        policy = self.layer_policies.get(collection_id)
+        return policy.read_role if policy else None
+
+    def collection_write_roles(self) -> dict[str, str]:
+        """Write roles of the editable config collections (built-ins: their LayerSpec)."""
+        return {c.id: c.write_role for c in self.collections if c.editable}
 
     def builtin_enabled(self, layer_id: str) -> bool:
         """Whether the OGC API publishes the built-in layer `layer_id`."""

@@ -45,6 +45,11 @@ def test_valid_file_loads(tmp_path, monkeypatch):
             "collections.0.table",
         ),
         ("database:\n  url: mysql://x\n", "database.url"),
+        (
+            "collections:\n  - {id: x, table: t, id_column: id, editable: true, write_role: boss}\n",
+            "collections.0.write_role",
+        ),
+        ("layer_policies:\n  cameras: {read_role: nobody}\n", "layer_policies.cameras.read_role"),
     ],
 )
 def test_errors_name_the_key(tmp_path, monkeypatch, text, key):
@@ -53,6 +58,19 @@ def test_errors_name_the_key(tmp_path, monkeypatch, text, key):
     with pytest.raises(SettingsError) as err:
         load_settings()
     assert key in [k for k, _ in err.value.problems]
+
+
+def test_layer_policies_name_published_builtin_layers(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    text = "builtin_layers: [grids]\nlayer_policies:\n  cameras: {read_role: viewer}\n"
+    monkeypatch.setenv("ONEMAP_CONFIG", str(_write(tmp_path, text)))
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert "layer_policies: 'cameras'" in str(err.value)
+    ok = "layer_policies:\n  cameras: {read_role: viewer}\n"
+    monkeypatch.setenv("ONEMAP_CONFIG", str(_write(tmp_path, ok)))
+    settings = load_settings()
+    assert settings.read_role("cameras") == "viewer" and settings.read_role("grids") is None
 
 
 def test_database_url_wins(tmp_path, monkeypatch):

@@ -5,6 +5,8 @@ Contracts for the app and the OGC write routes:
 - ``await authenticate(request) -> Principal | None``
 - ``await require(request, role) -> Principal`` (NotAuthenticated 401 / Forbidden 403)
 - ``await require_write(request, layer) -> Principal`` (role from LAYER_WRITE_ROLES)
+- ``await require_collection(request, collection, role) -> Principal`` (and a scoped
+  key's collections name it)
 - ``auth_routes(settings) -> list[Route]``; ``AuthMiddleware`` (path policy, CSRF)
 - ``audit.record(conn, actor, action, layer, feature_id, before, after)``
 
@@ -14,7 +16,13 @@ Request paths read the app's settings from ``request.app.state.settings``.
 """
 
 from gis_server.auth import audit
-from gis_server.auth.dependencies import authenticate, require, require_write
+from gis_server.auth.dependencies import (
+    authenticate,
+    check_scope,
+    require,
+    require_collection,
+    require_write,
+)
 from gis_server.auth.middleware import AuthMiddleware, required_role
 from gis_server.auth.principal import Principal, client_ip
 from gis_server.auth.roles import LAYER_WRITE_ROLES, Role, write_role
@@ -28,8 +36,10 @@ __all__ = [
     "audit",
     "auth_routes",
     "authenticate",
+    "check_scope",
     "client_ip",
     "require",
+    "require_collection",
     "require_write",
     "required_role",
     "write_role",

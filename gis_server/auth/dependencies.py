@@ -92,6 +92,24 @@ async def require(conn: HTTPConnection, role: Role | str) -> Principal:
     return principal
 
 
+def check_scope(principal: Principal, collection_id: str) -> None:
+    """Forbidden (403) when a scoped API key does not list the collection."""
+    if not principal.may_use(collection_id):
+        raise Forbidden(
+            f"此密钥不含集合 {collection_id} — this API key is scoped to "
+            f"{', '.join(sorted(principal.collections or ()))}, not {collection_id!r}"
+        )
+
+
+async def require_collection(
+    conn: HTTPConnection, collection_id: str, role: Role | str
+) -> Principal:
+    """`require(role)`, and the key's scope (if it has one) names `collection_id`."""
+    principal = await require(conn, role)
+    check_scope(principal, collection_id)
+    return principal
+
+
 async def require_write(conn: HTTPConnection, layer: str) -> Principal:
     """`require` with the role the permission map sets for writing `layer`."""
     return await require(conn, write_role(layer))

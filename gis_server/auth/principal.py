@@ -24,10 +24,17 @@ class Principal:
     display_name: str | None = None
     key_id: str | None = None
     csrf_token: str | None = field(default=None, repr=False)
+    # a scoped API key's collections (None: every collection the role reaches)
+    collections: frozenset[str] | None = None
 
     def can(self, role: Role) -> bool:
         """A higher role may do everything a lower one may."""
         return self.role >= role
+
+    def may_use(self, collection_id: str) -> bool:
+        """Whether a scoped key reaches the collection (to write it, or read it when its
+        reading is restricted)."""
+        return self.collections is None or collection_id in self.collections
 
     def public(self) -> dict[str, object]:
         """What `/api/auth/me` shows: never a secret except the session's own CSRF token."""
@@ -39,6 +46,8 @@ class Principal:
         }
         if self.key_id:
             out["key_id"] = self.key_id
+        if self.collections is not None:
+            out["collections"] = sorted(self.collections)
         if self.csrf_token:
             out["csrf_token"] = self.csrf_token
         return out

@@ -14,6 +14,11 @@ PRINCIPAL = {
         "role": {"type": "string", "enum": list(ROLE_NAMES)},
         "method": {"type": "string", "enum": ["session", "api_key"]},
         "key_id": {"type": ["string", "integer"]},
+        "collections": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "a scoped key: the only collections it writes (or reads, if restricted)",
+        },
         "csrf_token": {"type": "string", "description": "send as X-CSRF-Token on every write"},
         "expires_at": {"type": "string", "format": "date-time"},
     },
@@ -23,6 +28,7 @@ _CREDENTIALS = {
     "required": ["username", "password"],
     "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
 }
+_NO_STORE = ("Cache-Control",)  # no-store: a principal and its CSRF token are never cached
 _ERR = Body("error")  # schema None: the builder puts the one error body there
 
 LOGIN = RouteDoc(
@@ -34,7 +40,9 @@ LOGIN = RouteDoc(
         ("application/json", "application/x-www-form-urlencoded"),
     ),
     responses={
-        200: Body("the session's principal, its CSRF token and expiry", PRINCIPAL),
+        200: Body(
+            "the session's principal, its CSRF token and expiry", PRINCIPAL, headers=_NO_STORE
+        ),
         401: _ERR,
         403: Body("cross-site login refused (Origin)"),
         429: _ERR,
@@ -44,7 +52,7 @@ LOGOUT = RouteDoc(
     "退出 log out (ends the cookie session, if any)",
     tags=("auth",),
     responses={
-        204: Body("logged out; the cookie is cleared", None, ()),
+        204: Body("logged out; the cookie is cleared", None, (), _NO_STORE),
         403: Body("a session cookie without its X-CSRF-Token"),
     },
 )
@@ -52,5 +60,5 @@ ME = RouteDoc(
     "我是谁 who am I",
     role=Role.VIEWER,
     tags=("auth",),
-    responses={200: Body("the caller", PRINCIPAL)},
+    responses={200: Body("the caller", PRINCIPAL, headers=_NO_STORE)},
 )

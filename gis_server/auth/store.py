@@ -144,23 +144,52 @@ def _split_key(key: str) -> str | None:
     return parts[1]
 
 
+class KeyAboveUser(ValueError):
+    """A key may carry a lower role than its user's, never a higher one."""
+
+
 def issue_key(
-    conn: Connection, username: str, name: str, expires_days: int | None = None
+    conn: Connection,
+    username: str,
+    name: str,
+    expires_days: int | None = None,
+    *,
+    role: Role | None = None,
+    collections: list[str] | None = None,
 ) -> tuple[str, str, dt.datetime | None]:
-    """A new key for `username`: (key_id, the key itself — shown once, expires_at)."""
+    """A new key for `username`: (key_id, the key itself — shown once, expires_at).
+
+    `role`: the key acts with this role (at most the user's: KeyAboveUser otherwise);
+    `collections`: the only collections it may write, or read where reading is
+    restricted (None: every one).
+    """
     username = normalize_username(username)
+    user = login_user(conn, username)
+    if user is None or user.disabled:
+        raise UnknownUser(f"没有该用户或已停用 — no active user {username!r}")
+    if role is not None and role > user.role:
+        raise KeyAboveUser(
+            f"密钥角色不能高于用户 — a key's role ({role.label}) cannot be above its user's "
+            f"({user.role.label})"
+        )
     key_id = secrets.token_hex(6)
     key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
     with conn.cursor() as cur:
         cur.execute(
-            "INSERT INTO api_keys (key_id, user_id, name, secret_hash, expires_at) "
-            "SELECT %s, id, %s, %s, now() + make_interval(days => %s) FROM users "
-            "WHERE username = %s AND disabled_at IS NULL RETURNING expires_at",
-            (key_id, name, _digest(key), expires_days, username),
+            "INSERT INTO api_keys (key_id, user_id, name, secret_hash, expires_at, role, "
+            "collections) VALUES (%s, %s, %s, %s, now() + make_interval(days => %s), %s, %s) "
+            "RETURNING expires_at",
+            (
+                key_id,
+                user.id,
+                name,
+                _digest(key),
+                expires_days,
+                role.label if role else None,
+                collections,
+            ),
         )
         row = cur.fetchone()
-    if row is None:
-        raise UnknownUser(f"没有该用户或已停用 — no active user {username!r}")
     return key_id, key, row[0]
 
 
@@ -179,7 +208,7 @@ def list_keys(conn: Connection, username: str | None = None) -> list[dict[str, o
     with conn.cursor() as cur:
         cur.execute(
             "SELECT k.key_id, u.username, k.name, k.created_at, k.expires_at, k.revoked_at, "
-            "k.last_used_at FROM api_keys k JOIN users u ON u.id = k.user_id "
+            "k.last_used_at, k.role, k.collections FROM api_keys k JOIN users u ON u.id = k.user_id "
             "WHERE %(u)s::text IS NULL OR u.username = %(u)s ORDER BY u.username, k.created_at",
             {"u": normalize_username(username) if username else None},
         )
@@ -194,7 +223,8 @@ def principal_for_key(conn: Connection, key: str) -> Principal | None:
         return None
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT k.secret_hash, u.id, u.username, u.display_name, u.role "
+            "SELECT k.secret_hash, u.id, u.username, u.display_name, u.role, k.role, "
+            "k.collections "
             "FROM api_keys k JOIN users u ON u.id = k.user_id "
             "WHERE k.key_id = %s AND k.revoked_at IS NULL AND u.disabled_at IS NULL "
             "AND (k.expires_at IS NULL OR k.expires_at > now())",
@@ -208,4 +238,7 @@ def principal_for_key(conn: Connection, key: str) -> Principal | None:
             "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
             (key_id,),
         )
-    return Principal(row[1], row[2], Role.parse(row[4]), "api_key", row[3], key_id=key_id)
+    # a scoped key: the lower of its role and its user's (a user demoted since keeps it low)
+    role = min(Role.parse(row[4]), Role.parse(row[5])) if row[5] else Role.parse(row[4])
+    scope = frozenset(row[6]) if row[6] is not None else None
+    return Principal(row[1], row[2], role, "api_key", row[3], key_id=key_id, collections=scope)

@@ -167,16 +167,43 @@ def keys() -> None:
 @click.option(
     "--expires", "days", type=click.IntRange(min=1), default=None, help="有效天数 days valid"
 )
-def keys_issue(username: str, name: str, days: int | None) -> None:
+@click.option(
+    "--role",
+    type=click.Choice(ROLE_NAMES),
+    default=None,
+    help="密钥角色(不高于用户) the key's role, at most its user's (default: the user's)",
+)
+@click.option(
+    "--collections",
+    default=None,
+    help="仅限这些集合 only these collections, comma-separated (writes, restricted reads)",
+)
+def keys_issue(
+    username: str, name: str, days: int | None, role: str | None, collections: str | None
+) -> None:
     """签发密钥 — issue a key; it is printed once and only its hash is stored."""
+    scope_ids = None
+    if collections is not None:
+        scope_ids = sorted({c.strip() for c in collections.split(",") if c.strip()})
+        if not scope_ids:
+            fail("错误 — error: --collections names no collection")
 
     def issue(conn: connection) -> tuple[str, str, object]:
-        key_id, key, expires_at = store.issue_key(conn, username, name, days)
+        key_id, key, expires_at = store.issue_key(
+            conn,
+            username,
+            name,
+            days,
+            role=Role.parse(role) if role else None,
+            collections=scope_ids,
+        )
         after = {
             "key_id": key_id,
             "user": store.normalize_username(username),
             "name": name,
             "expires_at": _when(expires_at),
+            "role": role,
+            "collections": scope_ids,
         }
         audit.record(conn, _actor(), "key.issue", "api_keys", key_id, None, after)
         return key_id, key, expires_at
@@ -196,13 +223,18 @@ def keys_list(username: str | None) -> None:
     """列出密钥 — list keys (ids and state, never the secrets)."""
     rows = _run(lambda conn: store.list_keys(conn, username)) or []
     click.echo(
-        f"{'密钥 key id':<14} {'用户 user':<20} {'状态 state':<12} {'到期 expires':<26} 用途 name"
+        f"{'密钥 key id':<14} {'用户 user':<20} {'状态 state':<12} {'到期 expires':<26} "
+        "用途 name  [角色 role; 集合 collections]"
     )
     for row in rows:
         state = _key_state(row)
+        scoped = [f"role {row['role']}"] if row["role"] else []
+        if row["collections"] is not None:
+            scoped.append("collections " + ",".join(row["collections"]))
         click.echo(
             f"{row['key_id']:<14} {row['username']:<20} {state:<12} "
             f"{_when(row['expires_at']):<26} {row['name']}"
+            + (f"  [{'; '.join(scoped)}]" if scoped else "")
         )
 
 

@@ -21,7 +21,10 @@ def body_doc(
     summary: str, *params: Param, description: str = "", not_found: bool = False
 ) -> RouteDoc:
     """A console GET answering one JSON body (200, or 304 to its ETag)."""
-    responses = {200: Body(summary, _OBJECT), 304: _NOT_MODIFIED}
+    responses = {
+        200: Body(summary, _OBJECT, headers=("ETag", "Last-Modified", "Cache-Control")),
+        304: _NOT_MODIFIED,
+    }
     if not_found:
         responses[404] = Body("not found")
     return RouteDoc(summary, tags=TAGS, params=(*params, _IF_NONE_MATCH), responses=responses,

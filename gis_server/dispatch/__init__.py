@@ -17,8 +17,16 @@ TAGS = ("dispatch",)
 _CODE = Param("code", "path", required=True, description="event code")
 
 
-def _ok(description: str, schema: dict | None = None, types: tuple[str, ...] = ()) -> Body:
-    return Body(description, schema, types) if types else Body(description, schema)
+_VERSIONED = ("ETag",)  # '"v<version>"' of the event, for If-Match on its next action
+
+
+def _ok(
+    description: str,
+    schema: dict | None = None,
+    types: tuple[str, ...] = (),
+    headers: tuple[str, ...] = (),
+) -> Body:
+    return Body(description, schema, types or ("application/json",), headers)
 
 
 def _event_routes() -> list[Route]:
@@ -33,8 +41,9 @@ def _event_routes() -> list[Route]:
             "Submit an event (12345, 数字城管, camera AI, geofence, grid worker); idempotent "
             "on (source, external_id); auto-dispatched", Role.REPORTER, TAGS,
             request=Body("the ticket", schemas.INTAKE),
-            responses={201: _ok("created and dispatched", schemas.EVENT),
-                       200: _ok("re-sent ticket: the existing event", schemas.EVENT)})),
+            responses={201: _ok("created and dispatched", schemas.EVENT, headers=("ETag", "Location")),
+                       200: _ok("re-sent ticket: the existing event", schemas.EVENT,
+                                headers=("ETag", "Location"))})),
         api_route("/api/events", events.list_events, methods=["GET"], doc=RouteDoc(
             "Queues of events (new, manual, overdue, returned, mine …), filtered and paged",
             Role.GRID_WORKER, TAGS, queue_params,
@@ -42,13 +51,13 @@ def _event_routes() -> list[Route]:
         api_route("/api/events/{code}", events.detail, methods=["GET"], doc=RouteDoc(
             "One event with its timeline; the reporter's contact for dispatchers and admins",
             Role.GRID_WORKER, TAGS, (_CODE,),
-            responses={200: _ok("the event", schemas.EVENT_DETAIL)})),
+            responses={200: _ok("the event", schemas.EVENT_DETAIL, headers=_VERSIONED)})),
         api_route("/api/events/{code}/actions", events.act, methods=["POST"], doc=RouteDoc(
             "Act on an event: dispatch, accept, return, resolve, verify, close, reopen, "
             "escalate, cohandle, callback (409 names the allowed next actions)",
             Role.GRID_WORKER, TAGS, (_CODE, Param("If-Match", "header")),
             request=Body("the action", schemas.ACTION),
-            responses={200: _ok("the event afterwards", schemas.EVENT)})),
+            responses={200: _ok("the event afterwards", schemas.EVENT, headers=_VERSIONED)})),
         api_route("/api/events/{code}/nearby", events.nearby_resources, methods=["GET"], doc=RouteDoc(
             "Cameras, vehicles and boats near an event, and its grid worker",
             Role.GRID_WORKER, TAGS, (_CODE, Param("limit", schema={"type": "integer"})),
@@ -73,7 +82,8 @@ def _photo_routes() -> list[Route]:
             responses={201: _ok("stored", schemas.PHOTO)})),
         api_route("/api/events/{code}/photos/{name}", photos.serve, methods=["GET"], doc=RouteDoc(
             "A photo of an event, for those who may see the event", Role.GRID_WORKER, TAGS,
-            (_CODE, name), responses={200: _ok("the image", None, photos.UPLOAD_TYPES)})),
+            (_CODE, name), responses={200: _ok("the image", None, photos.UPLOAD_TYPES,
+                                               ("Cache-Control",))})),
     ]  # fmt: skip
 
 

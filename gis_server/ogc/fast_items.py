@@ -32,7 +32,7 @@ from gis_server.ogc.source import Source
 from gis_server.ogc.sql import Binds, item_sql
 from gis_server.ogc.writes import tags as write_tags
 from gis_server.settings import Settings
-from layers.registry import BY_ID
+from layers.base import LayerSpec
 
 _NOT_JSON = ("html", "ld+json", "csv", "xml")
 _VARY = "Accept, Accept-Language, Accept-Encoding"
@@ -84,15 +84,22 @@ class FastFeatures:
 
     # -- one feature ------------------------------------------------------
     async def item(
-        self, request: Request, api: API, source: Source, q: FeatureByIdQuery
+        self,
+        request: Request,
+        api: API,
+        source: Source,
+        q: FeatureByIdQuery,
+        layer: LayerSpec | None = None,
     ) -> Response:
+        """One feature; `layer`: its LayerSpec when Part 4 may write it (then the ETag is
+        the feature's own write tag, which If-Match is checked against)."""
         language = await _content_language(request, api)
         identifier = request.path_params["item_id"]
         key = _item_key(source, identifier)
         change = caching.clocked(
             await self.versions.get_async(source.table, self.db), source.clock_s
         )
-        write_tag = _write_tag(source)
+        write_tag = _write_tag(layer)
         binds = Binds()
         extra = write_tag[0] if write_tag else None
         statement = self._item_query(source, key, q.crs, binds, extra, q.time)
@@ -142,13 +149,12 @@ class FastFeatures:
         return statement
 
 
-def _write_tag(source: Source) -> tuple[sql.Composable, Callable[[Any], str]] | None:
+def _write_tag(layer: LayerSpec | None) -> tuple[sql.Composable, Callable[[Any], str]] | None:
     """(SQL, formatter) of the ETag writes.tags.current_etag gives an editable layer's feature.
 
     Selected in the feature's own query instead of a second one (versioned layers:
     "v<version>"; others: updated_at in µs).
     """
-    layer = BY_ID.get(source.id)
     if layer is None or not layer.editable:
         return None
     return write_tags.tag_sql(layer), lambda v: editing.etag(

@@ -6,13 +6,19 @@ onemap's `/tileMatrixSets` (JSON only, ogc/tiles/) instead.
 
 Conformance: pygeoapi's list is not onemap's (onemap's Part 4 and Processes are
 its own routes, writes.py and processes.py) and omits filter/features-filter/cql2-json (which onemap does).
+Collections: pygeoapi's, without the collections the asker may not read
+(`auth/collection_policy.py`), and each collection object says which of the
+conformance classes apply to it (`onemap:conformsTo`, onemap's extension: a
+read-only collection lists no Part 4 class) and whether it is editable.
 Queryables: pygeoapi titles each property with its bare name; onemap lists
 the registry's Chinese/English titles, enums and formats, and the geometry.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Collection, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -23,6 +29,7 @@ from pygeoapi.util import render_j2_template, to_json
 
 from gis_server.ogc.source import Source
 from gis_server.ogc.tiles.metadata import REL_SCHEMES
+from layers.base import LayerSpec
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
@@ -66,7 +73,51 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 ]
 
+PART4 = [c for c in CONFORMANCE if "/ogcapi-features-4/" in c]
+# the classes a collection's own resources answer (not the landing page, processes, TMS)
+_PER_COLLECTION = [
+    c
+    for c in CONFORMANCE
+    if ("/ogcapi-features-" in c and c not in PART4) or "/cql2/" in c or "/ogcapi-tiles-" in c
+]
+
 Result = tuple[dict[str, Any], int, str]
+
+
+def collection_conformance(layer: LayerSpec) -> dict[str, Any]:
+    """What a collection object adds: the conformance classes that apply to this collection
+    (Part 4 only when it is editable) and who may write it."""
+    meta: dict[str, Any] = {
+        "onemap:conformsTo": _PER_COLLECTION + (PART4 if layer.editable else []),
+        "onemap:editable": layer.editable,
+    }
+    if layer.editable:
+        meta["onemap:writeRole"] = layer.write_role
+    return meta
+
+
+def describe_collections(
+    api: API,
+    request: APIRequest,
+    meta: Mapping[str, dict[str, Any]],
+    hidden: Collection[str] = (),
+    dataset: str | None = None,
+) -> Result:
+    """pygeoapi's collections (or one), without `hidden`, each with its `meta` members."""
+    if hidden:  # a shallow copy: the shared API keeps every resource
+        api = copy.copy(api)
+        resources = api.config["resources"]
+        api.config = {
+            **api.config,
+            "resources": {k: v for k, v in resources.items() if k not in hidden},
+        }
+    headers, status, content = core_api.describe_collections(api, request, dataset)
+    if status != HTTPStatus.OK or request.format in (F_HTML, F_JSONLD):
+        return headers, status, content
+    doc = json.loads(content)
+    for collection in doc.get("collections", []) if dataset is None else [doc]:
+        collection.update(meta.get(collection.get("id"), {}))
+    return headers, status, to_json(doc, api.pretty_print)
 
 
 def landing_page(api: API, request: APIRequest) -> Result:

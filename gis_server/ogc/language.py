@@ -103,3 +103,22 @@ class LanguageNegotiation:
             query = [(k, chosen.decode() if k == "lang" else v) for k, v in pairs]
             scope["query_string"] = urlencode(query).encode("ascii")
         return scope
+
+
+class _Unkept(dict):
+    """A cache that keeps nothing (see `stop_config_cache`)."""
+
+    def __setitem__(self, key: object, value: object) -> None:
+        return None
+
+
+def stop_config_cache() -> None:
+    """pygeoapi's `l10n.translate_struct` keeps the first translated template config per
+    locale for the whole process, so after a rebuild (a raster imported: ogc/coverages.py)
+    or beside another app, HTML pages rendered the old config's collections (a Jinja
+    error, 500, for the new raster). Each render translates the API's own config instead
+    (a deep copy per HTML page; JSON answers never render templates)."""
+    from pygeoapi import l10n
+
+    if not isinstance(l10n._cfg_cache, _Unkept):  # noqa: SLF001 - pygeoapi's module cache
+        l10n._cfg_cache = _Unkept()  # noqa: SLF001

@@ -20,11 +20,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gis_server import editing, json_body
-from gis_server.auth import Role, require
+from gis_server.auth import Role, require_collection
 from gis_server.errors import InvalidParameter, NotFound
 from gis_server.settings import Settings
 from layers import grid_ops, topology
 from layers.grid_edits import EditResult
+from layers.registry import GRIDS
 
 _CODE = {"type": "string", "minLength": 1}
 _LINE = {"type": "object", "description": "GeoJSON LineString (CRS84)"}
@@ -232,7 +233,7 @@ def process_routes(settings: Settings) -> list[Route]:
 
     async def execute(request: Request) -> Response:
         pid = _pid(request)
-        principal = await require(request, Role.GIS_EDITOR)
+        principal = await require_collection(request, GRIDS.id, Role.GIS_EDITOR)  # grid edits
         body = await json_body.read_json(request)
         if not isinstance(body, dict) or not isinstance(body.get("inputs"), dict):
             raise InvalidParameter(

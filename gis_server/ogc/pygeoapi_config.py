@@ -39,9 +39,7 @@ def published_layers(settings: Settings, sources: list[Source]) -> list[LayerSpe
     """The LayerSpecs of what is published: kept built-in layers, then config collections."""
     layers = {layer.id: layer for layer in LAYERS}
     extras = {extra.id: extra for extra in settings.collections}
-    return [
-        layers[s.id] if s.id in layers else as_layer(s, extras[s.id].description) for s in sources
-    ]
+    return [layers[s.id] if s.id in layers else as_layer(s, extras[s.id]) for s in sources]
 
 
 def _bilingual(zh: str, en: str) -> str:

@@ -30,11 +30,14 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gis_server.auth import authenticate
+from gis_server.auth.collection_policy import CollectionPolicy
 from gis_server.database import pooled
 from gis_server.errors import DatabaseUnavailable, NotFound
 from gis_server.ogc import adb, coverages, fast_items, handlers, validate
 from gis_server.ogc.context import current_query
 from gis_server.ogc.extents import DataExtents
+from gis_server.ogc.language import stop_config_cache
 from gis_server.ogc.offline import offline_routes
 from gis_server.ogc.processes import process_routes
 from gis_server.ogc.pygeoapi_config import build_config, build_sources, published_layers
@@ -44,8 +47,10 @@ from gis_server.ogc.tiles.answer import TILE_TIMEOUT_MS, TileService
 from gis_server.ogc.tiles.metadata import TileMetadata
 from gis_server.ogc.tiles.routes import tile_routes
 from gis_server.ogc.writes import add_etag, write_routes
+from gis_server.ogc.writes.feature import path_id
 from gis_server.openapi.ogc_doc import ogc_document
 from gis_server.settings import Settings
+from layers.base import LayerSpec
 from layers.rasters import RasterStamp, raster_stamp
 
 LOGGER = logging.getLogger(__name__)
@@ -80,6 +85,9 @@ class OgcService:
         self._lock = threading.Lock()
         self._api: API | None = None
         self._sources: dict[str, Source] = {}
+        self._layers: dict[str, LayerSpec] = {}  # what is published, as LayerSpecs
+        self._collection_meta: dict[str, dict[str, Any]] = {}  # onemap:conformsTo …
+        self.policy = CollectionPolicy.from_settings(settings)  # who reads/writes what
         self._coverage_ids: set[str] = set()  # rasters published as coverages (ogc/coverages.py)
         self._raster_stamp: RasterStamp | None = None
         self._rasters_checked = 0.0
@@ -132,12 +140,16 @@ class OgcService:
         except psycopg.OperationalError as exc:
             LOGGER.error("OGC API not ready: %s", exc)
             raise DatabaseUnavailable("database unavailable, retry later") from None
-        openapi = ogc_document(  # onemap's, not pygeoapi's get_oas
-            self.settings.ogc.public_reads, published_layers(self.settings, sources)
-        )
+        layers = published_layers(self.settings, sources)
+        openapi = ogc_document(self.settings.ogc.public_reads, layers)  # not pygeoapi's get_oas
         self._sources = {s.id: s for s in sources}
+        self._layers = {layer.id: layer for layer in layers}
+        self._collection_meta = {
+            layer.id: handlers.collection_conformance(layer) for layer in layers
+        }
         self._coverage_ids, self._raster_stamp = coverage_ids, stamp
         self._api = API(config, openapi)
+        stop_config_cache()  # HTML pages render this API's config, not a cached older one
         # pygeoapi logs every 4xx with a traceback; onemap logs 5xx itself (see _call).
         logging.getLogger("pygeoapi").setLevel(logging.CRITICAL)
 
@@ -173,6 +185,12 @@ class OgcService:
         if self._api is not None:
             return self.source(collection_id)
         return await run_in_threadpool(self.source, collection_id)
+
+    async def layer_async(self, collection_id: str) -> LayerSpec:
+        """The LayerSpec of a published collection (a config collection's `ConfigLayer`):
+        what Part 4 writes and ETags read; NotFound for an unknown one."""
+        await self.source_async(collection_id)
+        return self._layers[collection_id]
 
     # -- dispatch ---------------------------------------------------------
     async def _call(
@@ -242,8 +260,13 @@ class OgcService:
     async def collections(self, request: Request) -> Response:
         validate.check_format(request.query_params)
         await self.coverage_ids_async()
-        await self.extents.apply(self.api().config["resources"], list(self._sources.values()))
-        return await self._call(request, core_api.describe_collections)
+        principal = await authenticate(request)
+        hidden = {cid for cid in self._sources if not self.policy.visible(principal, cid)}
+        shown = [s for s in self._sources.values() if s.id not in hidden]
+        await self.extents.apply(self.api().config["resources"], shown)
+        return await self._call(
+            request, handlers.describe_collections, self._collection_meta, hidden
+        )
 
     async def collection(self, request: Request) -> Response:
         cid = request.path_params["collection_id"]
@@ -251,7 +274,9 @@ class OgcService:
             source = await run_in_threadpool(self.source, cid)
             await self.extents.apply(self.api().config["resources"], [source])
         validate.check_format(request.query_params)
-        return await self._call(request, core_api.describe_collections, cid)
+        return await self._call(
+            request, handlers.describe_collections, self._collection_meta, (), cid
+        )
 
     async def queryables(self, request: Request) -> Response:
         source = await run_in_threadpool(self.source, request.path_params["collection_id"])
@@ -288,7 +313,8 @@ class OgcService:
         source = await self.source_async(cid)
         query = validate.feature_query(source, request.query_params)
         if fast_items.wants_geojson(request):
-            return await self.fast.item(request, self.api(), source, query)
+            layer = self._layers.get(cid)
+            return await self.fast.item(request, self.api(), source, query, layer)
         response = await self._call(
             request,
             itemtypes_api.get_collection_item,
@@ -297,7 +323,8 @@ class OgcService:
             query=query,
             geojson=True,
         )
-        await add_etag(response, self.settings, cid, request.path_params["item_id"])
+        item_id = path_id(self._layers[cid], request.path_params["item_id"])
+        await add_etag(response, self.settings, self._layers.get(cid), item_id)
         return response
 
     def routes(self) -> list[BaseRoute]:
@@ -321,7 +348,7 @@ class OgcService:
                 self.item,
                 methods=["GET", "HEAD"],
             ),
-            *write_routes(self.settings, self.source_async),  # Part 4 writes, OPTIONS
+            *write_routes(self.settings, self.layer_async),  # Part 4 writes, OPTIONS
             *process_routes(self.settings),  # grid-reshape, grid-split, grid-merge
             *tile_routes(self.tiles, tile_metadata),  # OGC API - Tiles (MVT from PostGIS)
             # rasters from `onemap import raster`

@@ -8,7 +8,7 @@ settings.collections (columns introspected once, at start-up).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 
@@ -25,6 +25,23 @@ class Column:
     format: str | None = None  # date-time | date
     title: str | None = None
     enum: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """What Part 4 writes to a `collections:` table need beyond what reads need
+    (introspected once, like the columns)."""
+
+    geometry_type: str  # GeoJSON name (Point, MultiPolygon …), "Geometry" for any
+    data_types: tuple[tuple[str, str], ...]  # (column, PostgreSQL data_type)
+    indexed: frozenset[str]  # columns in an index: a too-long key is a database error
+    generated: frozenset[str]  # identity ALWAYS / GENERATED columns: never written
+    id_default: bool  # the id column has a default (serial, identity): POST may omit it
+    has_updated_at: bool  # an `updated_at` column, set on every update
+    writable: bool  # a table (not a view)
+
+    def data_type(self, column: str) -> str:
+        return dict(self.data_types).get(column, "text")
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,7 @@ class Source:
     derived: tuple[tuple[str, str], ...] = ()
     # answers change with the clock alone (derived properties): validators turn over this often
     clock_s: int = 0
+    table_info: TableInfo | None = None  # config collections: what a write needs to know
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -138,12 +156,48 @@ def key_columns(conn: psycopg.Connection, table: str) -> tuple[str, ...]:
         return tuple(r[0] for r in cur.fetchall())
 
 
+_GEOJSON_TYPES = {
+    t.upper(): t
+    for t in ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+}
+
+
+def _table_info(
+    conn: psycopg.Connection, extra: ExtraCollection, rows: list, geometry_type: str | None
+) -> TableInfo:
+    schema, name = _split(extra.table)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT c.relkind IN ('r', 'p'), coalesce(array_agg(DISTINCT a.attname) "
+            "FILTER (WHERE a.attname IS NOT NULL), '{}') FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_index i ON i.indrelid = c.oid "
+            "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) "
+            "WHERE n.nspname = %s AND c.relname = %s GROUP BY c.relkind",
+            (schema, name),
+        )
+        writable, indexed = cur.fetchone()
+    generated = frozenset(r[0] for r in rows if r[4] == "ALWAYS" or r[5] == "ALWAYS")
+    id_row = next(r for r in rows if r[0] == extra.id_column)
+    return TableInfo(
+        geometry_type=_GEOJSON_TYPES.get((geometry_type or "").upper(), "Geometry"),
+        data_types=tuple((r[0], r[1]) for r in rows),
+        indexed=frozenset(indexed),
+        generated=generated,
+        id_default=id_row[3] is not None or id_row[4] == "YES" or extra.id_column in generated,
+        has_updated_at=any(r[0] == "updated_at" and r[1].startswith("timestamp") for r in rows),
+        writable=bool(writable),
+    )
+
+
 def from_extra(conn: psycopg.Connection, extra: ExtraCollection) -> Source:
     """Introspect an extra table/view: every non-geometry column becomes a property."""
     schema, name = _split(extra.table)
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT column_name, data_type, udt_name FROM information_schema.columns "
+            "SELECT column_name, data_type, udt_name, column_default, is_identity, "
+            "CASE WHEN is_identity = 'YES' THEN identity_generation ELSE is_generated END "
+            "FROM information_schema.columns "
             "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
             (schema, name),
         )
@@ -151,8 +205,8 @@ def from_extra(conn: psycopg.Connection, extra: ExtraCollection) -> Source:
         if not rows:
             raise LookupError(f"collections: table {extra.table!r} not found")
         cur.execute(
-            "SELECT srid FROM geometry_columns WHERE f_table_schema = %s AND f_table_name = %s "
-            "AND f_geometry_column = %s",
+            "SELECT srid, type FROM geometry_columns WHERE f_table_schema = %s "
+            "AND f_table_name = %s AND f_geometry_column = %s",
             (schema, name, extra.geometry_column),
         )
         srid_row = cur.fetchone()
@@ -161,10 +215,11 @@ def from_extra(conn: psycopg.Connection, extra: ExtraCollection) -> Source:
         if col is not None and col not in names:
             raise LookupError(f"collections: {extra.id}: column {col!r} not in {extra.table}")
     columns = tuple(
-        Column(col, *_json_type(data_type))
-        for col, data_type, udt in rows
-        if udt not in ("geometry", "geography")
+        Column(r[0], *_json_type(r[1])) for r in rows if r[2] not in ("geometry", "geography")
     )
+    info = _table_info(conn, extra, rows, srid_row[1] if srid_row else None)
+    if extra.editable and not info.writable:
+        raise LookupError(f"collections: {extra.id}: editable, but {extra.table} is not a table")
     id_col = next(c for c in columns if c.name == extra.id_column)
     return Source(
         id=extra.id,
@@ -177,23 +232,40 @@ def from_extra(conn: psycopg.Connection, extra: ExtraCollection) -> Source:
         order_key=_order_key(extra.id_column, key_columns(conn, extra.table)),
         time_start=extra.time_column,
         title=extra.title or extra.id,
+        table_info=info,
     )
 
 
-def as_layer(source: Source, description: str = "") -> LayerSpec:
-    """A read-only LayerSpec of a `collections:` table, so what is generated from layers
-    (the OGC OpenAPI document) covers it too; its titles are the column names."""
-    return LayerSpec(
+@dataclass(frozen=True)
+class ConfigLayer(LayerSpec):
+    """The LayerSpec of a `collections:` table: what the write path (ogc/writes/) and the
+    OpenAPI document read from any layer, plus the table facts only such a table needs
+    (its SRID, introspected column types and keys; its ETag is a hash of the row)."""
+
+    srid: int = 4326
+    info: TableInfo | None = field(default=None, compare=False)
+
+
+def as_layer(source: Source, extra: ExtraCollection | None = None) -> ConfigLayer:
+    """The LayerSpec of a `collections:` table, so what is generated from layers (the OGC
+    OpenAPI document, Part 4 writes when `editable`) covers it too; its titles are the
+    column names."""
+    description = extra.description if extra else ""
+    info = source.table_info
+    return ConfigLayer(
         id=source.id,
         table=source.table,
         title_zh=source.title,
         title_en=source.title,
         description_zh=description or source.title,
         description_en=description or source.title,
-        geometry_type="Geometry",
+        geometry_type=info.geometry_type if info else "Geometry",
         properties=tuple(Prop(c.name, c.type, c.name, c.name, c.format) for c in source.columns),
         id_column=source.id_column,
         id_type=source.id_type,
         geometry_column=source.geometry_column,
         time_start=source.time_start,
+        write_role=extra.write_role if extra is not None and extra.editable else None,
+        srid=source.srid,
+        info=info,
     )

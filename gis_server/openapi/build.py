@@ -6,6 +6,10 @@ The statuses every route can answer are added once, here, so no route has
 to remember them: 400 (NUL or a malformed parameter), 401/403 below the
 route's role (and 401 on every read when `ogc.public_reads` is off), 413 for
 a body over `server.max_body_bytes`, 503 (with Retry-After) while PostGIS is away.
+Response headers are declared the same way: a `Body` names the headers it is
+sent with (`HEADERS` describes each once), and the headers a status always
+carries (401 WWW-Authenticate, 405 Allow, 429/503 Retry-After, 304 the
+validators) are added here.
 """
 
 from __future__ import annotations
@@ -47,6 +51,27 @@ ERROR_TEXT = {
     429: "尝试过多 — too many failed logins (see Retry-After)",
     503: "数据库不可用 — PostGIS unreachable; retry after Retry-After seconds",
 }
+_TEXT = {"type": "string"}
+HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {"description": "the representation's validator (If-None-Match, If-Match)"},
+    "Last-Modified": {"description": "when the layer last changed (If-Modified-Since)"},
+    "Cache-Control": {"description": "how long a cache may keep the answer"},
+    "Location": {"description": "the URL of the feature created"},
+    "Allow": {"description": "the methods the resource takes"},
+    "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}},
+    "Link": {"description": "RFC 8288 links (e.g. rel=next)"},
+    "Content-Crs": {"description": "the CRS of the geometries, e.g. <http://www.opengis.net/def/crs/OGC/1.3/CRS84>"},
+    "Content-Language": {"description": "the language of the answer (zh-CN or en)"},
+    "WWW-Authenticate": {"description": 'the scheme to authenticate with (Bearer realm="onemap")'},
+}  # fmt: skip
+VALIDATORS = ("ETag", "Last-Modified", "Cache-Control")
+STATUS_HEADERS: dict[int, tuple[str, ...]] = {
+    304: VALIDATORS,
+    401: ("WWW-Authenticate",),
+    405: ("Allow",),
+    429: ("Retry-After",),
+    503: ("Retry-After",),
+}
 ERROR_REF = {"$ref": "#/components/schemas/Error"}  # both documents hold schemas.ERROR there
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
 
@@ -78,8 +103,15 @@ def _param(p: Param) -> dict[str, Any]:
     return out
 
 
+def _headers(status: int, body: Body) -> dict[str, Any]:
+    names = dict.fromkeys((*body.headers, *STATUS_HEADERS.get(status, ())))
+    return {n: {"schema": _TEXT, **HEADERS[n]} for n in names}
+
+
 def _response(status: int, body: Body) -> dict[str, Any]:
     out: dict[str, Any] = {"description": body.description or str(status)}
+    if headers := _headers(status, body):
+        out["headers"] = headers
     schema = body.schema if body.schema is not None or status < 400 else ERROR_REF
     if body.media_types and status not in (204, 304):
         out["content"] = {

@@ -15,7 +15,13 @@ from typing import Any
 from gis_server.auth.roles import Role
 from gis_server.ogc.processes import PROCESSES
 from gis_server.openapi.build import SECURITY_SCHEMES, Operation, error_body, paths
-from gis_server.openapi.ogc_features import HTML, JSONLD, TILE_MATRIX_SETS, layer_operations
+from gis_server.openapi.ogc_features import (
+    HTML,
+    JSONLD,
+    LANGUAGE,
+    TILE_MATRIX_SETS,
+    layer_operations,
+)
 from gis_server.openapi.ogc_params import LANG, f_param
 from gis_server.openapi.schemas import (
     ANY_OBJECT,
@@ -41,7 +47,13 @@ _CONFORMANCE = {
 
 
 def _json(description: str, schema: dict[str, Any] | None = None, *others: str) -> Body:
-    return Body(description, schema or ANY_OBJECT, ("application/json", *others))
+    """A JSON answer of pygeoapi's or onemap's (in the negotiated language)."""
+    return Body(description, schema or ANY_OBJECT, ("application/json", *others), LANGUAGE)
+
+
+def _kept(description: str) -> Body:
+    """onemap's tile metadata: JSON a cache may keep (Cache-Control), in no language."""
+    return Body(description, ANY_OBJECT, ("application/json",), ("Cache-Control",))
 
 
 def _common_ops() -> list[Operation]:
@@ -60,10 +72,10 @@ def _common_ops() -> list[Operation]:
         Operation("/collections", "GET", RouteDoc("集合 collections", params=page,
                   responses={200: _json("every collection", None, HTML, JSONLD)})),
         Operation("/tileMatrixSets", "GET", RouteDoc("切片方案 tile matrix sets", tags=("tiles",),
-                  params=(f_param("json"),), responses={200: _json("the tile matrix sets")})),
+                  params=(f_param("json"),), responses={200: _kept("the tile matrix sets")})),
         Operation("/tileMatrixSets/{tileMatrixSetId}", "GET", RouteDoc(
             "切片方案 a tile matrix set", tags=("tiles",), params=(tms, f_param("json")),
-            responses={200: _json("its definition (OGC TMS 2.0 JSON)"), 404: error_body(404)})),
+            responses={200: _kept("its definition (OGC TMS 2.0 JSON)"), 404: error_body(404)})),
         Operation("/collections/{collectionId}/coverage", "GET", RouteDoc(
             "栅格 a raster coverage", params=(coverage_id, f_param("GTiff", "json", "html")),
             responses={200: Body("the coverage", ANY_OBJECT, ("image/tiff", "application/prs.coverage+json",

@@ -32,6 +32,12 @@ SCHEMA_JSON = "application/schema+json"
 MVT = "application/vnd.mapbox-vector-tile"
 MERGE_PATCH = "application/merge-patch+json"
 TILE_MATRIX_SETS = ["WebMercatorQuad", "CGCS2000Quad"]
+# the response headers each kind of answer carries (described in openapi/build.HEADERS)
+LANGUAGE = ("Content-Language",)
+CACHED = ("ETag", "Last-Modified", "Cache-Control")
+GEO = (*CACHED, "Content-Crs", "Content-Language")
+KEPT = ("Cache-Control",)  # tile metadata: public, max-age=300
+NOT_MODIFIED = Body("not modified (If-None-Match)", None, ())
 DRY_RUN_ANSWER = {
     "type": "object",
     "required": ["onemap:dry_run"],
@@ -43,8 +49,10 @@ def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(description: str, schema: dict | None = None, *others: str) -> Body:
-    return Body(description, schema or ANY_OBJECT, ("application/json", *others))
+def _json(
+    description: str, schema: dict | None = None, *others: str, headers: tuple[str, ...] = ()
+) -> Body:
+    return Body(description, schema or ANY_OBJECT, ("application/json", *others), headers)
 
 
 def _read_ops(layer: LayerSpec) -> list[Operation]:
@@ -57,8 +65,12 @@ def _read_ops(layer: LayerSpec) -> list[Operation]:
         params=ITEMS_QUERY + property_params(layer),
         responses={
             200: Body(
-                "要素集 a GeoJSON FeatureCollection", fc_ref, (GEOJSON, HTML, JSONLD, "text/csv")
+                "要素集 a GeoJSON FeatureCollection",
+                fc_ref,
+                (GEOJSON, HTML, JSONLD, "text/csv"),
+                GEO,
             ),
+            304: NOT_MODIFIED,
             404: error_body(404),
         },
     )
@@ -67,7 +79,13 @@ def _read_ops(layer: LayerSpec) -> list[Operation]:
         tags=tags,
         params=(item_id_param(layer), *FEATURE_QUERY),
         responses={
-            200: Body("the feature", feature_ref, (GEOJSON, HTML, JSONLD)),
+            200: Body(
+                "the feature (ETag: its write tag when the layer is editable)",
+                feature_ref,
+                (GEOJSON, HTML, JSONLD),
+                GEO,
+            ),
+            304: NOT_MODIFIED,
             404: error_body(404),
         },
     )
@@ -75,19 +93,26 @@ def _read_ops(layer: LayerSpec) -> list[Operation]:
         f"{layer.title} — 集合 collection",
         tags=tags,
         params=(f_param("json", "html", "jsonld"), LANG),
-        responses={200: _json("the collection", None, HTML, JSONLD), 404: error_body(404)},
+        responses={
+            200: _json("the collection", None, HTML, JSONLD, headers=LANGUAGE),
+            404: error_body(404),
+        },
     )
     queryables = RouteDoc(
         f"{layer.title} — 可查询属性 queryables",
         tags=tags,
         params=(f_param("json", "html"), LANG),
-        responses={200: Body("JSON Schema of the queryables", ANY_OBJECT, (SCHEMA_JSON, HTML))},
+        responses={
+            200: Body("JSON Schema of the queryables", ANY_OBJECT, (SCHEMA_JSON, HTML), LANGUAGE)
+        },
     )
     schema = RouteDoc(
         f"{layer.title} — 模式 schema",
         tags=tags,
         params=(f_param("json", "html"), LANG),
-        responses={200: Body("JSON Schema of the features", ANY_OBJECT, (SCHEMA_JSON, HTML))},
+        responses={
+            200: Body("JSON Schema of the features", ANY_OBJECT, (SCHEMA_JSON, HTML), LANGUAGE)
+        },
     )
     return [
         Operation(c, "GET", collection),
@@ -102,7 +127,7 @@ def _read_ops(layer: LayerSpec) -> list[Operation]:
 
 def _options_ops(layer: LayerSpec) -> list[Operation]:
     c = f"/collections/{layer.id}"
-    answer = {204: Body("`Allow` lists the methods the resource takes", None, ())}
+    answer = {204: Body("`Allow` lists the methods the resource takes", None, (), ("Allow",))}
     return [
         Operation(f"{c}/items", "OPTIONS", RouteDoc("items: allowed methods", tags=(layer.id,), responses=answer)),
         Operation(
@@ -131,18 +156,18 @@ def _tile_ops(layer: LayerSpec) -> list[Operation]:
             *FILTER_PARAMS,
         ),
         responses={
-            200: Body("the tile", {"type": "string", "format": "binary"}, (MVT,)),
-            204: Body("empty tile", None, ()),
-            304: Body("not modified (If-None-Match)", None, ()),
+            200: Body("the tile", {"type": "string", "format": "binary"}, (MVT,), CACHED),
+            204: Body("empty tile", None, (), CACHED),
+            304: NOT_MODIFIED,
             404: error_body(404, "tile outside the tile matrix set, or below the layer's zoom"),
         },
     )
     return [
         Operation(c, "GET", RouteDoc(f"{layer.title} — 切片集 tilesets", tags=tags, params=(f_param("json"),),
-                                     responses={200: _json("tilesets list")})),
+                                     responses={200: _json("tilesets list", headers=KEPT)})),
         Operation(f"{c}/{{tileMatrixSetId}}", "GET", RouteDoc(
             f"{layer.title} — 切片集 tileset", tags=tags, params=(tms, f_param("json")),
-            responses={200: _json("tileset metadata (TileJSON-style members)"), 404: error_body(404)})),
+            responses={200: _json("tileset metadata (TileJSON-style members)", headers=KEPT), 404: error_body(404)})),
         Operation(f"{c}/{{tileMatrixSetId}}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}", "GET", tile),
     ]  # fmt: skip
 
@@ -156,7 +181,10 @@ def _write_ops(layer: LayerSpec) -> list[Operation]:
     patch = Body(
         "a JSON merge patch", ref(f"{layer.id}.Patch"), (MERGE_PATCH, GEOJSON, "application/json")
     )
-    written = Body("the feature as stored (ETag: its new version)", feature_ref, (GEOJSON,))
+    written = Body("the feature as stored (ETag: its new version)", feature_ref, (GEOJSON,),
+                   ("ETag",))  # fmt: skip
+    created = Body("the feature as stored (Location: its URL; ETag: its version)", feature_ref,
+                   (GEOJSON,), ("Location", "ETag"))  # fmt: skip
     preview = Body("dry_run=true: what would be written (nothing was)", DRY_RUN_ANSWER, (GEOJSON,))
     fails = {s: error_body(s) for s in (404, 409, 415, 422)}
     if_match = () if not layer.if_match_required else (428,)
@@ -165,7 +193,7 @@ def _write_ops(layer: LayerSpec) -> list[Operation]:
     write = dict(role=role, tags=tags)
     return [
         Operation(c, "POST", RouteDoc(f"{layer.title} — 新增 create", params=(DRY_RUN,), request=body,
-                                      responses={200: preview, 201: written, **fails}, **write)),
+                                      responses={200: preview, 201: created, **fails}, **write)),
         Operation(f"{c}/{{featureId}}", "PUT", RouteDoc(f"{layer.title} — 替换 replace",
                   params=(pid, IF_MATCH, DRY_RUN), request=body, responses={200: written, **item_fails}, **write)),
         Operation(f"{c}/{{featureId}}", "PATCH", RouteDoc(f"{layer.title} — 修改 update",

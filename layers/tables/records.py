@@ -118,6 +118,10 @@ api_keys = Table(
     timestamp("expires_at"),
     timestamp("revoked_at"),
     timestamp("last_used_at"),
+    # scoped keys (migration 0012): a role below the user's, and the collections it may
+    # write or read when they are restricted (NULL: the user's role; every collection)
+    Column("role", Text),
+    Column("collections", ARRAY(Text)),
     Index("api_keys_user", "user_id"),
 )
 

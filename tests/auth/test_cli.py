@@ -116,6 +116,23 @@ def test_keys_issue_list_revoke(run, client):
     assert client.get("/api/auth/me", headers={"X-API-Key": key}).status_code == 401
 
 
+def test_keys_issue_scoped(run, client):
+    name = _name()
+    run("users", "add", name, "--role", "gis_editor", "--password-stdin", input=PASSWORD)
+    args = ("keys", "issue", "--user", name, "--name", "scoped")
+    r = run(*args, "--role", "viewer", "--collections", "cameras, grids")
+    assert r.exit_code == 0, r.output
+    key = r.output.strip().splitlines()[-1]
+    me = client.get("/api/auth/me", headers={"X-API-Key": key}).json()
+    assert me["role"] == "viewer" and me["collections"] == ["cameras", "grids"]
+    listed = run("keys", "list", "--user", name).output
+    assert "role viewer" in listed and "collections cameras,grids" in listed
+    r = run(*args, "--role", "admin")  # never above the user's role
+    assert r.exit_code == 1 and "cannot be above" in r.output
+    assert run(*args, "--collections", " , ").exit_code == 1
+    assert run(*args, "--role", "chief").exit_code == 2
+
+
 def test_keys_errors(run):
     r = run("keys", "issue", "--user", "no-such-user", "--name", "x")
     assert r.exit_code == 1 and "no active user" in r.output

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gis_server.auth import Role
 from tests.editing.conftest import TOWN, envelope_sql
 
 EXEC = "/ogc/processes/{}/execution"
@@ -143,9 +144,13 @@ def test_processes_listed_and_bad_inputs(client, town, editor):
     assert r.status_code == 412
 
 
-def test_check_report_api_and_cli(client, town, sql, db_dsn):
-    r = client.get("/api/grids/check")
+def test_check_report_api_and_cli(client, town, sql, db_dsn, key):
+    assert client.get("/api/grids/check").status_code == 401  # seconds of work: signed in
+    viewer = {"X-API-Key": key(Role.VIEWER)}
+    r = client.get("/api/grids/check", headers=viewer)
     assert r.status_code == 200
+    # kept for the grids' version: the same report (its elapsed_ms too), not a second run
+    assert client.get("/api/grids/check", headers=viewer).json() == r.json()
     mine = [v for v in r.json()["violations"] if v["town_code"] == TOWN]
     assert mine == []
     # a bad layout written behind the API's back: an overlap of 10 x 100 m between specials
@@ -153,7 +158,10 @@ def test_check_report_api_and_cli(client, town, sql, db_dsn):
         f"INSERT INTO grids (code, name, town_code, grid_type, geom) VALUES ('T9-S', 's', %s, 'special', {envelope_sql(0, 0, 110, 100)}), ('T9-S3', 's', %s, 'special', {envelope_sql(100, 0, 200, 100)}) RETURNING 1",
         (TOWN, TOWN),
     )
-    r = client.get("/api/grids/check", params={"type": "special"}).json()
+    # the report kept for the grids' old version is not served for the new one
+    again = client.get("/api/grids/check", headers=viewer).json()
+    assert any(v["code"] == "T9-S" for v in again["violations"])
+    r = client.get("/api/grids/check", params={"type": "special"}, headers=viewer).json()
     mine = [v for v in r["violations"] if v["town_code"] == TOWN]
     assert [(v["kind"], v["code"], v["other"], round(v["area_m2"], 1)) for v in mine] == [
         ("overlap", "T9-S", "T9-S3", 1000.0)

@@ -15,7 +15,8 @@ from starlette.requests import Request
 
 from gis_server import editing, json_body
 from gis_server.auth import Principal
-from gis_server.errors import InvalidFeature
+from gis_server.errors import InvalidFeature, NotFound
+from gis_server.ogc.source import ConfigLayer
 from gis_server.settings import Settings
 from layers import grid_edits
 from layers.base import LayerSpec, Prop
@@ -29,13 +30,20 @@ LAYER_READ_ONLY = {"events": lifecycle.LOOP_COLUMNS}
 
 
 def read_only(layer: LayerSpec) -> frozenset[str]:
-    """The properties of `layer` that a Part 4 write may not set (derived ones are computed)."""
+    """The properties of `layer` that a Part 4 write may not set (derived ones are computed;
+    a config table: its generated and identity-always columns)."""
+    if isinstance(layer, ConfigLayer):
+        return layer.info.generated if layer.info else frozenset()
     derived = frozenset(p.name for p in layer.properties if p.derived is not None)
     return READ_ONLY | LAYER_READ_ONLY.get(layer.id, frozenset()) | derived
 
 
 ACTIONS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
-_GEOMETRY_TYPES = {"MultiPolygon": ("Polygon", "MultiPolygon"), "Point": ("Point",)}
+_GEOMETRY_TYPES = {  # what a layer's geometry type takes (a single part becomes a Multi*)
+    "Geometry": ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"),
+    **{f"Multi{t}": (t, f"Multi{t}") for t in ("Point", "LineString", "Polygon")},
+}
+_PG_LIMITS = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1, "real": 3.4e38}
 _FEATURE_MEMBERS = frozenset({"type", "id", "properties", "geometry", "bbox", "links"})
 _READ_ONLY_WHY = {
     None: "只读属性,由系统维护 — read-only property",
@@ -54,7 +62,7 @@ class FeatureWrite:
 
     layer: LayerSpec
     method: str
-    code: str
+    code: Any  # the id (str or int); None for a POST whose table makes the id
     props: dict[str, Any]
     geometry: str | None  # GeoJSON text; None keeps the current geometry (PATCH, DELETE)
     tags: list[str] | None
@@ -75,10 +83,14 @@ class Written:
     feature: dict[str, Any] | None
     outputs: dict[str, Any] | None
     etag: str | None
+    code: Any = None  # the id the database gave a POST without one
 
 
 def _limit(layer: LayerSpec, prop: Prop) -> float:
     """The largest magnitude the property's column holds (PostgreSQL refuses more: a 500)."""
+    if isinstance(layer, ConfigLayer):
+        data_type = layer.info.data_type(prop.name) if layer.info else "double precision"
+        return _PG_LIMITS.get(data_type, 1.7e308)
     kind = metadata.tables[layer.table].columns[prop.name].type
     if prop.type == "integer":
         bits = 64 if isinstance(kind, BigInteger) else 16 if isinstance(kind, SmallInteger) else 32
@@ -99,9 +111,12 @@ def _check_number(layer: LayerSpec, prop: Prop, value: float) -> None:
 
 def _check_text(layer: LayerSpec, prop: Prop, value: str) -> None:
     """A string fits its column: not too long for the column's indexes, if it has any."""
-    table = metadata.tables[layer.table]
-    keyed = (*table.indexes, *table.constraints)
-    indexed = any(prop.name in {c.name for c in k.columns} for k in keyed)
+    if isinstance(layer, ConfigLayer):
+        indexed = layer.info is not None and prop.name in layer.info.indexed
+    else:
+        table = metadata.tables[layer.table]
+        keyed = (*table.indexes, *table.constraints)
+        indexed = any(prop.name in {c.name for c in k.columns} for k in keyed)
     if indexed and len(value.encode()) > MAX_KEY_BYTES:
         raise InvalidFeature(prop.name, f"过长 — longer than {MAX_KEY_BYTES} bytes")
 
@@ -109,8 +124,8 @@ def _check_text(layer: LayerSpec, prop: Prop, value: str) -> None:
 def _check_value(layer: LayerSpec, prop: Prop, value: Any) -> Any:
     if value is None:
         return None
-    kind = {"string": str, "integer": int, "number": (int, float)}[prop.type]
-    if isinstance(value, bool) or not isinstance(value, kind):
+    kind = {"string": str, "integer": int, "number": (int, float), "boolean": bool}[prop.type]
+    if (isinstance(value, bool) and prop.type != "boolean") or not isinstance(value, kind):
         raise InvalidFeature(prop.name, f"类型应为 {prop.type} — expected {prop.type}")
     if prop.type in ("integer", "number"):
         _check_number(layer, prop, value)
@@ -192,12 +207,23 @@ def parse_feature(
     if unknown:
         raise InvalidFeature(sorted(unknown)[0], "未知成员 — unknown member of the feature")
     props = check_properties(layer, body.get("properties"))
-    code = props.get("code", body.get("id"))
-    if path_code is None and not isinstance(code, str) or (code is not None and code == ""):
-        raise InvalidFeature("code", "缺少编码 — missing code (properties.code or id)")
+    key = layer.id_column
+    code = props.get(key, body.get("id"))
+    generated = isinstance(layer, ConfigLayer) and layer.info is not None and layer.info.id_default
+    if code is None and path_code is None and generated:
+        pass  # the table gives the id (serial, identity)
+    elif code is not None and layer.id_type == "integer":
+        if isinstance(code, bool) or not isinstance(code, int):
+            raise InvalidFeature(key, "类型应为 integer — the id must be an integer")
+    elif path_code is None and not isinstance(code, str) or (code is not None and code == ""):
+        raise InvalidFeature(key, f"缺少编码 — missing code (properties.{key} or id)")
     if path_code is not None and code is not None and code != path_code:
-        raise InvalidFeature("code", f"与路径中的编码 {path_code} 不一致 — differs from the URL")
-    props["code"] = path_code or code
+        raise InvalidFeature(key, f"与路径中的编码 {path_code} 不一致 — differs from the URL")
+    if key in read_only(layer) and code is not None and path_code is None:
+        raise InvalidFeature(key, _READ_ONLY_WHY[None])
+    props.pop(key, None)
+    if path_code is not None or code is not None:
+        props[key] = path_code if path_code is not None else code
     geometry = None
     if "geometry" in body or not patch:
         geometry = check_geometry(layer, body.get("geometry"))
@@ -209,11 +235,24 @@ async def read_write(
 ) -> FeatureWrite:
     """The request as a FeatureWrite: body (POST/PUT/PATCH) and If-Match checked."""
     method = request.method
-    path_code = request.path_params.get("item_id")
-    props: dict[str, Any] = {"code": path_code}
+    path_code = path_id(layer, request.path_params.get("item_id"))
+    props: dict[str, Any] = {layer.id_column: path_code}
     geometry = None
     if method in ("POST", "PUT", "PATCH"):
         body = await json_body.read_json(request)  # Content-Type checked by the route (415)
         props, geometry = parse_feature(layer, body, patch=method == "PATCH", path_code=path_code)
     tags = None if method == "POST" else editing.if_match(request, layer.id, settings)
-    return FeatureWrite(layer, method, props["code"], props, geometry, tags, principal, request)
+    code = props.get(layer.id_column)
+    return FeatureWrite(layer, method, code, props, geometry, tags, principal, request)
+
+
+def path_id(layer: LayerSpec, item_id: str | None) -> Any:
+    """The feature id of the URL, typed like the id column (404 for a non-integer)."""
+    if item_id is None or layer.id_type != "integer":
+        return item_id
+    try:
+        return int(item_id)
+    except ValueError:
+        raise NotFound(
+            f"没有该要素 — no feature {item_id!r} in {layer.id} (ids are integers)"
+        ) from None

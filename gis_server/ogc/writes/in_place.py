@@ -12,6 +12,7 @@ from gis_server import editing
 from gis_server.auth import audit, client_ip
 from gis_server.database import ident
 from gis_server.errors import NotFound, PreconditionFailed
+from gis_server.ogc.source import ConfigLayer
 from gis_server.ogc.writes.feature import FeatureWrite, Written, read_only, validate_geometry_sql
 from gis_server.ogc.writes.tags import tag_sql
 from layers.base import LayerSpec
@@ -27,19 +28,33 @@ _COVERING_GRID = (
 )
 
 
+def _srid(layer: LayerSpec) -> int:
+    """The table's SRID: 4326 for built-in layers, introspected for config tables."""
+    return layer.srid if isinstance(layer, ConfigLayer) else 4326
+
+
+def _geometry_in(layer: LayerSpec) -> str:
+    """The SQL of a GeoJSON (CRS84) parameter in the table's SRID and geometry type."""
+    geom = _GEOMETRY_IN if _srid(layer) == 4326 else f"ST_Transform({_GEOMETRY_IN}, {_srid(layer)})"
+    return f"ST_Multi({geom})" if layer.geometry_type.startswith("Multi") else geom
+
+
 def _feature_sql(layer: LayerSpec) -> sql.Composable:
     props = sql.SQL(", ").join(
         sql.SQL("{}, {}").format(sql.Literal(p.name), ident(p.name))
         for p in layer.properties
         if p.derived is None
     )
+    geom = ident(layer.geometry_column)
+    if _srid(layer) != 4326:
+        geom = sql.SQL("ST_Transform({}, 4326)").format(geom)
     return sql.SQL(
         "json_build_object('type', 'Feature', 'id', {id}, 'geometry', "
         "ST_AsGeoJSON({geom}, 9, 0)::json, 'properties', json_build_object({props}))"
-    ).format(id=ident(layer.id_column), geom=ident(layer.geometry_column), props=props)
+    ).format(id=ident(layer.id_column), geom=geom, props=props)
 
 
-def _row(cur: Cursor, layer: LayerSpec, code: str, lock: bool) -> tuple[Any, str] | None:
+def _row(cur: Cursor, layer: LayerSpec, code: Any, lock: bool) -> tuple[Any, str] | None:
     """(GeoJSON feature, ETag text) of the row, or None."""
     cur.execute(
         sql.SQL("SELECT {feat}, {tag} FROM {table} WHERE {id} = %s{lock}").format(
@@ -59,10 +74,9 @@ def _values_sql(layer: LayerSpec, values: Mapping[str, Any], geometry: str | Non
     geometry brings the columns derived from it (area, covering grid)."""
     out: list[tuple[str, sql.Composable, Any]] = [(k, sql.SQL("%s"), v) for k, v in values.items()]
     if geometry is not None:
-        geom = (
-            f"ST_Multi({_GEOMETRY_IN})" if layer.geometry_type.startswith("Multi") else _GEOMETRY_IN
-        )
-        out.append((layer.geometry_column, sql.SQL(geom), geometry))
+        out.append((layer.geometry_column, sql.SQL(_geometry_in(layer)), geometry))
+        if isinstance(layer, ConfigLayer):
+            return out  # a config table's columns are its own: nothing is derived
         if layer.prop("area_km2"):
             out.append(("area_km2", sql.SQL(_AREA_KM2), geometry))
         if layer.prop("grid_code") and "grid_code" not in values:
@@ -85,15 +99,18 @@ def _locked_before(cur: Cursor, write: FeatureWrite) -> Any:
     return before
 
 
-def _insert(cur: Cursor, layer: LayerSpec, triples: list) -> None:
+def _insert(cur: Cursor, layer: LayerSpec, triples: list) -> Any:
+    """INSERT the row; its id (the table's own when the body gave none)."""
     cur.execute(
-        sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+        sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING {}").format(
             ident(layer.table),
             sql.SQL(", ").join(ident(c) for c, _, _ in triples),
             sql.SQL(", ").join(e for _, e, _ in triples),
+            ident(layer.id_column),
         ),
         [v for _, _, v in triples],
     )
+    return cur.fetchone()[0]
 
 
 def _update(cur: Cursor, write: FeatureWrite, triples: list) -> None:
@@ -103,20 +120,26 @@ def _update(cur: Cursor, write: FeatureWrite, triples: list) -> None:
     if write.method == "PUT":
         writable = [p.name for p in layer.properties if p.name not in read_only(layer)]
         reset = [k for k in writable if k not in write.props]
-    sets = [sql.SQL("{} = {}").format(ident(c), e) for c, e, _ in triples if c != "code"]
+    key = layer.id_column
+    reset = [k for k in reset if k != key]
+    sets = [sql.SQL("{} = {}").format(ident(c), e) for c, e, _ in triples if c != key]
     computed = {c for c, _, _ in triples}
     sets += [sql.SQL("{} = DEFAULT").format(ident(c)) for c in reset if c not in computed]
-    sets.append(sql.SQL("updated_at = clock_timestamp()"))
+    if not isinstance(layer, ConfigLayer) or (layer.info and layer.info.has_updated_at):
+        sets.append(sql.SQL("updated_at = clock_timestamp()"))
+    if not sets:  # a PATCH of nothing on a table without updated_at: the row as it is
+        return
     cur.execute(
         sql.SQL("UPDATE {} SET {} WHERE {} = %s").format(
-            ident(layer.table), sql.SQL(", ").join(sets), ident(layer.id_column)
+            ident(layer.table), sql.SQL(", ").join(sets), ident(key)
         ),
-        [v for c, _, v in triples if c != "code"] + [write.code],
+        [v for c, _, v in triples if c != key] + [write.code],
     )
 
 
-def _write_row(cur: Cursor, write: FeatureWrite) -> tuple[Any, tuple[Any, str] | None]:
-    """(feature before, (feature, ETag text) after) of the write; after is None on DELETE."""
+def _write_row(cur: Cursor, write: FeatureWrite) -> tuple[Any, Any, tuple[Any, str] | None]:
+    """(id, feature before, (feature, ETag text) after) of the write; after is None on
+    DELETE."""
     layer = write.layer
     if write.geometry is not None:
         validate_geometry_sql(cur, write.geometry)
@@ -128,28 +151,29 @@ def _write_row(cur: Cursor, write: FeatureWrite) -> tuple[Any, tuple[Any, str] |
             ),
             (write.code,),
         )
-        return before, None
+        return write.code, before, None
     triples = _values_sql(layer, write.props, write.geometry)
+    code = write.code
     if write.method == "POST":
-        _insert(cur, layer, triples)
+        code = _insert(cur, layer, triples)
     else:
         _update(cur, write, triples)
-    return before, _row(cur, layer, write.code, lock=False)
+    return code, before, _row(cur, layer, code, lock=False)
 
 
 def write_in_place(conn: Connection, write: FeatureWrite) -> Written:
     """Insert, update or delete the feature and record the audit row."""
     with conn.cursor() as cur:
-        before, after = _write_row(cur, write)
+        code, before, after = _write_row(cur, write)
     feature, tag = after or (None, None)
     audit.record(
         conn,
         write.principal,
         write.action,
         write.layer.id,
-        write.code,
+        str(code),
         before,
         feature,
         client_ip=client_ip(write.request),
     )
-    return Written(feature, None, editing.etag(tag) if tag else None)
+    return Written(feature, None, editing.etag(tag) if tag else None, code)

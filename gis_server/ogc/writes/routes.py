@@ -7,6 +7,7 @@ really takes (`Allow`), and a write to a read-only collection with 405 and that
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from psycopg import Connection
@@ -15,15 +16,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gis_server import editing
-from gis_server.auth import require_write
+from gis_server.auth import require_collection
 from gis_server.errors import MethodNotAllowed, UnsupportedMediaType
-from gis_server.ogc.source import SourceLookup
 from gis_server.ogc.writes.feature import FeatureWrite, Written, read_write
 from gis_server.ogc.writes.in_place import write_in_place
 from gis_server.ogc.writes.versioned import write_version
 from gis_server.settings import Settings
 from layers.base import LayerSpec
-from layers.registry import BY_ID
 
 GEOJSON = "application/geo+json"
 READ = ("GET", "HEAD", "OPTIONS")
@@ -32,15 +31,14 @@ _JSON_TYPES = ("application/json", "application/geo+json")
 MERGE_PATCH = "application/merge-patch+json"
 
 
-def _layer(collection_id: str) -> LayerSpec | None:
-    """The registry layer a write may change; None for a read-only collection."""
-    layer = BY_ID.get(collection_id)
-    return layer if layer is not None and layer.editable else None
+# A published collection's LayerSpec by id (a registry layer, or a config collection's
+# `source.ConfigLayer`); NotFound for an unknown collection (the OGC service's `layer_async`).
+LayerLookup = Callable[[str], Awaitable[LayerSpec]]
 
 
-def allowed(collection_id: str, resource: str) -> tuple[str, ...]:
+def allowed(layer: LayerSpec, resource: str) -> tuple[str, ...]:
     """What `resource` ("items" or "feature") of an existing collection takes."""
-    return READ + WRITES[resource] if _layer(collection_id) is not None else READ
+    return READ + WRITES[resource] if layer.editable else READ
 
 
 def check_media_type(request: Request) -> None:
@@ -73,13 +71,15 @@ def _answer(write: FeatureWrite, written: Written) -> Response:
         body["onemap:edit"] = written.outputs
     if write.method == "POST":
         base = str(write.request.url.replace(query="")).rstrip("/")
-        headers["Location"] = f"{base}/{quote(write.code, safe='')}"
+        code = written.code if written.code is not None else write.code
+        headers["Location"] = f"{base}/{quote(str(code), safe='')}"
     status = 201 if write.method == "POST" else 200
     return JSONResponse(body, status_code=status, headers=headers, media_type=GEOJSON)
 
 
-def write_routes(settings: Settings, sources: SourceLookup) -> list[Route]:
-    """Part 4 routes (and OPTIONS) relative to the /ogc mount; `sources` finds a collection."""
+def write_routes(settings: Settings, layers: LayerLookup) -> list[Route]:
+    """Part 4 routes (and OPTIONS) relative to the /ogc mount; `layers` finds a collection's
+    LayerSpec, so built-in layers and editable config collections take one write path."""
 
     def work(conn: Connection, write: FeatureWrite) -> Written:
         if write.layer.versioned:
@@ -88,15 +88,14 @@ def write_routes(settings: Settings, sources: SourceLookup) -> list[Route]:
 
     async def handle(request: Request) -> Response:
         cid = request.path_params["collection_id"]
-        await sources(cid)  # NotFound for a collection that does not exist
+        layer = await layers(cid)  # NotFound for a collection that does not exist
         resource = "feature" if "item_id" in request.path_params else "items"
-        allow = allowed(cid, resource)
+        allow = allowed(layer, resource)
         if request.method == "OPTIONS":
             return Response(status_code=204, headers={"Allow": ", ".join(allow)})
-        layer = _layer(cid)
-        if layer is None:
+        if not layer.editable:
             raise MethodNotAllowed(f"集合只读 — collection {cid!r} is read-only", allow=allow)
-        principal = await require_write(request, layer.id)
+        principal = await require_collection(request, cid, layer.write_role or "admin")
         if request.method != "DELETE":
             check_media_type(request)
         write = await read_write(request, layer, principal, settings)
