@@ -1,4 +1,4 @@
-"""Grid workers on duty (migration 0015): duty periods, each worker's latest position and
+"""Grid workers on duty (migration 0014): duty periods, each worker's latest position and
 the positions reported on duty (kept `dispatch.duty.keep_days`)."""
 
 from __future__ import annotations

@@ -1,20 +1,20 @@
 """Grid workers on duty (duty periods, latest and day positions); fishing boats and cargo
 ships as vehicle kinds; the 禁捕区-at-night geofence rule (helper D).
 
-Revision ID: 0015
-Revises: 0011
+Revision ID: 0014
+Revises: 0012
 """
 
 from pathlib import Path
 
 from alembic import op
 
-revision = "0015"
-down_revision = "0011"
+revision = "0014"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
-_SQL = Path(__file__).resolve().parents[1] / "sql" / "0015_duty_and_vessels.sql"
+_SQL = Path(__file__).resolve().parents[1] / "sql" / "0014_duty_and_vessels.sql"
 
 _BACK = """
 DROP TABLE worker_locations;
