@@ -89,6 +89,9 @@ event_cohandlers = Table(
     Column("event_code", Text, ForeignKey("events.code", ondelete="CASCADE"), primary_key=True),
     Column("department_code", Text, ForeignKey("departments.code"), primary_key=True),
     timestamp("added_at", nullable=False),
+    timestamp("done_at"),  # the department recorded its part (cohandle_done, migration 0013)
+    Column("done_by", Text),
+    Column("done_note", Text),
 )
 
 # A grid worker's grids (a handler's department is users.department_code).

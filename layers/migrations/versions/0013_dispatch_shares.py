@@ -1,0 +1,33 @@
+"""协办 shares a co-handling department completes; timeline actions cohandle_done and photo.
+
+Revision ID: 0013
+Revises: 0011
+"""
+
+from pathlib import Path
+
+from alembic import op
+
+revision = "0013"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+_SQL = Path(__file__).resolve().parents[1] / "sql" / "0013_dispatch_shares.sql"
+
+_BACK = """
+DELETE FROM event_actions WHERE action IN ('cohandle_done', 'photo');
+ALTER TABLE event_actions DROP CONSTRAINT event_actions_action_check;
+ALTER TABLE event_actions ADD CONSTRAINT event_actions_action_check CHECK (action IN
+    ('receive','auto_dispatch','queue_manual','dispatch','accept','return','resolve','verify',
+     'reopen','close','escalate','cohandle','callback','overdue'));
+ALTER TABLE event_cohandlers DROP COLUMN done_at, DROP COLUMN done_by, DROP COLUMN done_note;
+"""
+
+
+def upgrade() -> None:
+    op.execute(_SQL.read_text(encoding="utf-8"))
+
+
+def downgrade() -> None:
+    op.execute(_BACK)
