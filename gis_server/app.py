@@ -21,6 +21,7 @@ from starlette.middleware import Middleware
 from gis_server import database
 from gis_server.api_grids import grid_api_routes
 from gis_server.auth import AuthMiddleware, auth_routes
+from gis_server.auth.key_cache import KeyCache
 from gis_server.console import console_routes
 from gis_server.dispatch import dispatch_routes, sweeper
 from gis_server.errors import OnemapError, add_exception_handlers
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await ogc.open_pools()  # the hot read paths' async pools, on this loop
         app.state.live = LiveHub(settings.database.dsn)
         app.state.live.start()  # the process's one LISTEN onemap_live (reconnects itself)
+        app.state.key_cache.start(settings.database.dsn)  # LISTEN onemap_auth: drop on change
         app.state.db = Databases(
             sync=database.open_pool(settings.database.dsn, settings.database.pool_size),
             items=ogc.fast.db,
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await app.state.live.stop()
+            await app.state.key_cache.stop()
             await sweeper.stop(overdue_sweeper)
             await ogc.close_pools()
             database.close_pool()
@@ -105,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings  # what request paths read (auth's database, …)
+    app.state.key_cache = KeyCache(settings.server.api_key_cache_s)
     app.state.ogc = ogc
     add_exception_handlers(app)
     return app

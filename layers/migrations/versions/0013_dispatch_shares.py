@@ -1,4 +1,5 @@
-"""协办 shares a co-handling department completes; timeline actions cohandle_done and photo.
+"""协办 shares a co-handling department completes; timeline actions cohandle_done and photo;
+NOTIFY onemap_auth when a key or user changes (the in-process API-key cache drops its entries).
 
 Revision ID: 0013
 Revises: 0011
@@ -16,6 +17,9 @@ depends_on = None
 _SQL = Path(__file__).resolve().parents[1] / "sql" / "0013_dispatch_shares.sql"
 
 _BACK = """
+DROP TRIGGER api_keys_auth_changed ON api_keys;
+DROP TRIGGER users_auth_changed ON users;
+DROP FUNCTION onemap_auth_changed();
 DELETE FROM event_actions WHERE action IN ('cohandle_done', 'photo');
 ALTER TABLE event_actions DROP CONSTRAINT event_actions_action_check;
 ALTER TABLE event_actions ADD CONSTRAINT event_actions_action_check CHECK (action IN
