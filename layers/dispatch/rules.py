@@ -48,17 +48,20 @@ class Rule:
         return f"duty rule #{self.id} {what}{where} → {self.department_name}"
 
 
-RULE_SQL = """
+# {town}: the event's town — a parameter here, the place's column where intake locates and
+# matches in one statement (layers/dispatch/intake.py).
+RULE_TEMPLATE = """
 SELECT r.id, r.category, r.subcategory, r.town_code, r.department_code, d.name AS department_name,
        r.time_limit_hours, r.urgent_hours, r.critical_hours, r.same_day
 FROM duty_rules r JOIN departments d ON d.code = r.department_code
 WHERE r.category = %(category)s
   AND (r.subcategory IS NULL OR r.subcategory = %(subcategory)s)
-  AND (r.town_code IS NULL OR r.town_code = %(town_code)s)
+  AND (r.town_code IS NULL OR r.town_code = {town})
   AND (%(department_code)s::text IS NULL OR r.department_code = %(department_code)s)
 ORDER BY (r.subcategory IS NOT NULL) DESC, (r.town_code IS NOT NULL) DESC
 LIMIT 1
 """
+RULE_SQL = RULE_TEMPLATE.format(town="%(town_code)s")
 
 
 def find(
