@@ -92,7 +92,9 @@ def test_due_time_follows_priority_and_same_day(cur) -> None:
     (25, "D9河道", None), (25, "D9河道", "排污"), (260, "D9纠纷", None),  # town rule via the snap
     (-500, "D9纠纷", None), (50, "D9无规则", None), (-500, "D9河道", "排污"),
 ])  # fmt: skip
-def test_intake_locates_and_matches_in_one_statement_as_apart(cur, world, x, category, subcategory) -> None:  # noqa: ANN001
+def test_intake_locates_and_matches_in_one_statement_as_apart(
+    cur, world, x, category, subcategory
+) -> None:  # noqa: ANN001
     from layers.dispatch import intake
 
     lon, lat = lonlat(world, x, 50)
