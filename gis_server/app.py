@@ -21,6 +21,7 @@ from starlette.middleware import Middleware
 from gis_server import database, replicas
 from gis_server.api_grids import grid_api_routes
 from gis_server.auth import AuthMiddleware, auth_routes
+from gis_server.auth.key_cache import KeyCache
 from gis_server.console import console_routes
 from gis_server.dispatch import dispatch_routes, sweeper
 from gis_server.duty_api import duty_routes
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await ogc.open_pools()  # the hot read paths' async pools, on this loop
         app.state.live = LiveHub(settings.database.dsn)
         app.state.live.start()  # the process's one LISTEN onemap_live (reconnects itself)
+        app.state.key_cache.start(settings.database.dsn)  # LISTEN onemap_auth: drop on change
         app.state.db = Databases(
             sync=database.open_pool(settings.database.dsn, settings.database.pool_size),
             items=ogc.fast.db,
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await run_in_threadpool(replica_set.stop)
             replicas.unregister(replica_set)
             await app.state.live.stop()
+            await app.state.key_cache.stop()
             await sweeper.stop(overdue_sweeper)
             await ogc.close_pools()
             database.close_pool()
@@ -116,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings  # what request paths read (auth's database, …)
+    app.state.key_cache = KeyCache(settings.server.api_key_cache_s)
     app.state.ogc = ogc
     app.state.replicas = replica_set
     add_exception_handlers(app)

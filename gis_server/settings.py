@@ -49,6 +49,9 @@ class ServerSettings(_Section):
     # and past that first stretch at min_body_rate bytes/s on average (408 otherwise)
     body_timeout_s: float = Field(10.0, gt=0, le=3600)
     min_body_rate: int = Field(1024, ge=0)
+    # seconds an API key's principal is kept in process (0: looked up every request);
+    # any revocation, disabling or role change clears it at once (gis_server/auth/key_cache.py)
+    api_key_cache_s: float = Field(5.0, ge=0, le=60)
 
     @field_validator("public_url")
     @classmethod

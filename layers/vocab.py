@@ -99,6 +99,8 @@ EVENT_ACTIONS = {
     "close": "归档",
     "escalate": "督办",
     "cohandle": "协办",
+    "cohandle_done": "协办完成",
     "callback": "回访",
     "overdue": "超期",
+    "photo": "上传照片",
 }

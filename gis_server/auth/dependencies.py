@@ -6,7 +6,8 @@ changes something must carry the session's CSRF token (browsers attach
 cookies by themselves; they do not attach custom headers cross-site).
 The result is cached on the request scope so middleware and route share it.
 The database comes from the app's settings (``app.state.settings``, set by
-`create_app`), never from a global.
+`create_app`), never from a global. API keys found live are kept a few seconds
+in the app's `KeyCache` (``app.state.key_cache``; cleared on any auth change).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from gis_server.auth import sessions, store
+from gis_server.auth.key_cache import KeyCache
 from gis_server.auth.principal import Principal
 from gis_server.auth.roles import Role, write_role
 from gis_server.database import pooled
@@ -48,6 +50,21 @@ def _lookup(db: DatabaseSettings, kind: str, secret: str) -> Principal | None:
         return sessions.principal_for_session(conn, secret)
 
 
+async def _principal(
+    conn: HTTPConnection, db: DatabaseSettings, kind: str, secret: str
+) -> Principal | None:
+    cache: KeyCache | None = getattr(conn.app.state, "key_cache", None)
+    if kind != "api_key" or cache is None:
+        return await run_in_threadpool(_lookup, db, kind, secret)
+    if (hit := cache.get(secret)) is not None:
+        return hit
+    generation = cache.generation()
+    principal = await run_in_threadpool(_lookup, db, kind, secret)
+    if principal is not None:
+        cache.put(secret, principal, generation)
+    return principal
+
+
 def _check_csrf(conn: HTTPConnection, principal: Principal) -> None:
     method = conn.scope.get("method", "GET")
     if principal.method != "session" or method in SAFE_METHODS:
@@ -67,7 +84,7 @@ async def authenticate(conn: HTTPConnection) -> Principal | None:
     if _CACHE not in conn.scope:
         found = credentials(conn)
         db = conn.app.state.settings.database
-        conn.scope[_CACHE] = await run_in_threadpool(_lookup, db, *found) if found else None
+        conn.scope[_CACHE] = await _principal(conn, db, *found) if found else None
     principal: Principal | None = conn.scope[_CACHE]
     if principal is not None:
         _check_csrf(conn, principal)

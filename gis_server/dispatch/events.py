@@ -20,7 +20,7 @@ from gis_server.auth import Principal, Role, require
 from gis_server.dispatch import common
 from gis_server.errors import InvalidParameter, NotFound
 from layers import vocab
-from layers.dispatch import lifecycle, nearby, queues, stats
+from layers.dispatch import lifecycle, nearby, queues, shares, stats
 from layers.dispatch.rules import LOCAL
 
 CONTACT_ROLES = (Role.DISPATCHER, Role.ADMIN)
@@ -65,11 +65,14 @@ def _detail(cur: Any, principal: Principal, code: str) -> dict[str, Any]:
     event = queues.event(cur, code)
     if event is None or not queues.can_see(cur, actor, code):
         raise NotFound(f"没有该事件或无权查看 — no event {code!r} you may see")
+    parts = shares.of_event(cur, code)
+    still_open = [s["department_code"] for s in parts if s["done_at"] is None]
     out = {
         **event,
-        "cohandlers": queues.cohandlers(cur, code),
+        "cohandlers": [s["department_code"] for s in parts],
+        "shares": parts,
         "timeline": queues.history(cur, code),
-        "allowed_actions": lifecycle.allowed_actions(event["status"], actor.role),
+        "allowed_actions": lifecycle.allowed_for(actor, event, still_open),
     }
     if principal.role in CONTACT_ROLES:
         out["reporter"] = queues.contact(cur, code)
@@ -123,8 +126,9 @@ async def act(request: Request) -> Response:
 
     def work(cur: Any) -> dict[str, Any]:
         actor = common.actor(cur, principal)
-        event = lifecycle.act(cur, code, req, actor)
-        return {**event, "allowed_actions": lifecycle.allowed_actions(event["status"], actor.role)}
+        event = lifecycle.act(cur, code, req, actor, common.policy(settings))
+        allowed = lifecycle.allowed_for(actor, event, shares.open_departments(cur, code))
+        return {**event, "allowed_actions": allowed}
 
     event = await common.run(settings, work, commit=True)
     return common.json_response(event, headers={"ETag": f'"v{event["version"]}"'})

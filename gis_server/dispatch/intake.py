@@ -20,6 +20,7 @@ from gis_server.errors import InvalidParameter
 from layers import vocab
 from layers.dispatch import intake, locate
 from layers.dispatch.locate import Place
+from layers.dispatch.timeline import Actor
 
 MAX_TEXT = {
     "external_id": 128,
@@ -116,9 +117,18 @@ async def submit(request: Request) -> Response:
     settings = common.settings_of(request)
     policy = common.policy(settings)
 
+    # who submits: an intake system's account; its scope (department, grids) plays no part
+    actor = Actor(principal.username, principal.role.label, principal.user_id)
+
     def work(cur: Any) -> tuple[dict[str, Any], bool]:
+        if loc.grid_code is None and loc.town is None:  # a point: located and matched at once
+            place, rule, now = intake.locate_and_match(
+                cur, loc.lon, loc.lat, policy.snap_m, fields["category"], fields["subcategory"]
+            )
+            ticket = intake.Ticket(place=place, **fields)
+            return intake.submit(cur, ticket, actor, policy, matched=(rule, now))
         ticket = intake.Ticket(place=place_of(cur, loc, policy.snap_m), **fields)
-        return intake.submit(cur, ticket, common.actor(cur, principal), policy)
+        return intake.submit(cur, ticket, actor, policy)
 
     event, created = await common.run(settings, work, commit=True)
     headers = {"ETag": f'"v{event["version"]}"', "Location": f"/api/events/{event['code']}"}

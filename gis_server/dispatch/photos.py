@@ -19,15 +19,18 @@ from gis_server.auth import Principal, Role, require
 from gis_server.dispatch import common, photo_files
 from gis_server.errors import Forbidden, NotFound
 from layers.dispatch import photos, queues
+from layers.dispatch.timeline import Actor
 
 UPLOAD_TYPES = ("image/jpeg", "image/png")
 
 
-def _check_scope(cur: Any, principal: Principal, code: str) -> None:
+def _check_scope(cur: Any, principal: Principal, code: str) -> Actor:
     if not photos.exists(cur, code):
         raise NotFound(f"没有该事件 — no event {code!r}")
-    if not queues.can_see(cur, common.actor(cur, principal), code):
+    actor = common.actor(cur, principal)
+    if not queues.can_see(cur, actor, code):
         raise Forbidden(f"无权查看事件 {code} 的照片 — not your event")
+    return actor
 
 
 async def upload(request: Request) -> Response:
@@ -40,8 +43,8 @@ async def upload(request: Request) -> Response:
     photo_url = photos.url(code, photo.filename)
 
     def work(cur: Any) -> list[str]:
-        _check_scope(cur, principal, code)
-        listed = photos.attach(cur, code, photo_url)
+        actor = _check_scope(cur, principal, code)
+        listed = photos.attach(cur, code, photo_url, actor)
         photo_files.store(d.photo_path, photo)
         return listed
 

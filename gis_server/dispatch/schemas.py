@@ -62,6 +62,10 @@ EVENT_DETAIL = {
             "to_status": _STR, "actor": _STR, "role": _NSTR, "at": _TIME, "note": _NSTR,
             "department_code": _NSTR}}},
         "cohandlers": {"type": "array", "items": _STR},
+        "shares": {"type": "array", "description": "协办 shares; the lead resolves once all are done",
+                   "items": {"type": "object", "properties": {
+                       "department_code": _STR, "department": _STR, "added_at": _TIME,
+                       "done_at": _TIME, "done_by": _NSTR, "done_note": _NSTR}}},
         "reporter": {"type": ["object", "null"], "description": "dispatcher and admin only",
                      "properties": {"name": _NSTR, "phone": _NSTR}},
     },

@@ -24,10 +24,10 @@ class BadInput(DispatchError):
 class TransitionRefused(DispatchError):
     """The action is not possible from the event's current state (409)."""
 
-    def __init__(self, status: str, action: str, allowed: list[str]):
+    def __init__(self, status: str, action: str, allowed: list[str], why: str | None = None):
         super().__init__(
             f"状态 {status} 不能执行 {action} — action {action!r} is not allowed in state "
-            f"{status!r}; allowed next: {', '.join(allowed) or 'none'}"
+            f"{status!r}{f' ({why})' if why else ''}; allowed next: {', '.join(allowed) or 'none'}"
         )
         self.status = status
         self.allowed = allowed

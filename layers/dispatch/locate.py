@@ -65,7 +65,11 @@ FROM (SELECT code, ST_PointOnSurface(geom) AS p FROM towns WHERE name = %(name)s
 def at_point(cur: Any, lon: float, lat: float, snap_m: float) -> Place:
     """The grid containing (lon, lat) WGS84, else the nearest within snap_m, else the town."""
     cur.execute(POINT_SQL, {"lon": lon, "lat": lat, "snap_m": snap_m})
-    row = one(cur) or {}
+    return from_row(one(cur) or {}, lon, lat, snap_m)
+
+
+def from_row(row: dict[str, Any], lon: float, lat: float, snap_m: float) -> Place:
+    """The Place of a POINT_SQL row (also read inside intake's one locate-and-match statement)."""
     grid = row.get("grid_code")
     if grid is None:
         town = row.get("town_code")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from layers.dispatch import timeline
 from layers.dispatch.errors import BadInput, UnknownEvent
+from layers.dispatch.timeline import Actor
 
 MAX_PHOTOS = 20
 
@@ -15,15 +17,17 @@ def url(code: str, filename: str) -> str:
     return f"/api/events/{code}/photos/{filename}"
 
 
-def attach(cur: Any, code: str, photo_url: str) -> list[str]:
+def attach(cur: Any, code: str, photo_url: str, actor: Actor) -> list[str]:
     """Append `photo_url` to the event's photos (not committed here); the list afterwards.
 
-    The version is not bumped: a photo is evidence, not a step, so an action the
-    phone sends right after its upload still matches the version it read.
+    The timeline gets a `photo` row and the live stream a notice in the same
+    transaction (the panel showing the event re-reads it). The version is not
+    bumped: a photo is evidence, not a step, so an action the phone sends right
+    after its upload still matches the version it read.
     """
     cur.execute(
         "UPDATE events SET photos = photos || %(p)s::jsonb WHERE code = %(code)s "
-        "AND jsonb_array_length(photos) < %(max)s RETURNING photos",
+        "AND jsonb_array_length(photos) < %(max)s RETURNING photos, status, department_code",
         {"p": json.dumps([photo_url]), "code": code, "max": MAX_PHOTOS},
     )
     row = cur.fetchone()
@@ -31,7 +35,10 @@ def attach(cur: Any, code: str, photo_url: str) -> list[str]:
         if not exists(cur, code):
             raise UnknownEvent(code)
         raise BadInput("photos", f"每个事件最多 {MAX_PHOTOS} 张照片 — at most {MAX_PHOTOS} photos")
-    return list(row[0])
+    listed, status, dept = row
+    timeline.record(cur, code, "photo", actor, status, status, note=photo_url, department_code=dept)
+    timeline.notify(cur, code)
+    return list(listed)
 
 
 def exists(cur: Any, code: str) -> bool:

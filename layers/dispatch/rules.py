@@ -48,25 +48,54 @@ class Rule:
         return f"duty rule #{self.id} {what}{where} → {self.department_name}"
 
 
-RULE_SQL = """
+# {town}: the event's town — a parameter here, the place's column where intake locates and
+# matches in one statement (layers/dispatch/intake.py).
+RULE_TEMPLATE = """
 SELECT r.id, r.category, r.subcategory, r.town_code, r.department_code, d.name AS department_name,
        r.time_limit_hours, r.urgent_hours, r.critical_hours, r.same_day
 FROM duty_rules r JOIN departments d ON d.code = r.department_code
 WHERE r.category = %(category)s
   AND (r.subcategory IS NULL OR r.subcategory = %(subcategory)s)
-  AND (r.town_code IS NULL OR r.town_code = %(town_code)s)
+  AND (r.town_code IS NULL OR r.town_code = {town})
+  AND (%(department_code)s::text IS NULL OR r.department_code = %(department_code)s)
 ORDER BY (r.subcategory IS NOT NULL) DESC, (r.town_code IS NOT NULL) DESC
 LIMIT 1
 """
+RULE_SQL = RULE_TEMPLATE.format(town="%(town_code)s")
 
 
-def find(cur: Any, category: str, subcategory: str | None, town_code: str | None) -> Rule | None:
-    """The most specific rule for the event, or None (the manual queue)."""
-    cur.execute(
-        RULE_SQL, {"category": category, "subcategory": subcategory, "town_code": town_code}
-    )
+def find(
+    cur: Any,
+    category: str,
+    subcategory: str | None,
+    town_code: str | None,
+    department_code: str | None = None,
+) -> Rule | None:
+    """The most specific rule for the event (of `department_code` only, when given), or None."""
+    cur.execute(RULE_SQL, {"category": category, "subcategory": subcategory,
+                           "town_code": town_code, "department_code": department_code})  # fmt: skip
     row = one(cur)
     return Rule(**row) if row else None
+
+
+def for_dispatch(cur: Any, ev: dict[str, Any], department_code: str) -> tuple[Rule | None, str]:
+    """The rule whose time limit a manual dispatch to `department_code` takes, and how it was chosen.
+
+    The chosen department's own duty rule for the category first (its 三定 time limit);
+    a department without one gets the category's rule of whoever holds it (the limit belongs to
+    the kind of work); a category without any rule keeps the event's earlier due time (None).
+    """
+    key = (ev["category"], ev["subcategory"], ev["town_code"])
+    rule = find(cur, *key, department_code)
+    if rule is not None:
+        return rule, rule.describe()
+    rule = find(cur, *key)
+    if rule is not None:
+        return (
+            rule,
+            f"no duty rule of {department_code} for {ev['category']}: limit of {rule.describe()}",
+        )
+    return None, f"no duty rule for {ev['category']}: due time kept"
 
 
 def limit_hours(rule: Rule | None, priority: str, policy: Policy) -> float:

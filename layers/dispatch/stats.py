@@ -4,14 +4,22 @@ Events are counted by the day they were received (created_at, [start, end)):
 received, dispatched automatically, closed, closure rate, on-time rate
 (closed by due_at, of those closed), mean handling hours, returns (退回
 actions on them) and the call-back's satisfaction rate (满意 + 基本满意).
+
+A period of whole local days (what the API and the console ask for) grouped by
+town, department or day is read from the daily rollup `event_stats_daily`
+(migration 0013, kept by statement triggers on events): a year is ~55,000 rollup
+rows instead of 300,000 events. Other keys and periods read the events.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from layers.dispatch.rows import all_rows
+
+LOCAL = ZoneInfo("Asia/Shanghai")
 
 GROUPS = {
     "town": "e.town_code",
@@ -41,8 +49,43 @@ GROUP BY 1 ORDER BY received DESC, key
 """
 
 
-def by(cur: Any, group: str, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
-    """One row per value of `group` (a key of GROUPS) for events received in [start, end)."""
+ROLLUP_GROUPS = {
+    "town": "s.town_code",
+    "department": "s.department_code",
+    "day": "to_char(s.day, 'YYYY-MM-DD')",
+}
+
+# The same figures from the rollup's sums (the rates are the same ratios, rounded alike).
+ROLLUP_SQL = """
+SELECT {key} AS key, sum(s.received)::bigint AS received,
+  sum(s.auto_dispatched)::bigint AS auto_dispatched, sum(s.closed)::bigint AS closed,
+  round(sum(s.closed)::numeric / nullif(sum(s.received), 0), 4)::float8 AS closure_rate,
+  round(sum(s.on_time)::numeric / nullif(sum(s.on_time_n), 0), 4)::float8 AS on_time_rate,
+  round((sum(s.handled_s) / nullif(sum(s.handled_n), 0) / 3600)::numeric, 2)::float8
+    AS mean_handling_hours,
+  sum(s.returns)::bigint AS returns,
+  round(sum(s.satisfied)::numeric / nullif(sum(s.rated), 0), 4)::float8 AS satisfaction_rate
+FROM event_stats_daily s WHERE s.day >= %(start)s AND s.day < %(end)s
+GROUP BY 1 HAVING sum(s.received) > 0 ORDER BY received DESC, key
+"""
+
+
+def _local_midnight(t: dt.datetime) -> dt.date | None:
+    local = t.astimezone(LOCAL) if t.tzinfo else None
+    return local.date() if local is not None and local.time() == dt.time() else None
+
+
+def by(
+    cur: Any, group: str, start: dt.datetime, end: dt.datetime, *, rollup: bool = True
+) -> list[dict[str, Any]]:
+    """One row per value of `group` (a key of GROUPS) for events received in [start, end).
+
+    Whole local days by town, department or day come from the rollup (`rollup=False`: from
+    the events, the check the tests make)."""
+    days = (_local_midnight(start), _local_midnight(end))
+    if rollup and group in ROLLUP_GROUPS and None not in days:
+        cur.execute(ROLLUP_SQL.format(key=ROLLUP_GROUPS[group]), {"start": days[0], "end": days[1]})
+        return all_rows(cur)
     # JIT compiling the aggregate costs more than it saves at a year's 300,000 rows
     cur.execute("SET LOCAL jit = off")
     cur.execute(STATS_SQL.format(key=GROUPS[group]), {"start": start, "end": end})

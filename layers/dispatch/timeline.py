@@ -31,13 +31,13 @@ VALUES (%(code)s, %(action)s, %(from_status)s, %(to_status)s, %(actor)s, %(user_
         %(role)s, %(note)s, %(department_code)s, clock_timestamp())
 """
 
-NOTIFY_SQL = """
-SELECT pg_notify(%(channel)s, json_build_object(
+# The live message of an event row (its columns in scope): here and in intake's one statement.
+PAYLOAD_SQL = """json_build_object(
   'kind', 'event', 'code', code, 'status', status, 'town_code', town_code,
   'department_code', department_code, 'lon', round(ST_X(geom)::numeric, 6),
-  'lat', round(ST_Y(geom)::numeric, 6), 'version', version)::text)
-FROM events WHERE code = %(code)s
-"""
+  'lat', round(ST_Y(geom)::numeric, 6), 'version', version)::text"""
+
+NOTIFY_SQL = f"SELECT pg_notify(%(channel)s, {PAYLOAD_SQL}) FROM events WHERE code = %(code)s"
 
 
 def record(

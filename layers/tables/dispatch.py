@@ -10,9 +10,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Identity,
     Index,
+    Numeric,
     Table,
     Text,
     UniqueConstraint,
@@ -89,6 +91,9 @@ event_cohandlers = Table(
     Column("event_code", Text, ForeignKey("events.code", ondelete="CASCADE"), primary_key=True),
     Column("department_code", Text, ForeignKey("departments.code"), primary_key=True),
     timestamp("added_at", nullable=False),
+    timestamp("done_at"),  # the department recorded its part (cohandle_done, migration 0013)
+    Column("done_by", Text),
+    Column("done_note", Text),
 )
 
 # A grid worker's grids (a handler's department is users.department_code).
@@ -98,3 +103,21 @@ user_grids = Table(
     Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("grid_code", Text, primary_key=True),
 )
+
+
+# The statistics' daily rollup (migration 0013): sums by the local day received, town and
+# department, kept by statement triggers on events; layers/dispatch/stats.py reads it.
+event_stats_daily = Table(
+    "event_stats_daily",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("town_code", Text),
+    Column("department_code", Text),
+    *(Column(name, BigInteger, nullable=False, server_default="0") for name in (
+        "received", "auto_dispatched", "closed", "on_time", "on_time_n", "handled_n")),
+    Column("handled_s", Numeric, nullable=False, server_default="0"),
+    *(Column(name, BigInteger, nullable=False, server_default="0")
+      for name in ("returns", "satisfied", "rated")),
+    UniqueConstraint("day", "town_code", "department_code", name="event_stats_daily_key",
+                     postgresql_nulls_not_distinct=True),
+)  # fmt: skip

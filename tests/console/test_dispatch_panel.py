@@ -85,3 +85,115 @@ def test_dispatcher_sees_a_new_event_live_and_dispatches_it(
         assert not unexpected and not session.foreign_requests()
     finally:
         page.close()
+
+
+def _user(dsn: str, role: Role, prefix: str) -> tuple[str, str]:
+    name = f"{prefix}-{secrets.token_hex(3)}"
+    with psycopg2.connect(dsn) as conn:
+        store.add_user(conn, name, role, PASSWORD)
+        _, key, _ = store.issue_key(conn, name, "test")
+    conn.close()
+    return name, key
+
+
+def _drop(dsn: str, users: list[str], category: str | None = None) -> None:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        if category:
+            cur.execute("DELETE FROM events WHERE category = %s", (category,))
+        cur.execute("DELETE FROM users WHERE username = ANY(%s)", (users,))
+    conn.close()
+
+
+def _sign_in(page, name: str) -> None:  # noqa: ANN001
+    page.click("#oc-login-btn")
+    page.fill("#oc-login-user", name)
+    page.fill("#oc-login-pass", PASSWORD)
+    page.click("#oc-login-panel button[type=submit]")
+    page.wait_for_function(
+        "onemapConsole.stats().dispatch && onemapConsole.stats().dispatch.visible "
+        "&& onemapConsole.stats().dispatch.counts.new !== undefined"
+    )
+
+
+def test_a_queue_pages_past_the_first_30(browser, console_url, console_dsn, dispatcher) -> None:
+    category = f"分页测试{secrets.token_hex(3)}"  # no duty rule: all go to the manual queue
+    api = httpx.Client(
+        base_url=console_url, headers={"Authorization": f"Bearer {dispatcher['key']}"}
+    )
+    for i in range(65):
+        r = api.post("/api/events", json={"source": "centre", "category": category,
+                                          "location": {"grid_code": dispatcher["grid"]}})  # fmt: skip
+        assert r.status_code == 201, (i, r.text)
+    total = api.get("/api/events?queue=manual&limit=1").json()["total"]
+    assert total >= 65
+    session = open_console(browser, console_url)
+    page = session.page
+    try:
+        _sign_in(page, dispatcher["name"])
+        page.click("#oc-dq button[data-queue=manual]")
+        page.wait_for_function("onemapConsole.stats().dispatch.queue === 'manual' && "
+                               "onemapConsole.stats().dispatch.codes.length === 30")  # fmt: skip
+        assert page.locator("#oc-dlist li[data-code]").count() == 30
+        assert page.inner_text("#oc-dpage span") == f"30 / {total}"
+        page.click("#oc-dmore")
+        page.wait_for_function("onemapConsole.stats().dispatch.codes.length === 60")
+        page.click("#oc-dmore")
+        shown = min(total, 90)
+        page.wait_for_function(f"onemapConsole.stats().dispatch.codes.length === {shown}")
+        codes = page.evaluate("onemapConsole.stats().dispatch.codes")
+        assert len(set(codes)) == shown  # pages do not repeat rows
+        newest = api.get(f"/api/events?queue=manual&limit={shown}").json()["events"]
+        assert codes == [e["code"] for e in newest]  # the server's order, newest first
+        assert page.is_visible("#oc-dmore") == (total > shown)
+        assert not session.errors() and not session.foreign_requests()
+    finally:
+        page.close()
+        _drop(console_dsn, [], category)
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])  # fmt: skip
+
+
+# Every control of the grid-editing panel is hit by a click at its centre (nothing lies on it).
+EDIT_TOOLS_FREE = """() => [...document.querySelectorAll('#oc-edit-panel button, #oc-edit-panel input')]
+  .filter((el) => el.offsetParent !== null)
+  .map((el) => { const r = el.getBoundingClientRect();
+                 const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+                 return [el.id, !!hit && (hit === el || el.contains(hit))]; })"""
+
+
+@pytest.mark.parametrize("role", [Role.GIS_EDITOR, Role.ADMIN])
+@pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
+def test_editors_get_the_panel_beside_the_editing_tools(
+    browser, console_url, console_dsn, role, size
+) -> None:
+    name, _ = _user(console_dsn, role, "dp-edit")
+    session = open_console(browser, console_url, *size)
+    page = session.page
+    try:
+        _sign_in(page, name)
+        page.wait_for_selector("#oc-edit-panel:not([hidden])")
+        assert page.is_visible("#oc-dispatch")
+        assert page.evaluate("onemapConsole.stats().dispatch.folded")  # starts folded for editors
+        page.click("#oc-dfold")
+        page.wait_for_selector("#oc-dispatch #oc-dlist li")
+        assert not page.evaluate("onemapConsole.stats().dispatch.folded")
+        if role == Role.ADMIN:
+            page.wait_for_function("onemapConsole.stats().charts.drawn > 0")
+        edit = page.locator("#oc-edit-panel").bounding_box()
+        for sel in ("#oc-dispatch", "#oc-charts"):
+            if page.locator(sel).count() and page.is_visible(sel):
+                box = page.locator(sel).bounding_box()
+                assert not _overlap(box, edit), (sel, box, edit)
+        tools = page.evaluate(EDIT_TOOLS_FREE)
+        assert tools and all(free for _, free in tools), tools
+        page.click("#oc-edit-pick")  # and a click really reaches it
+        page.wait_for_function(
+            "document.querySelector('#oc-edit-pick').classList.contains('oc-active')"
+        )
+        assert not session.errors() and not session.foreign_requests()
+    finally:
+        page.close()
+        _drop(console_dsn, [name])

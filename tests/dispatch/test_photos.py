@@ -129,3 +129,35 @@ def test_scope_other_department_403_anonymous_401(client, world, keys) -> None: 
         client.get(f"/api/events/{code}/photos/..%2f..%2fetc", headers=keys["admin"]).status_code
         == 404
     )
+
+
+def test_an_upload_is_a_timeline_step_and_a_live_notice(client, world, keys) -> None:  # noqa: F811
+    import json
+    import select
+
+    import psycopg2
+
+    code = submit(client, world, keys)["code"]
+    listener = psycopg2.connect(world)
+    listener.autocommit = True
+    with listener.cursor() as c:
+        c.execute("LISTEN onemap_live")
+    r = upload(client, code, jpeg_with_gps(), keys["worker"])
+    assert r.status_code == 201, r.text
+    got: list[dict] = []
+    while not got and select.select([listener], [], [], 10) != ([], [], []):
+        listener.poll()
+        got += [json.loads(n.payload) for n in listener.notifies if code in n.payload]
+        listener.notifies.clear()
+    listener.close()
+    assert got and got[0]["code"] == code and got[0]["status"] == "dispatched"
+    detail = client.get(f"/api/events/{code}", headers=keys["dispatcher"]).json()
+    step = detail["timeline"][-1]
+    assert step["action"] == "photo" and step["note"] == r.json()["url"]
+    assert (
+        step["role"] == "grid_worker" and step["to_status"] == step["from_status"] == "dispatched"
+    )
+    refused = upload(client, code, jpeg_with_gps(), keys["city"])  # no row for a refused upload
+    assert refused.status_code == 403
+    after = client.get(f"/api/events/{code}", headers=keys["dispatcher"]).json()["timeline"]
+    assert [s["action"] for s in after].count("photo") == 1

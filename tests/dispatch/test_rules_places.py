@@ -86,3 +86,21 @@ def test_due_time_follows_priority_and_same_day(cur) -> None:
     )
     late = dt.datetime(2026, 11, 2, 22, 30, tzinfo=SH)  # but never sooner than the critical limit
     assert rules.due_at(special, "urgent", late, POLICY) == late + dt.timedelta(hours=4)
+
+
+@pytest.mark.parametrize(("x", "category", "subcategory"), [
+    (25, "D9河道", None), (25, "D9河道", "排污"), (260, "D9纠纷", None),  # town rule via the snap
+    (-500, "D9纠纷", None), (50, "D9无规则", None), (-500, "D9河道", "排污"),
+])  # fmt: skip
+def test_intake_locates_and_matches_in_one_statement_as_apart(
+    cur, world, x, category, subcategory
+) -> None:  # noqa: ANN001
+    from layers.dispatch import intake
+
+    lon, lat = lonlat(world, x, 50)
+    place, rule, now = intake.locate_and_match(cur, lon, lat, POLICY.snap_m, category, subcategory)
+    apart = locate.at_point(cur, lon, lat, POLICY.snap_m)
+    assert place == apart
+    assert rule == rules.find(cur, category, subcategory, apart.town_code)
+    cur.execute("SELECT now()")
+    assert now == cur.fetchone()[0]

@@ -2,7 +2,7 @@
 ships as vehicle kinds; the 禁捕区-at-night geofence rule (helper D).
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 
 from pathlib import Path
@@ -10,7 +10,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

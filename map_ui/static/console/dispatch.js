@@ -1,25 +1,33 @@
 /*
- * The dispatch panel (派单调度) for signed-in dispatchers and admins: queues with counts,
+ * The dispatch panel (派单调度) for signed-in dispatchers, GIS editors and admins: queues with
+ * counts, paged (更多 loads the next page from the server; a live refresh re-reads as many rows),
  * an event's detail (timeline, photos, nearby cameras / vehicles / grid worker) and its
  * actions, sent with the version read (a 409/412 shows the server's word and reloads).
  * Live: listens to the `event` messages of live.js's one EventSource (no second stream)
  * and redraws queues, the open event, the event markers and the town figures.
+ * It folds to its title bar (收起); for those who may edit grids it sits beside the grid-editing
+ * panel (class oc-beside-edit) instead of over it, and starts folded.
  */
 (function () {
   'use strict';
   const OC = (window.OnemapConsole = window.OnemapConsole || {});
   const QUEUES = [['new', '新件'], ['manual', '人工'], ['overdue', '超期'], ['returned', '退回'], ['mine', '全部在办']];
-  const ROLES = ['dispatcher', 'admin']; // GIS editors edit grids where the panel would sit
+  const ROLES = ['dispatcher', 'gis_editor', 'admin'];
+  const EDITORS = ['gis_editor', 'admin']; // they also have the grid-editing panel (editing.js)
+  const PAGE = 30;
+  const REREAD_MAX = 200; // dispatch.page_max's default: a refresh re-reads at most this many rows
   const ACTIONS = { dispatch: '派单', return: '退回', verify: '核查', close: '结案', reopen: '重办',
-    escalate: '督办', cohandle: '协办', callback: '回访', accept: '签收', resolve: '办结' };
-  const NEEDS_NOTE = new Set(['return', 'reopen', 'escalate']);
-  const NEEDS_DEPT = new Set(['dispatch', 'cohandle']);
+    escalate: '督办', cohandle: '协办', cohandle_done: '协办完成', callback: '回访', accept: '签收',
+    resolve: '办结', photo: '照片' };
+  const NEEDS_NOTE = new Set(['return', 'reopen', 'escalate', 'cohandle_done']);
+  const NEEDS_DEPT = new Set(['dispatch', 'cohandle', 'cohandle_done']);
   const SATISFACTION = { satisfied: '满意', basic: '基本满意', unsatisfied: '不满意' };
   const esc = (s) => OC.esc(s == null ? '' : String(s));
   const day = (t) => (t ? String(t).slice(0, 16).replace('T', ' ') : '');
 
   const dispatch = {
-    queue: 'new', counts: {}, events: [], current: null, departments: [], liveUpdates: 0, box: null,
+    queue: 'new', counts: {}, events: [], total: 0, current: null, departments: [], liveUpdates: 0, box: null,
+    folded: false,
     init() {
       OC.on('auth', (user) => this.toggle(user));
       OC.on('live:event', (msg) => this.onLive(msg));
@@ -28,6 +36,10 @@
       const allowed = !!user && ROLES.includes(user.role);
       if (allowed && !this.box) this.build();
       if (this.box) this.box.hidden = !allowed;
+      const beside = allowed && EDITORS.includes(user.role);
+      if (this.box) this.box.classList.toggle('oc-beside-edit', beside);
+      document.body.classList.toggle('oc-beside-edit', beside);
+      if (allowed) this.fold(beside);
       if (allowed) {
         this.refresh();
         if (!this.departments.length) {
@@ -38,13 +50,18 @@
     build() {
       const box = (this.box = document.createElement('section'));
       box.id = 'oc-dispatch';
-      box.innerHTML = `<h3>派单调度 <small>Dispatch</small></h3>
+      box.innerHTML = `<h3>派单调度 <small>Dispatch</small>
+        <button id="oc-dfold" type="button" aria-expanded="true">收起</button></h3>
         <nav id="oc-dq">${QUEUES.map(([q, l]) => `<button data-queue="${q}">${l} <b data-count="${q}">·</b></button>`).join('')}</nav>
-        <ul id="oc-dlist"></ul><div id="oc-ddetail" hidden></div><p id="oc-dmsg" role="alert"></p>`;
+        <div id="oc-dbody"><ul id="oc-dlist"></ul>
+        <p id="oc-dpage"><span></span> <button id="oc-dmore" type="button" hidden>更多 More</button></p>
+        <div id="oc-ddetail" hidden></div></div><p id="oc-dmsg" role="alert"></p>`;
       document.body.appendChild(box);
+      box.querySelector('#oc-dfold').addEventListener('click', () => this.fold(!this.folded));
+      box.querySelector('#oc-dmore').addEventListener('click', () => this.loadMore().catch((e) => OC.reportError('dispatch', e)));
       box.querySelector('#oc-dq').addEventListener('click', (e) => {
         const b = e.target.closest('button[data-queue]');
-        if (b) { this.queue = b.dataset.queue; this.loadList(); }
+        if (b) { this.queue = b.dataset.queue; this.events = []; this.fold(false); this.loadList(); }
       });
       box.querySelector('#oc-dlist').addEventListener('click', (e) => {
         const li = e.target.closest('li[data-code]');
@@ -65,13 +82,38 @@
       }));
       QUEUES.forEach(([q]) => { const el = this.box.querySelector(`[data-count=${q}]`); if (el) el.textContent = this.counts[q] ?? '·'; });
     },
+    fold(on) {
+      this.folded = !!on;
+      this.box.classList.toggle('oc-folded', this.folded);
+      const b = this.box.querySelector('#oc-dfold');
+      b.textContent = this.folded ? '展开' : '收起';
+      b.setAttribute('aria-expanded', String(!this.folded));
+    },
+    /** The queue's first rows again: as many as are shown (a page at least), so a refresh keeps "更多". */
     async loadList() {
-      const r = await OC.auth.send('GET', `/api/events?queue=${this.queue}&limit=30`);
-      if (!r.ok) return;
+      const q = this.queue;
+      const limit = Math.min(REREAD_MAX, Math.max(PAGE, this.events.length));
+      const r = await OC.auth.send('GET', `/api/events?queue=${q}&limit=${limit}&offset=0`);
+      if (!r.ok || q !== this.queue) return;
       this.events = r.body.events;
+      this.total = r.body.total;
+      this.drawList();
+    },
+    async loadMore() {
+      const q = this.queue;
+      const r = await OC.auth.send('GET', `/api/events?queue=${q}&limit=${PAGE}&offset=${this.events.length}`);
+      if (!r.ok || q !== this.queue) return;
+      const seen = new Set(this.events.map((e) => e.code));
+      this.events = this.events.concat(r.body.events.filter((e) => !seen.has(e.code)));
+      this.total = r.body.total;
+      this.drawList();
+    },
+    drawList() {
       this.box.querySelectorAll('#oc-dq button').forEach((b) => b.classList.toggle('oc-on', b.dataset.queue === this.queue));
       this.box.querySelector('#oc-dlist').innerHTML = this.events.map((e) => `<li data-code="${esc(e.code)}" data-status="${esc(e.status)}">
         <b>${esc(e.code)}</b> ${esc(e.category)} <i>${esc(e.status)}</i><br><small>${esc(e.department || '未派')} · 时限 ${day(e.due_at)}</small></li>`).join('') || '<li>（空）</li>';
+      this.box.querySelector('#oc-dpage span').textContent = `${this.events.length} / ${this.total}`;
+      this.box.querySelector('#oc-dmore').hidden = this.events.length >= this.total;
     },
     async open(code) {
       const [r, near] = await Promise.all([OC.auth.send('GET', `/api/events/${encodeURIComponent(code)}`),
@@ -95,6 +137,7 @@
       return `<h4>${esc(e.code)} · ${esc(e.category)} <span data-field="status">${esc(e.status)}</span> v${e.version}</h4>
         <p>${esc(e.address || '')} ${esc(e.description || '')}</p><p>部门 ${esc(e.department || '—')} · 时限 ${day(e.due_at)}</p>
         ${photos.map((u) => `<img class="oc-dphoto" alt="照片" src="${esc(u)}">`).join('')}
+        ${(e.shares || []).length ? `<h4>协办</h4><ul class="oc-dshares">${e.shares.map((s) => `<li data-dept="${esc(s.department_code)}" data-done="${s.done_at ? 1 : 0}">${esc(s.department)} ${s.done_at ? `✓ ${day(s.done_at)} ${esc(s.done_note || '')}` : '办理中 open'}</li>`).join('')}</ul>` : ''}
         <h4>流程</h4><ol class="oc-dtimeline">${(e.timeline || []).map((t) => `<li data-action="${esc(t.action)}">${day(t.at)} ${esc(ACTIONS[t.action] || t.action)} → ${esc(t.to_status)} · ${esc(t.actor)}${t.department_code ? ' · ' + esc(t.department_code) : ''}${t.note ? ' · ' + esc(t.note) : ''}</li>`).join('')}</ol>
         ${near_}<div class="oc-dform"><select name="department">${depts}</select>
         <select name="satisfaction">${Object.entries(SATISFACTION).map(([k, v]) => `<option value="${k}">${v}</option>`).join('')}</select>
@@ -126,8 +169,8 @@
       }, 300);
     },
     state() {
-      return { visible: !!this.box && !this.box.hidden, queue: this.queue, counts: { ...this.counts },
-        codes: this.events.map((e) => e.code), current: this.current && this.current.code, liveUpdates: this.liveUpdates };
+      return { visible: !!this.box && !this.box.hidden, folded: this.folded, queue: this.queue, counts: { ...this.counts },
+        total: this.total, codes: this.events.map((e) => e.code), current: this.current && this.current.code, liveUpdates: this.liveUpdates };
     },
   };
   OC.dispatch = dispatch;

@@ -13,7 +13,8 @@
   const STATUS = { received: '已受理', manual: '待人工派单', dispatched: '已派单', accepted: '处置中',
     returned: '已退回', resolved: '已办结', verified: '已核查', closed: '已结案' };
   const ACTION_LABELS = { accept: '接单 Accept', return: '退回 Return', verify: '核查通过 Verify',
-    reopen: '重新处置 Reopen' };
+    reopen: '重新处置 Reopen', cohandle_done: '协办完成 Share done' };
+  const NEEDS_NOTE = new Set(['return', 'reopen', 'cohandle_done']);
   const state = { user: null, event: null };
   const duty = { on: false, timer: null, every: 60, reports: 0, last: null, note: '' };
   window.OnemapMobile = { duty };
@@ -226,8 +227,8 @@
       const b = ev.target.closest('button[data-action]');
       if (!b) return;
       const action = b.dataset.action;
-      const note = action === 'return' || action === 'reopen' ? window.prompt('原因 Reason') : null;
-      if ((action === 'return' || action === 'reopen') && !note) return;
+      const note = NEEDS_NOTE.has(action) ? window.prompt(action === 'cohandle_done' ? '协办情况 What your department did' : '原因 Reason') : null;
+      if (NEEDS_NOTE.has(action) && !note) return;
       act(action, note);
     });
     $('m-done-form').addEventListener('submit', reportDone);
