@@ -6,13 +6,16 @@ from etl.feed.ingest import FeedRules
 from etl.feed.jt808_session import Jt808Settings
 from etl.feed.mqtt import MqttOptions
 from gis_server.settings import Settings
+from layers.trips import TripRules
 
 
 def feed_rules(settings: Settings) -> FeedRules:
-    """The district's extent and the GPS import's speed limits, for every feed."""
+    """The district's extent and the GPS import's speed limits and trip rule, for every feed."""
+    gps = settings.imports.gps
     return FeedRules(
         extent=tuple(settings.district.extent),
-        max_speed_kmh=dict(settings.imports.gps.max_speed_kmh),
+        max_speed_kmh=dict(gps.max_speed_kmh),
+        trips=TripRules(gps.stop_minutes, gps.gap_minutes, gps.stop_speed_kmh),
     )
 
 

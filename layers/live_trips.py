@@ -1,0 +1,296 @@
+"""Vehicle trips kept up to date as live fixes arrive, without re-reading a vehicle's day.
+
+The rule is `layers/trips.py`'s (numpy `trip_runs`, equal to its SQL). New fixes after
+a vehicle-day's last stored fix L change at most the day's last trip and what follows
+L, and only the last `stop_minutes` before L can still turn into a stop. So each
+vehicle-day is recomputed on a short window read from the table (new fixes included:
+they are inserted already), starting at F, with the fix before F as context (its
+time and place give F's step; it belongs to no trip) and a run forced to begin at F:
+
+- no stored fix before the batch (a new day): the whole day, its trips inserted;
+- the last trip ends at L and started within `stop_minutes` of L: from its start,
+  which replaces it;
+- the last trip ends at L and started earlier: from the first fix at or after
+  L − stop_minutes; the window's first trip continues the stored one (its points
+  before F kept, the rest replaced). Should that trip no longer reach L (its
+  tail became a stop), the vehicle-day is rebuilt (once per stop, not per fix);
+- otherwise (L is stopped, or a one-fix run not yet a trip): the same window, a trip
+  forced to begin at L; only trips from L on are new.
+
+A late fix (at or before L) rebuilds its vehicle-day in SQL (`rebuild_trips`), as
+tracks do. Every case equals a full rebuild (tests/feed/test_live_trips.py).
+Driver-neutral SQL; nothing commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+import numpy as np
+
+from layers.tracks import DISTANCE_KM, stage_lines
+from layers.trips import _INSERT, _LINE_KINDS, TripRules, line_of, rebuild_trips, trip_runs
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_DAY0 = dt.date(1970, 1, 1)
+
+_LAST_TRIP = """
+SELECT b.k, t.started_at, t.ended_at, t.fix_count
+FROM unnest(%(codes)s::text[], %(days)s::date[], %(k)s::int[]) AS b(code, day, k)
+JOIN LATERAL (
+    SELECT started_at, ended_at, fix_count FROM vehicle_trips t
+    WHERE t.vehicle_code = b.code AND t.day = b.day ORDER BY t.started_at DESC LIMIT 1
+) t ON true
+"""
+
+# The window of each vehicle-day: the fix before `f` (context) and every fix from `f` to
+# the day's end; lo/hi as constants so the planner reads only the days' partitions.
+_WINDOW = """
+SELECT b.k, w.fix_time, ST_X(w.geom), ST_Y(w.geom), w.speed_kmh, w.ctx
+FROM unnest(%(codes)s::text[], %(days)s::date[], %(froms)s::timestamptz[], %(k)s::int[])
+     AS b(code, day, f, k)
+CROSS JOIN LATERAL (
+    (SELECT p.fix_time, p.geom, p.speed_kmh, true AS ctx FROM vehicle_positions p
+     WHERE p.vehicle_code = b.code AND p.fix_time < b.f
+       AND p.fix_time >= (b.day::timestamp AT TIME ZONE 'Asia/Shanghai')
+       AND p.fix_time >= %(lo)s AND p.fix_time < %(hi)s
+     ORDER BY p.fix_time DESC LIMIT 1)
+    UNION ALL
+    (SELECT p.fix_time, p.geom, p.speed_kmh, false FROM vehicle_positions p
+     WHERE p.vehicle_code = b.code AND p.fix_time >= b.f
+       AND p.fix_time < ((b.day + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')
+       AND p.fix_time >= %(lo)s AND p.fix_time < %(hi)s)
+) w
+ORDER BY b.k, w.fix_time
+"""
+
+_DELETE_FROM = """
+DELETE FROM vehicle_trips t
+USING unnest(%(codes)s::text[], %(days)s::date[], %(froms)s::timestamptz[]) AS b(code, day, f)
+WHERE t.vehicle_code = b.code AND t.day = b.day AND t.started_at >= b.f
+"""
+
+# The stored trip `started_at` continued: its first `keep` points, then the window's.
+_CONTINUE = (
+    """
+WITH seg AS (
+    SELECT * FROM unnest(%(codes)s::text[], %(days)s::date[], %(starts)s::timestamptz[],
+                         %(ends)s::timestamptz[], %(replaced)s::int[], %(counts)s::int[],
+                         %(tops)s::float8[], %(ids)s::int[])
+         AS s(code, day, started_at, ended_at, replaced, n, top, s)
+), pts AS (
+    SELECT s, array_agg(ST_SetSRID(ST_MakePointM(x, y, m), 4326) ORDER BY m) AS pts
+    FROM unnest(%(pid)s::int[], %(xs)s::float8[], %(ys)s::float8[], %(ms)s::float8[])
+         AS u(s, x, y, m)
+    GROUP BY s
+), c AS (
+    SELECT t.gid, seg.ended_at, t.fix_count - seg.replaced + seg.n AS fix_count,
+           GREATEST(t.max_speed_kmh, seg.top) AS top,
+           ST_SetSRID(ST_MakeLine(
+               ARRAY(SELECT d.geom FROM ST_DumpPoints(t.geom) d
+                     WHERE d.path[1] <= t.fix_count - seg.replaced ORDER BY d.path[1])
+               || pts.pts), 4326) AS line
+    FROM seg JOIN pts ON pts.s = seg.s
+    JOIN vehicle_trips t
+      ON t.vehicle_code = seg.code AND t.day = seg.day AND t.started_at = seg.started_at
+)
+UPDATE vehicle_trips t
+SET ended_at = c.ended_at, fix_count = c.fix_count, max_speed_kmh = c.top, geom = c.line,
+    distance_km = """
+    + DISTANCE_KM.format(line="c.line")
+    + """, updated_at = now()
+FROM c WHERE t.gid = c.gid
+"""
+)
+
+_STAGED = "_onemap_live_trip_lines"
+
+
+def _us(t: dt.datetime) -> int:
+    return (t - EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _time(us: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(microseconds=int(us))
+
+
+def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time(), dt.timezone(dt.timedelta(hours=8)))
+    return start, start + dt.timedelta(days=1)
+
+
+def update_trips(
+    conn,
+    ends: dict[tuple[str, dt.date], tuple[dt.datetime, dt.datetime | None]],
+    rules: TripRules | None = None,
+) -> tuple[int, int]:
+    """Bring the trips of these vehicle-days ((code, day) → (first new fix time, the
+    day's last fix time before the batch or None)) up to date, the batch's fixes being
+    inserted already; returns (vehicle-days updated from a window, vehicle-days rebuilt)."""
+    rules = rules or TripRules()
+    late = sorted(key for key, (first, end) in ends.items() if end is not None and first <= end)
+    keys = sorted(key for key in ends if key not in set(late))
+    rebuild: set[tuple[str, dt.date]] = set(late)
+    if keys:
+        rebuild |= _windowed(conn, keys, {k: ends[k][1] for k in keys}, rules)
+    by_day: dict[dt.date, list[str]] = defaultdict(list)
+    for code, day in sorted(rebuild):
+        by_day[day].append(code)
+    for day, codes in by_day.items():
+        rebuild_trips(
+            conn,
+            codes,
+            [day],
+            stop_minutes=rules.stop_minutes,
+            gap_minutes=rules.gap_minutes,
+            stop_speed_kmh=rules.stop_speed_kmh,
+        )
+    return len(keys) - len(rebuild - set(late)), len(rebuild)
+
+
+def _windowed(
+    conn,
+    keys: list[tuple[str, dt.date]],
+    prior: dict[tuple[str, dt.date], dt.datetime | None],
+    rules: TripRules,
+) -> set[tuple[str, dt.date]]:
+    """The window update of these vehicle-days; returns those that need a rebuild."""
+    stop = dt.timedelta(minutes=rules.stop_minutes)
+    codes, days = [k[0] for k in keys], [k[1] for k in keys]
+    with conn.cursor() as cur:
+        cur.execute(_LAST_TRIP, {"codes": codes, "days": days, "k": list(range(len(keys)))})
+        last = {k: (s, e, n) for k, s, e, n in cur.fetchall()}
+        mode, froms = [], []
+        for i, key in enumerate(keys):
+            end, trip = prior[key], last.get(i)
+            if end is None:
+                mode.append("new")
+                froms.append(_day_bounds(key[1])[0])
+            elif trip is not None and trip[1] == end and trip[0] >= end - stop:
+                mode.append("restart")
+                froms.append(trip[0])
+            elif trip is not None and trip[1] == end:
+                mode.append("continue")
+                froms.append(end - stop)
+            else:
+                mode.append("tail")
+                froms.append(end - stop)
+        bounds = [_day_bounds(d) for d in days]
+        cur.execute(
+            _WINDOW,
+            {
+                "codes": codes,
+                "days": days,
+                "froms": froms,
+                "k": list(range(len(keys))),
+                "lo": min(b[0] for b in bounds),
+                "hi": max(b[1] for b in bounds),
+            },
+        )
+        rows = cur.fetchall()
+        if not rows:
+            return set()
+        k = np.array([r[0] for r in rows], np.int64)
+        t_us = np.array([_us(r[1]) for r in rows], np.int64)
+        xym = np.column_stack(
+            (
+                np.array([r[2] for r in rows], np.float64),
+                np.array([r[3] for r in rows], np.float64),
+                t_us / 1e6,
+            )
+        )
+        speed = np.array([np.nan if r[4] is None else r[4] for r in rows], np.float64)
+        ctx = np.array([r[5] for r in rows], bool)
+        first = np.ones(len(rows), bool)
+        first[1:] = k[1:] != k[:-1]
+        cut = np.zeros(len(rows), bool)
+        cut[1:] = ctx[:-1] & (k[1:] == k[:-1])
+        begin = np.zeros(len(rows), bool)
+        for i, m in enumerate(mode):
+            if m == "tail":
+                begin |= (k == i) & (t_us == _us(prior[keys[i]]))
+        runs = trip_runs(first, t_us, xym, speed, rules, cut=cut, begin=begin, skip=ctx)
+        day_idx = np.array([(days[i] - _DAY0).days for i in k.tolist()], np.int64)
+        key_codes = codes  # code_idx = k indexes keys' codes
+
+        by_key: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for lo, hi in runs:
+            by_key[int(k[lo])].append((lo, hi))
+        lines: list[tuple] = []
+        cont: list[tuple] = []  # (key index, lo, hi, rows replaced)
+        rebuild: set[tuple[str, dt.date]] = set()
+        deletes: list[int] = []
+        for i, m in enumerate(mode):
+            segs = by_key.get(i, [])
+            rows_i = np.flatnonzero(k == i)
+            if m in ("new", "restart"):
+                deletes.append(i)
+                new = segs
+            elif m == "tail":
+                new = [s for s in segs if t_us[s[0]] >= _us(prior[keys[i]])]
+            else:  # continue
+                f = rows_i[~ctx[rows_i]][0]
+                end_us = _us(prior[keys[i]])
+                if not segs or segs[0][0] != f or t_us[segs[0][1] - 1] < end_us:
+                    rebuild.add(keys[i])
+                    continue
+                lo, hi = segs[0]
+                replaced = int(np.count_nonzero(t_us[lo:hi] <= end_us))
+                cont.append((i, lo, hi, replaced))
+                new = segs[1:]
+            lines.extend(
+                line_of(key_codes, k, day_idx, t_us, xym, speed, lo, hi)
+                for lo, hi in new
+                if hi - lo >= 2
+            )
+        if deletes:
+            cur.execute(
+                _DELETE_FROM,
+                {
+                    "codes": [codes[i] for i in deletes],
+                    "days": [days[i] for i in deletes],
+                    "froms": [froms[i] for i in deletes],
+                },
+            )
+        if cont:
+            _continue(cur, cont, keys, k, t_us, xym, speed, last)
+        if lines:
+            columns = (
+                "vehicle_code text, day date, started_at timestamptz, ended_at timestamptz, "
+                "fix_count integer, max_speed_kmh double precision, line geometry"
+            )
+            stage_lines(cur, _STAGED, columns, _LINE_KINDS, lines)
+            cur.execute(_INSERT.format(lines=_STAGED, distance=DISTANCE_KM.format(line="l.line")))
+    return rebuild
+
+
+def _continue(cur, cont, keys, k, t_us, xym, speed, last) -> None:
+    """The continued trips: one UPDATE for all of them."""
+    pid, xs, ys, ms = [], [], [], []
+    for s, (_i, lo, hi, _r) in enumerate(cont):
+        pid.extend([s] * (hi - lo))
+        xs.extend(xym[lo:hi, 0].tolist())
+        ys.extend(xym[lo:hi, 1].tolist())
+        ms.extend(xym[lo:hi, 2].tolist())
+    tops = []
+    for _i, lo, hi, _r in cont:
+        part = speed[lo:hi]
+        tops.append(None if np.isnan(part).all() else float(np.nanmax(part)))
+    cur.execute(
+        _CONTINUE,
+        {
+            "codes": [keys[i][0] for i, *_ in cont],
+            "days": [keys[i][1] for i, *_ in cont],
+            "starts": [last[i][0] for i, *_ in cont],
+            "ends": [_time(t_us[hi - 1]) for _i, _lo, hi, _r in cont],
+            "replaced": [r for *_, r in cont],
+            "counts": [hi - lo for _i, lo, hi, _r in cont],
+            "tops": tops,
+            "ids": list(range(len(cont))),
+            "pid": pid,
+            "xs": xs,
+            "ys": ys,
+            "ms": ms,
+        },
+    )
