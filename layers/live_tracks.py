@@ -46,12 +46,12 @@ def shanghai_day(t: dt.datetime) -> dt.date:
 
 
 def day_ends(
-    conn, inserted: list[tuple[str, dt.datetime, float, float]]
+    conn, inserted: list[tuple]
 ) -> dict[tuple[str, dt.date], tuple[dt.datetime, dt.datetime | None]]:
     """(code, day) → (the batch's first fix time that day, the day's track end before the
     batch, None for a new day): read before the tracks move, shared with the trips."""
     first: dict[tuple[str, dt.date], dt.datetime] = {}
-    for code, t, _x, _y in inserted:
+    for code, t, *_ in inserted:
         key = (code, shanghai_day(t))
         first[key] = min(first.get(key, t), t)
     if not first:
@@ -64,11 +64,11 @@ def day_ends(
 
 def update_tracks(
     conn,
-    inserted: list[tuple[str, dt.datetime, float, float]],
+    inserted: list[tuple],
     ends: dict[tuple[str, dt.date], tuple[dt.datetime, dt.datetime | None]] | None = None,
 ) -> tuple[int, int]:
-    """Bring the tracks of the vehicle-days these just inserted (code, fix time, lon, lat)
-    fell on up to date (the points come with them: no re-read of the partitions);
+    """Bring the tracks of the vehicle-days these just inserted (code, fix time, lon, lat,
+    …) fell on up to date (the points come with them: no re-read of the partitions);
     `ends` is day_ends() of them when already read. Returns (vehicle-days appended,
     vehicle-days rebuilt)."""
     if not inserted:

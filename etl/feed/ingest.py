@@ -149,7 +149,7 @@ def ingest(conn, fixes: Sequence[Fix], rules: FeedRules | None = None) -> Ingest
                 ends = day_ends(conn, inserted)
                 if rules.trips is not None:  # before the tracks move: both read the old ends
                     result.trips_updated, result.trips_rebuilt = update_trips(
-                        conn, ends, rules.trips
+                        conn, ends, rules.trips, inserted
                     )
                 result.tracks_appended, result.tracks_rebuilt = update_tracks(conn, inserted, ends)
                 if moved:

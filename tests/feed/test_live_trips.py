@@ -24,7 +24,7 @@ def journey(seed: int, n: int = 260) -> list[Fix]:
     t = DAY + dt.timedelta(hours=5)
     lon, lat, out = LON, LAT, []
     while len(out) < n:
-        what = rng.choices(["move", "stop", "gap"], [6, 3, 1])[0]
+        what = rng.choices(["move", "stop", "gap"], [6, 3, 2])[0]
         if what == "gap":
             t += dt.timedelta(minutes=rng.uniform(10.5, 25))
         span = dt.timedelta(minutes=rng.uniform(2, 8) if what == "stop" else rng.uniform(1, 20))
@@ -37,7 +37,7 @@ def journey(seed: int, n: int = 260) -> list[Fix]:
                 speed = rng.choice([0.0, 1.0, 2.5, None])
                 lon += rng.uniform(-1e-6, 1e-6)
             else:
-                speed = rng.choice([15.0, 25.0, 40.0, 2.0, None])
+                speed = rng.choices([15.0, 25.0, 40.5, 2.0, None], [3, 3, 3, 1, 1])[0]
                 step = rng.uniform(0.0, 0.0008)
                 lon += step * (1 if heading < 180 else -1)
                 lat += step * (1 if 90 < heading < 270 else -1) / 2
