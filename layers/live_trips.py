@@ -80,26 +80,26 @@ WHERE t.vehicle_code = b.code AND t.day = b.day AND t.started_at >= b.f
 """
 
 # The stored trip `started_at` continued: its first `keep` points, then the window's.
+# One row per new point, the trip's fields repeated: grouped, then joined by the index
+# (a join of two unnests would be planned as a nested loop over the aggregate).
 _CONTINUE = (
     """
 WITH seg AS (
-    SELECT * FROM unnest(%(codes)s::text[], %(days)s::date[], %(starts)s::timestamptz[],
-                         %(ends)s::timestamptz[], %(replaced)s::int[], %(counts)s::int[],
-                         %(tops)s::float8[], %(ids)s::int[])
-         AS s(code, day, started_at, ended_at, replaced, n, top, s)
-), pts AS (
-    SELECT s, array_agg(ST_SetSRID(ST_MakePointM(x, y, m), 4326) ORDER BY m) AS pts
-    FROM unnest(%(pid)s::int[], %(xs)s::float8[], %(ys)s::float8[], %(ms)s::float8[])
-         AS u(s, x, y, m)
-    GROUP BY s
+    SELECT code, day, started_at, ended_at, replaced, n, top,
+           array_agg(ST_SetSRID(ST_MakePointM(x, y, m), 4326) ORDER BY m) AS pts
+    FROM unnest(%(codes)s::text[], %(days)s::date[], %(starts)s::timestamptz[],
+                %(ends)s::timestamptz[], %(replaced)s::int[], %(counts)s::int[],
+                %(tops)s::float8[], %(xs)s::float8[], %(ys)s::float8[], %(ms)s::float8[])
+         AS u(code, day, started_at, ended_at, replaced, n, top, x, y, m)
+    GROUP BY code, day, started_at, ended_at, replaced, n, top
 ), c AS (
     SELECT t.gid, seg.ended_at, t.fix_count - seg.replaced + seg.n AS fix_count,
            GREATEST(t.max_speed_kmh, seg.top) AS top,
            ST_SetSRID(ST_MakeLine(
                ARRAY(SELECT d.geom FROM ST_DumpPoints(t.geom) d
                      WHERE d.path[1] <= t.fix_count - seg.replaced ORDER BY d.path[1])
-               || pts.pts), 4326) AS line
-    FROM seg JOIN pts ON pts.s = seg.s
+               || seg.pts), 4326) AS line
+    FROM seg
     JOIN vehicle_trips t
       ON t.vehicle_code = seg.code AND t.day = seg.day AND t.started_at = seg.started_at
 )
@@ -336,27 +336,22 @@ def _window_lines(cur, keys, prior, mode, froms, win, lo_hi, rules):
 
 
 def _continue(cur, cont, keys, last) -> None:
-    """The continued trips: one UPDATE for all of them."""
-    pid, xs, ys, ms = [], [], [], []
-    for s, (_i, x, y, m, *_rest) in enumerate(cont):
-        pid.extend([s] * len(x))
-        xs.extend(x)
-        ys.extend(y)
-        ms.extend(m)
-    cur.execute(
-        _CONTINUE,
-        {
-            "codes": [keys[c[0]][0] for c in cont],
-            "days": [keys[c[0]][1] for c in cont],
-            "starts": [last[c[0]][0] for c in cont],
-            "ends": [c[5] for c in cont],
-            "replaced": [c[6] for c in cont],
-            "counts": [len(c[1]) for c in cont],
-            "tops": [c[4] for c in cont],
-            "ids": list(range(len(cont))),
-            "pid": pid,
-            "xs": xs,
-            "ys": ys,
-            "ms": ms,
-        },
-    )
+    """The continued trips: one UPDATE for all of them (a row per new point)."""
+    cols: dict[str, list] = {n: [] for n in ("codes", "days", "starts", "ends", "replaced",
+                                             "counts", "tops", "xs", "ys", "ms")}  # fmt: skip
+    for i, xs, ys, ms, top, ended, replaced in cont:
+        n = len(xs)
+        for name, value in (
+            ("codes", keys[i][0]),
+            ("days", keys[i][1]),
+            ("starts", last[i][0]),
+            ("ends", ended),
+            ("replaced", replaced),
+            ("counts", n),
+            ("tops", top),
+        ):
+            cols[name].extend([value] * n)
+        cols["xs"].extend(xs)
+        cols["ys"].extend(ys)
+        cols["ms"].extend(ms)
+    cur.execute(_CONTINUE, cols)
