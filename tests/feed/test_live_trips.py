@@ -103,3 +103,24 @@ def test_live_trips_equal_a_full_rebuild_after_every_batch(pg3, new_vehicle, see
         for table in ("vehicle_trips", "vehicle_tracks", "vehicle_positions"):
             pg3.execute(f"DELETE FROM {table} WHERE vehicle_code = %s", (code,))
         pg3.commit()
+
+
+def test_live_trips_through_psycopg2_equal_a_full_rebuild(pg3, new_vehicle, db_dsn):
+    """The HTTP route ingests on a psycopg2 connection: the same SQL, driver-neutral."""
+    import psycopg2
+
+    code, _ = new_vehicle()
+    fixes = [Fix(code, f.t, f.lon, f.lat, f.speed, f.heading) for f in journey(4, n=90)]
+    conn2 = psycopg2.connect(db_dsn)
+    try:
+        for i in range(0, len(fixes), 4):
+            result = ingest(conn2, fixes[i : i + 4], RULES)
+            assert result.dropped.total() == 0, result.rejected
+        live = trips_of(pg3, code)
+        pg3.rollback()
+        assert live and live == rebuilt(pg3, code)
+    finally:
+        conn2.close()
+        for table in ("vehicle_trips", "vehicle_tracks", "vehicle_positions"):
+            pg3.execute(f"DELETE FROM {table} WHERE vehicle_code = %s", (code,))
+        pg3.commit()
