@@ -39,14 +39,8 @@ def wait_until(condition, timeout: float = 20.0, what: str = "condition") -> Non
 class Mosquitto:
     """A private broker with persistence in `directory`; restartable on the same port."""
 
-    def __init__(self, directory: Path, port: int | None = None, unlimited: bool = False) -> None:
-        """`unlimited`: queues unbounded, as bench/feed.py's broker (max_queued_messages 0)."""
+    def __init__(self, directory: Path, port: int | None = None) -> None:
         self.dir, self.port = directory, port or free_port()
-        queued = (
-            "max_queued_messages 0\nmax_queued_bytes 0\n"
-            if unlimited
-            else "max_queued_messages 100000\n"
-        )
         self.proc: subprocess.Popen | None = None
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "mosquitto.conf").write_text(
@@ -54,7 +48,7 @@ class Mosquitto:
             "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {directory}/\n"
-            f"{queued}"
+            "max_queued_messages 100000\n"
             f"user {getpass.getuser()}\n"
         )
 
