@@ -17,6 +17,11 @@ reports lost, errors, and the listener's CPU. `--sink-delay-ms` makes each
 sink call take that long (a database commit's stand-in). `--backlog N`: each
 terminal first uploads N stored fixes as 0x0704 blind-area batches (20 a
 batch), as terminals do after an outage; how long until all were answered.
+`--db`: the sink is the real one (`etl/feed/jt808_db.Jt808Database`: `ingest()`
+into a scratch PostGIS database, committed before the 0x8001, terminals mapped
+by plate to its vehicles): then "send → sink" is send → commit, "send → 0x8001"
+report → commit → ack, and the fixes stored are counted in the database.
+Results of `--db` runs: a row in the `jt808_db` section of bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -71,13 +76,11 @@ def percentile(values: list[float], p: float) -> float:
 # -- the listener's process --------------------------------------------------------
 
 
-async def listen(pipe, terminals: int, sink_delay_s: float) -> None:
+async def listen(pipe, terminals: int, sink_delay_s: float, dsn: str | None = None) -> None:
     received: list[tuple[float, float]] = []  # (arrival, send -> sink seconds)
     backlog: list[float] = []  # arrivals of stored fixes
 
-    async def sink(fixes) -> None:
-        if sink_delay_s:
-            await asyncio.sleep(sink_delay_s)
+    def count(fixes) -> None:
         now = time.time()
         for f in fixes:
             if BACKLOG in f.extras:
@@ -86,8 +89,29 @@ async def listen(pipe, terminals: int, sink_delay_s: float) -> None:
             sent = int.from_bytes(f.extras[SENT_AT], "big") / 1e6
             received.append((now, now - sent))
 
+    async def sink(fixes) -> None:
+        if sink_delay_s:
+            await asyncio.sleep(sink_delay_s)
+        count(fixes)
+
     settings = Jt808Settings(max_connections=terminals + 100, idle_timeout_s=120)
-    server = await start_listener("127.0.0.1", 0, sink, lambda phone, plate: "V" + phone, settings)
+    db = None
+    if dsn is None:
+        server = await start_listener(
+            "127.0.0.1", 0, sink, lambda phone, plate: "V" + phone, settings
+        )
+    else:  # the real sink: committed before it returns (run in a thread by the batcher)
+        from etl.feed.jt808_db import Jt808Database
+        from etl.feed.jt808_server import Jt808Server
+
+        db = Jt808Database(dsn)
+
+        def db_sink(fixes) -> None:
+            db.sink(fixes)
+            count(fixes)
+
+        server = Jt808Server(db_sink, db.lookup, settings, registered=db.registrations())
+        await server.start("127.0.0.1", 0)
     pipe.send(server.port)
     loop = asyncio.get_running_loop()
     held: list[tuple[float, int]] = []
@@ -98,14 +122,17 @@ async def listen(pipe, terminals: int, sink_delay_s: float) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     pipe.send({"received": received, "backlog": backlog, "held": held, "cpu_s": usage.ru_utime + usage.ru_stime,
                "sink_calls": server.batcher.calls, "bad": server.stats.bad,
-               "dropped": server.stats.dropped})  # fmt: skip
+               "dropped": server.stats.dropped,
+               "db_failures": db.failures if db else None})  # fmt: skip
     await server.close()
+    if db is not None:
+        db.close()
 
 
-def listener_main(pipe, terminals: int, sink_delay_s: float) -> None:
+def listener_main(pipe, terminals: int, sink_delay_s: float, dsn: str | None = None) -> None:
     raise_fd_limit()
     loop = new_loop()
-    loop.run_until_complete(listen(pipe, terminals, sink_delay_s))
+    loop.run_until_complete(listen(pipe, terminals, sink_delay_s, dsn))
 
 
 # -- the terminals' process ----------------------------------------------------------
@@ -187,11 +214,36 @@ def sim_main(pipe, first, count, port, start_at, end_at, interval, ramp_per_s, b
 # -- the run -------------------------------------------------------------------------------
 
 
+def scratch_db(terminals: int) -> tuple[str, str]:
+    """(server dsn, dsn) of a migrated scratch database whose vehicles have the
+    simulated terminals' plates (苏E00000…)."""
+    import psycopg
+
+    from bench.feed import scratch
+    from gis_server.settings import load_settings
+
+    server = load_settings().database.dsn.rsplit("/", 1)[0] + "/postgres"
+    dsn = scratch(server, 0)
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        with cur.copy("COPY vehicles (code, plate, kind) FROM STDIN") as copy:
+            for i in range(terminals):
+                copy.write_row((f"J{i:05d}", f"苏E{i:05d}", "sanitation"))
+    return server, dsn
+
+
+def stored_in(dsn: str) -> int:
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT count(*) FROM vehicle_positions").fetchone()[0]
+
+
 def run(args) -> dict:
     ctx = mp.get_context("spawn")
     lp, lchild = ctx.Pipe()
+    server_dsn, dsn = scratch_db(args.terminals) if args.db else (None, None)
     listener = ctx.Process(
-        target=listener_main, args=(lchild, args.terminals, args.sink_delay_ms / 1e3)
+        target=listener_main, args=(lchild, args.terminals, args.sink_delay_ms / 1e3, dsn)
     )
     listener.start()
     port = lp.recv()
@@ -212,7 +264,47 @@ def run(args) -> dict:
     lp.send("stop")
     server = lp.recv()
     listener.join()
-    return summarise(args, start_at, end_at, results, server)
+    summary = summarise(args, start_at, end_at, results, server)
+    if dsn is not None:
+        import psycopg
+
+        stored = stored_in(dsn)
+        summary["stored_in_db"] = stored
+        summary["lost"] = summary["reports_sent"] + summary["backlog_sent"] - stored
+        summary["db_failures"] = server["db_failures"]
+        with psycopg.connect(server_dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
+    return summary
+
+
+def record(r: dict, args, note: str) -> str:
+    """Append a `--db` run's row to the `jt808_db` section of bench/RESULTS.md."""
+    from bench.results import read_section, write_section
+
+    line = (
+        f"| {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M UTC} | {r['terminals']} | "
+        f"{args.interval:g} | {r['window_s']} | {r['connections_held_min']} | "
+        f"{r['frames_per_s']} | {r['expected_per_s']} | {r['reports_sent']} | "
+        f"{r['stored_in_db']} | {r['lost']} | {r['send_to_sink_ms']['p50']} | "
+        f"{r['send_to_sink_ms']['p99']} | {r['send_to_ack_ms']['p50']} | "
+        f"{r['send_to_ack_ms']['p99']} | {r['send_to_ack_ms']['max']} | {r['sink_calls']} | "
+        f"{r['listener_cpu_s']} | {r['load_average'][0]:.1f} | {note} |"
+    )
+    section = read_section("jt808_db") or ""
+    rows = [x for x in section.splitlines() if x.startswith("| 20")]
+    head = (
+        "# JT/T 808 into PostGIS (bench/jt808.py --db)\n\n"
+        "Terminals report 0x0200 every interval; the listener's real sink ingests and "
+        "commits before the 0x8001. stored = rows in the database; fixes/s = reports "
+        "reaching the committed sink per second in the window; commit = send → commit, "
+        "ack = report → commit → 0x8001 at the terminal.\n\n"
+        "| when | terminals | interval s | window s | held | fixes/s stored | expected/s | "
+        "sent | stored | lost | commit p50 ms | commit p99 ms | ack p50 ms | ack p99 ms | "
+        "ack max ms | sink calls | listener CPU s | load | note |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    write_section("jt808_db", head + "\n" + "\n".join([*rows, line]))
+    return line
 
 
 def summarise(args, start_at, end_at, results, server) -> dict:
@@ -262,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sink-delay-ms", type=float, default=0.0)
     ap.add_argument("--backlog", type=int, default=0,
                     help="stored fixes each terminal uploads (0x0704, 20 a batch) after signing in")  # fmt: skip
+    ap.add_argument("--db", action="store_true",
+                    help="the real database sink into a scratch PostGIS database")  # fmt: skip
+    ap.add_argument("--note", default="")
     args = ap.parse_args(argv)
     if args.duration <= args.interval:
         ap.error("--duration must be longer than --interval (the first interval is warm-up)")
@@ -269,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     result = run(args)
     for key, value in result.items():
         print(f"{key:>22}: {value}")
+    if args.db:
+        print(record(result, args, args.note))
     ok = result["lost"] == 0 and not result["errors"] and result["connected"] == args.terminals
     return 0 if ok else 1
 

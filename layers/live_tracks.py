@@ -45,23 +45,38 @@ def shanghai_day(t: dt.datetime) -> dt.date:
     return t.astimezone(dt.timezone(dt.timedelta(hours=8))).date()  # no DST since 1991
 
 
-def update_tracks(conn, inserted: list[tuple[str, dt.datetime, float, float]]) -> tuple[int, int]:
-    """Bring the tracks of the vehicle-days these just inserted (code, fix time, lon, lat)
-    fell on up to date (the points come with them: no re-read of the partitions);
-    returns (vehicle-days appended, vehicle-days rebuilt)."""
-    if not inserted:
-        return 0, 0
+def day_ends(
+    conn, inserted: list[tuple]
+) -> dict[tuple[str, dt.date], tuple[dt.datetime, dt.datetime | None]]:
+    """(code, day) → (the batch's first fix time that day, the day's track end before the
+    batch, None for a new day): read before the tracks move, shared with the trips."""
     first: dict[tuple[str, dt.date], dt.datetime] = {}
-    for code, t, _x, _y in inserted:
+    for code, t, *_ in inserted:
         key = (code, shanghai_day(t))
         first[key] = min(first.get(key, t), t)
+    if not first:
+        return {}
     keys = sorted(first)
-    late: set[tuple[str, dt.date]] = set()
     with conn.cursor() as cur:
         cur.execute(_ENDS, {"codes": [k[0] for k in keys], "days": [k[1] for k in keys]})
-        for code, day, ended in cur.fetchall():
-            if ended is not None and first[(code, day)] <= ended:
-                late.add((code, day))
+        return {(code, day): (first[(code, day)], ended) for code, day, ended in cur.fetchall()}
+
+
+def update_tracks(
+    conn,
+    inserted: list[tuple],
+    ends: dict[tuple[str, dt.date], tuple[dt.datetime, dt.datetime | None]] | None = None,
+) -> tuple[int, int]:
+    """Bring the tracks of the vehicle-days these just inserted (code, fix time, lon, lat,
+    …) fell on up to date (the points come with them: no re-read of the partitions);
+    `ends` is day_ends() of them when already read. Returns (vehicle-days appended,
+    vehicle-days rebuilt)."""
+    if not inserted:
+        return 0, 0
+    if ends is None:
+        ends = day_ends(conn, inserted)
+    late = {key for key, (first, end) in ends.items() if end is not None and first <= end}
+    with conn.cursor() as cur:
         new = [row for row in inserted if (row[0], shanghai_day(row[1])) not in late]
         if new:
             cur.execute(
@@ -75,4 +90,4 @@ def update_tracks(conn, inserted: list[tuple[str, dt.datetime, float, float]]) -
             )
     for code, day in sorted(late):
         rebuild_tracks(conn, [code], [day])
-    return len(keys) - len(late), len(late)
+    return len(ends) - len(late), len(late)

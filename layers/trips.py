@@ -142,9 +142,15 @@ def _shift(a: np.ndarray, fill) -> np.ndarray:
 
 
 def _stopped(
-    first: np.ndarray, t_us: np.ndarray, xym: np.ndarray, speed: np.ndarray, rules: TripRules
+    first: np.ndarray,
+    t_us: np.ndarray,
+    xym: np.ndarray,
+    speed: np.ndarray,
+    rules: TripRules,
+    cut: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per fix: stopped (in a still run lasting stop_minutes) and gap (feed gap before it)."""
+    """Per fix: stopped (in a still run lasting stop_minutes) and gap (feed gap before it).
+    `cut` forces a run to begin at those fixes (a window of a day read from the middle)."""
     dt = t_us - _shift(t_us, 0)
     kmh = speed.astype(np.float64)
     implied = np.flatnonzero(np.isnan(speed) & ~first & (dt != 0))  # speed NULL: from the step
@@ -153,11 +159,68 @@ def _stopped(
     still = np.nan_to_num(kmh, nan=0.0) < rules.stop_speed_kmh
     gap = ~first & (dt > round(rules.gap_minutes * 60e6))
     change = first | gap | (still != _shift(still, False))
+    if cut is not None:
+        change |= cut
     starts = np.flatnonzero(change)
     ends = np.append(starts[1:], len(t_us)) - 1
     ref = np.where(first[starts], t_us[starts], t_us[starts - 1])
     long_enough = (t_us[ends] - ref) >= round(rules.stop_minutes * 60e6)
     return still & long_enough[np.cumsum(change) - 1], gap
+
+
+def trip_runs(
+    first: np.ndarray,
+    t_us: np.ndarray,
+    xym: np.ndarray,
+    speed: np.ndarray,
+    rules: TripRules,
+    *,
+    cut: np.ndarray | None = None,
+    begin: np.ndarray | None = None,
+    skip: np.ndarray | None = None,
+) -> list[tuple[int, int]]:
+    """[lo, hi) of every run of fixes that is a trip by the rule of _TRIPS (one-fix runs
+    included: they are no trip, but a live day's next fix may extend them), from fixes
+    sorted by (vehicle, day, time) with `first` marking each vehicle-day's first fix.
+    For windows of a day (`layers/live_trips.py`): `cut` forces a run to begin, `begin`
+    a trip to begin, and `skip` fixes (context) belong to no trip."""
+    stopped, gap = _stopped(first, t_us, xym, speed, rules, cut)
+    starts = gap | (~first & _shift(stopped, False)) | first
+    if begin is not None:
+        starts |= begin
+    kept = ~stopped if skip is None else ~stopped & ~skip
+    idx = np.flatnonzero(kept)
+    if not len(idx):
+        return []
+    split = starts[idx]
+    split[1:] |= np.diff(idx) != 1  # a fix left out ends a trip (a stop is always followed
+    split[0] = True  # by a start; a skipped context fix may not be)
+    lo = idx[split]
+    hi = np.append(idx[np.flatnonzero(split)[1:] - 1], idx[-1]) + 1
+    return list(zip(lo.tolist(), hi.tolist(), strict=True))
+
+
+def line_of(
+    codes: list[str],
+    code_idx: np.ndarray,
+    day: np.ndarray,
+    t_us: np.ndarray,
+    xym: np.ndarray,
+    speed: np.ndarray,
+    lo: int,
+    hi: int,
+) -> tuple:
+    """(vehicle_code, day, started_at, ended_at, fix_count, max_speed_kmh, line) of fixes [lo, hi)."""
+    top = np.nanmax(speed[lo:hi]) if not np.isnan(speed[lo:hi]).all() else None
+    return (
+        codes[code_idx[lo]],
+        day[lo],
+        t_us[lo],
+        t_us[hi - 1],
+        hi - lo,
+        None if top is None else float(top),
+        linestring_m(xym[lo:hi]),
+    )
 
 
 def trip_lines(
@@ -173,28 +236,11 @@ def trip_lines(
     from all fixes of some vehicle days sorted by (vehicle, time): the rule of _TRIPS."""
     first = np.zeros(len(t_us), bool)
     first[runs(code_idx, day)[:-1]] = True
-    stopped, gap = _stopped(first, t_us, xym, speed, rules)
-    starts = gap | (~first & _shift(stopped, False)) | first
-    kept = np.flatnonzero(~stopped)
-    bounds = np.append(np.flatnonzero(starts[kept]), len(kept))  # trips: contiguous runs
-    lines = []
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        lo, hi = kept[a], kept[b - 1] + 1
-        if hi - lo < 2:
-            continue
-        top = np.nanmax(speed[lo:hi]) if not np.isnan(speed[lo:hi]).all() else None
-        lines.append(
-            (
-                codes[code_idx[lo]],
-                day[lo],
-                t_us[lo],
-                t_us[hi - 1],
-                hi - lo,
-                None if top is None else float(top),
-                linestring_m(xym[lo:hi]),
-            )
-        )
-    return lines
+    return [
+        line_of(codes, code_idx, day, t_us, xym, speed, lo, hi)
+        for lo, hi in trip_runs(first, t_us, xym, speed, rules)
+        if hi - lo >= 2
+    ]
 
 
 def vehicle_days(

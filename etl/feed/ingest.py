@@ -6,7 +6,8 @@ the day partitions the batch needs, COPY to a staging table and one INSERT …
 ON CONFLICT DO NOTHING (the (vehicle_code, fix_time) key), vehicles moved to
 their newest fix only when it is newer (a late fix lands in its place in time
 and moves nobody back), the vehicle-days' tracks appended or, for late fixes,
-rebuilt (`layers/live_tracks.py`), and a NOTIFY of what moved. When it returns,
+rebuilt (`layers/live_tracks.py`), their trips likewise (`layers/live_trips.py`),
+and a NOTIFY of what moved. When it returns,
 the batch is committed — only then may a feed acknowledge it. On any database
 error it rolls back and raises (the caller keeps the batch and retries).
 """
@@ -23,7 +24,9 @@ from etl.feed.fix import Fix
 from etl.feed.notify import notify
 from layers import geofences
 from layers.geofences import NightBan
-from layers.live_tracks import update_tracks
+from layers.live_tracks import day_ends, update_tracks
+from layers.live_trips import update_trips
+from layers.trips import TripRules
 
 WORLD = (-180.0, -90.0, 180.0, 90.0)
 
@@ -36,6 +39,7 @@ class FeedRules:
     max_speed_kmh: dict[str, float] = field(default_factory=lambda: {"default": 150.0})
     geofences: bool = True  # judge layers/geofences.py's rules on every moved vehicle
     night_ban: NightBan = NightBan()  # 禁捕区 at night: who, when
+    trips: TripRules | None = field(default_factory=TripRules)  # None: trips not kept live
 
     def limit(self, kind: str | None) -> float:
         return float(
@@ -54,6 +58,8 @@ class IngestResult:
     rejected: list[tuple[int, str, str]] = field(default_factory=list)
     tracks_appended: int = 0
     tracks_rebuilt: int = 0
+    trips_updated: int = 0
+    trips_rebuilt: int = 0
     notifications: int = 0
     alerts: list[dict] = field(default_factory=list)  # geofence episodes opened or closed
 
@@ -69,6 +75,8 @@ class IngestResult:
             **{reason: self.dropped.get(reason, 0) for reason in REASONS},
             "tracks_appended": self.tracks_appended,
             "tracks_rebuilt": self.tracks_rebuilt,
+            "trips_updated": self.trips_updated,
+            "trips_rebuilt": self.trips_rebuilt,
         }
 
 
@@ -140,7 +148,12 @@ def ingest(conn, fixes: Sequence[Fix], rules: FeedRules | None = None) -> Ingest
                 raced = len(kept) - len(inserted)  # stored by another writer meanwhile
                 if raced:
                     result.dropped["duplicate"] += raced
-                result.tracks_appended, result.tracks_rebuilt = update_tracks(conn, inserted)
+                ends = day_ends(conn, inserted)
+                if rules.trips is not None:  # before the tracks move: both read the old ends
+                    result.trips_updated, result.trips_rebuilt = update_trips(
+                        conn, ends, rules.trips, inserted
+                    )
+                result.tracks_appended, result.tracks_rebuilt = update_tracks(conn, inserted, ends)
                 if moved:
                     result.notifications = notify(cur, "vehicles", "fixes", moved)
                 if rules.geofences and (changes := geofences.judge(cur, moved, rules.night_ban)):

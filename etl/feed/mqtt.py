@@ -2,15 +2,19 @@
 the transaction holding its fixes has committed.
 
 paho-mqtt 2 with `manual_ack=True`, MQTT 5, a persistent session (clean_start False,
-a session expiry), Receive Maximum = the buffer: the broker never has more than
-`buffer_messages` unacknowledged messages out to us, so memory stays bounded and
-the rest waits at the broker. A worker thread takes up to `batch_size` messages
-(waiting at most `batch_latency_s` for them), ingests them in one transaction and
-acks them in the order received. A payload that can never succeed is counted,
-logged and acked. A database error stops acknowledging: the same batch is retried
-on a fresh connection with back-off until it commits. A broker reconnect starts a
-new session generation: messages of an older one are not acked (the broker
-redelivers them; the (vehicle, time) key stores them once).
+a session expiry). Memory is bounded by the client itself: when `buffer_messages`
+messages are received and not yet settled (acked, or let go for redelivery), paho's
+network thread waits in `on_message` and so stops reading the socket; TCP
+back-pressure leaves the rest at the broker. Receive Maximum asks the broker for the
+same bound, but the feed does not rely on it. A worker thread takes up to
+`batch_size` messages (waiting at most `batch_latency_s` for them), ingests them in
+one transaction and acks them in the order received. A payload that can never
+succeed is counted, logged and acked. A database error stops acknowledging: the same
+batch is retried on a fresh connection with back-off until it commits. A broker
+reconnect starts a new session generation: messages of an older one are not acked
+(the broker redelivers them; the (vehicle, time) key stores them once); when the
+broker kept the session, those still queued here are let go at once rather than
+stored twice.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class MqttOptions:
     batch_latency_s: float = 0.1
     buffer_messages: int = 20000
     keepalive_s: int = 30
+    receive_maximum: int = 0  # asked of the broker; 0: buffer_messages (tests ask more)
 
     @property
     def host_port(self) -> tuple[str, int, bool]:
@@ -80,6 +85,10 @@ class FeedStats:
     bad_payloads: int = 0
     db_failures: int = 0
     overflow: int = 0  # QoS 0 messages dropped because the buffer was full
+    inflight: int = 0  # received, not yet settled (acked or let go): at most buffer_messages
+    max_inflight: int = 0  # its high-water mark
+    paused: int = 0  # times the network thread stopped reading at the bound
+    let_go: int = 0  # older-session messages dropped here for the broker to redeliver
     counts: Counter = field(default_factory=Counter)  # ingest counts summed
 
 
@@ -102,6 +111,7 @@ class MqttFeed:
         self.stats = FeedStats()
         self.generation = 0
         self._queue: queue.Queue[Message] = queue.Queue()
+        self._room = threading.Condition()  # guards stats.inflight
         self._stop = threading.Event()
         self._conn: psycopg.Connection | None = None
         self._client = self._make_client()
@@ -135,6 +145,8 @@ class MqttFeed:
         self.generation += 1
         self.stats.connects += 1
         LOGGER.info("feed: connected (session present: %s)", flags.session_present)
+        if flags.session_present:
+            self._let_go_stale()
         client.subscribe([(t, self.options.qos) for t in self.options.topics])
 
     def _on_subscribe(self, _client, _userdata, _mid, _reason_codes, _props) -> None:
@@ -145,18 +157,52 @@ class MqttFeed:
             LOGGER.warning("feed: broker connection lost (%s); reconnecting", reason_code)
 
     def _on_message(self, _client, _userdata, msg: mqtt.MQTTMessage) -> None:
-        self.stats.messages += 1
-        if msg.qos == 0 and self._queue.qsize() >= self.options.buffer_messages:
-            self.stats.overflow += 1
-            return
+        bound, s = self.options.buffer_messages, self.stats
+        with self._room:
+            if s.inflight >= bound:
+                if msg.qos == 0:
+                    s.messages += 1
+                    s.overflow += 1
+                    return
+                s.paused += 1
+                # paho reads nothing more while we wait here: the broker keeps the rest
+                while s.inflight >= bound:
+                    if self._stop.is_set():
+                        return  # not acked: the broker redelivers it
+                    self._room.wait(0.5)
+            s.messages += 1
+            s.inflight += 1
+            s.max_inflight = max(s.max_inflight, s.inflight)
         self._queue.put(Message(self.generation, msg.mid, msg.qos, msg.topic, msg.payload))
+
+    def _settled(self, n: int) -> None:
+        with self._room:
+            self.stats.inflight -= n
+            self._room.notify_all()
+
+    def _let_go_stale(self) -> None:
+        """The broker kept the session, so it redelivers every message not acked: those of
+        the old connection still queued here would only be stored and then dropped as
+        duplicates — drop them now (the one batch the worker holds is finished normally)."""
+        stale = 0
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+            stale += 1
+        if stale:
+            self.stats.let_go += stale
+            self._settled(stale)
 
     # --- lifecycle -----------------------------------------------------------------
     def start(self) -> MqttFeed:
         host, port, _tls = self.options.host_port
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.options.session_expiry_s
-        props.ReceiveMaximum = min(self.options.buffer_messages, 65535)
+        props.ReceiveMaximum = min(
+            self.options.receive_maximum or self.options.buffer_messages, 65535
+        )
         self._client.connect_async(
             host, port, keepalive=self.options.keepalive_s, clean_start=False, properties=props
         )
@@ -167,6 +213,8 @@ class MqttFeed:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop without acknowledging what is not committed (the broker keeps it)."""
         self._stop.set()
+        with self._room:
+            self._room.notify_all()
         self._worker.join(timeout)
         self._client.disconnect()
         self._client.loop_stop()
@@ -201,6 +249,9 @@ class MqttFeed:
             "messages": s.messages,
             "acked": s.acked,
             "buffered": self._queue.qsize(),
+            "inflight": s.inflight,
+            "max_inflight": s.max_inflight,
+            "paused": s.paused,
             "batches": s.batches,
             "bad_payloads": s.bad_payloads,
             "db_failures": s.db_failures,
@@ -229,6 +280,8 @@ class MqttFeed:
             batch = self._take()
             if batch and self._commit(batch):
                 self._ack(batch)
+            if batch:
+                self._settled(len(batch))  # acked, or (older session, stopping) redelivered
 
     def _commit(self, batch: list[Message]) -> bool:
         """Ingest the batch until it commits (True) or the feed stops (False)."""

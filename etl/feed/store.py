@@ -122,7 +122,7 @@ WITH ins AS (
 )
 SELECT 'moved', code, NULL::timestamptz, x, y, speed_kmh, heading, epoch_s FROM moved
 UNION ALL
-SELECT 'ins', vehicle_code, fix_time, ST_X(geom), ST_Y(geom), NULL, NULL, NULL FROM ins
+SELECT 'ins', vehicle_code, fix_time, ST_X(geom), ST_Y(geom), speed_kmh, NULL, NULL FROM ins
 """
 
 
@@ -152,17 +152,18 @@ def copy_rows(cur, rows: list[tuple]) -> None:
 
 def write(
     cur, kept: list[Candidate]
-) -> tuple[list[tuple[str, dt.datetime, float, float]], list[list]]:
-    """COPY the kept fixes and insert them; returns (inserted (code, time, lon, lat),
+) -> tuple[list[tuple[str, dt.datetime, float, float, float | None]], list[list]]:
+    """COPY the kept fixes and insert them; returns (inserted (code, time, lon, lat, speed
+    as stored),
     moved vehicles as [code, lon, lat, speed, heading, epoch_s])."""
     cur.execute(_STAGE)
     copy_rows(cur, [(c.code, c.t, c.speed, c.heading, c.lon, c.lat) for c in kept])
     cur.execute(_WRITE)
-    inserted: list[tuple[str, dt.datetime, float, float]] = []
+    inserted: list[tuple[str, dt.datetime, float, float, float | None]] = []
     moved: list[list] = []
     for what, code, t, x, y, speed, heading, epoch in cur.fetchall():
         if what == "ins":
-            inserted.append((code, t, x, y))
+            inserted.append((code, t, x, y, speed))
         else:
             moved.append([code, round(x, 7), round(y, 7), speed, heading, epoch])
     cur.execute(f"TRUNCATE {STAGING}")

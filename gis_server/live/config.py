@@ -7,6 +7,7 @@ from etl.feed.jt808_session import Jt808Settings
 from etl.feed.mqtt import MqttOptions
 from gis_server.settings import Settings
 from layers.geofences import NightBan
+from layers.trips import TripRules
 
 
 def night_ban(settings: Settings) -> NightBan:
@@ -17,12 +18,14 @@ def night_ban(settings: Settings) -> NightBan:
 
 
 def feed_rules(settings: Settings) -> FeedRules:
-    """The district's extent, the GPS import's speed limits and the geofences' night, for
-    every feed."""
+    """The district's extent, the GPS import's speed limits and trip rule and the
+    geofences' night, for every feed."""
+    gps = settings.imports.gps
     return FeedRules(
         extent=tuple(settings.district.extent),
-        max_speed_kmh=dict(settings.imports.gps.max_speed_kmh),
+        max_speed_kmh=dict(gps.max_speed_kmh),
         night_ban=night_ban(settings),
+        trips=TripRules(gps.stop_minutes, gps.gap_minutes, gps.stop_speed_kmh),
     )
 
 

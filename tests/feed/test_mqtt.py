@@ -188,3 +188,44 @@ def test_unacked_messages_survive_a_broker_restart(db_dsn, private_broker, new_v
         blocker.close()
         feed.stop()
     assert count(db_dsn, code) == 10
+
+
+def test_unacked_messages_bounded_while_the_database_is_blocked(db_dsn, broker_url, new_vehicle):
+    """Mosquitto 2.0.11 does not honour Receive Maximum: the feed itself stops reading
+    the socket when `buffer_messages` are unacknowledged, so its memory stays bounded
+    while the database refuses; afterwards every message arrives and is stored once."""
+    code, _ = new_vehicle()
+    topic = new_topic()
+    bound, sent = 40, 400
+
+    def refusing(dsn):
+        conn = psycopg.connect(dsn)
+        conn.execute("SET lock_timeout = '100ms'")
+        conn.commit()
+        return conn
+
+    # a Receive Maximum far above the bound: the broker may send all; the client must not take it
+    feed = make_feed(
+        db_dsn, broker_url, topic, buffer_messages=bound, batch_size=15, receive_maximum=1000
+    )
+    feed.connect_db = refusing
+    started(feed)
+    blocker = psycopg.connect(db_dsn)
+    blocker.execute("LOCK TABLE vehicles IN ACCESS EXCLUSIVE MODE")
+    try:
+        with publisher(broker_url) as pub:
+            for m in range(sent):
+                pub.send(f"{topic}/v", payload(code, m * 0.25, 0.0001 * m))
+        wait_until(lambda: feed.stats.messages >= bound, what="the bound reached")
+        wait_until(lambda: feed.stats.db_failures >= 3, what="the feed to retry")
+        assert feed.stats.messages <= bound and feed.stats.paused >= 1
+        assert feed.stats.acked == 0
+        blocker.rollback()
+        wait_until(lambda: count(db_dsn, code) == sent, timeout=60, what="all fixes stored")
+        wait_until(lambda: feed.stats.acked == sent, what="all acked")
+    finally:
+        blocker.close()
+        feed.stop()
+    assert count(db_dsn, code) == sent
+    assert feed.stats.max_inflight <= bound
+    assert feed.stats.counts["duplicate"] == 0
