@@ -67,3 +67,16 @@ def onemap_serve(env_extra: dict[str, str], log_name: str, *args: str):  # noqa:
                     proc.kill()
 
     return serving()
+
+
+def fetch_one(dsn: str, query: str, params: tuple = ()) -> tuple:
+    """One row from the database at `dsn`, on a connection of its own (closed after)."""
+    import psycopg2
+
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchone()
+    finally:
+        conn.close()

@@ -12,19 +12,10 @@ import psycopg2
 import pytest
 
 from gis_server.auth import Role, store
+from tests.helpers import fetch_one
 
 PASSWORD = "correct horse battery"
 FIRST, SECOND = (121.25, 31.93), (121.262, 31.935)
-
-
-def _one(dsn: str, query: str, params: tuple = ()) -> tuple:
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, params)
-            return cur.fetchone()
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +53,7 @@ def people(demo_db):
 
 
 def positions(dsn: str, username: str) -> int:
-    return _one(dsn, "SELECT count(*) FROM worker_positions p JOIN users u ON u.id = p.user_id "
+    return fetch_one(dsn, "SELECT count(*) FROM worker_positions p JOIN users u ON u.id = p.user_id "
                 "WHERE u.username = %s", (username,))[0]  # fmt: skip
 
 
@@ -128,7 +119,7 @@ def test_worker_on_duty_moves_on_the_console_and_stops_off_duty(browser, server,
         console.wait_for_function(
             "u => !window.OnemapConsole.workers.markers[u]", arg=people["worker"]
         )
-        after = _one(demo_db, "SELECT count(*) FROM worker_positions p JOIN worker_duties d "
+        after = fetch_one(demo_db, "SELECT count(*) FROM worker_positions p JOIN worker_duties d "
                      "ON d.id = p.duty_id JOIN users u ON u.id = p.user_id WHERE u.username = %s "
                      "AND p.fix_time > d.ended_at", (people["worker"],))[0]  # fmt: skip
         assert after == 0

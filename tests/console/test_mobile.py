@@ -15,25 +15,16 @@ from PIL import Image
 from gis_server.auth import Role, store
 from layers.dispatch.scope import set_scope
 from tests.dispatch.test_photos import GPS_IFD, jpeg_with_gps
+from tests.helpers import fetch_one
 
 PASSWORD = "correct horse battery"
-
-
-def _one(dsn: str, query: str, params: tuple = ()) -> tuple:
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, params)
-            return cur.fetchone()
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")
 def people(console_dsn: str) -> dict[str, str]:
     """A grid worker of one demo grid (username) and a dispatcher's API key; the grid and a
     category a district-wide duty rule dispatches."""
-    grid, category = _one(console_dsn, "SELECT g.code, r.category FROM grids g, duty_rules r "
+    grid, category = fetch_one(console_dsn, "SELECT g.code, r.category FROM grids g, duty_rules r "
                           "WHERE g.valid_to IS NULL AND g.grid_type = 'comprehensive' AND "
                           "r.town_code IS NULL AND r.subcategory IS NULL ORDER BY g.code, r.id LIMIT 1")  # fmt: skip
     worker = f"m-worker-{secrets.token_hex(3)}"
@@ -71,7 +62,8 @@ def test_grid_worker_accepts_and_reports_done_with_a_photo(
         page.click("#m-actions button[data-action=accept]")
         page.wait_for_selector("#m-done-form", state="visible")
         assert (
-            _one(console_dsn, "SELECT status FROM events WHERE code = %s", (code,))[0] == "accepted"
+            fetch_one(console_dsn, "SELECT status FROM events WHERE code = %s", (code,))[0]
+            == "accepted"
         )
         page.fill("#m-done-note", "已清理完毕")
         page.set_input_files("#m-done-photo", files=[{"name": "scene.jpg", "mimeType": "image/jpeg",
