@@ -12,10 +12,12 @@ import json
 from typing import Any
 
 from psycopg import sql
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gis_server.auth.collection_policy import authorise, policy_of
 from gis_server.console_api import figures, layers, lookup
 from gis_server.console_api import route_docs as d
 from gis_server.console_api.bodies import TtlCache, compact, digest_body, json_response
@@ -24,6 +26,9 @@ from gis_server.errors import InvalidConsoleParameter, NotFound
 from gis_server.ogc.caching import DigestBody
 from gis_server.routing import api_route
 from gis_server.settings import Settings
+
+# a vehicle's track reads the vehicle and its tracks: both layers' read policies apply
+TRACK_LAYERS = ("vehicles", "vehicle_tracks")
 
 
 class ConsoleApi:
@@ -115,17 +120,20 @@ class ConsoleApi:
     def town_stats(self, request: Request) -> Response:
         return json_response(request, self._cached("town_stats", 5, figures.TOWN_STATS_SQL))
 
-    def track_days(self, request: Request) -> Response:
+    async def track_days(self, request: Request) -> Response:
+        await authorise(request, None, TRACK_LAYERS)
         vehicle = request.path_params["vehicle"]
-        return json_response(request, self._fetch_body(layers.TRACK_DAYS_SQL, {"v": vehicle}))
+        body = await run_in_threadpool(self._fetch_body, layers.TRACK_DAYS_SQL, {"v": vehicle})
+        return json_response(request, body)
 
-    def track(self, request: Request) -> Response:
+    async def track(self, request: Request) -> Response:
+        await authorise(request, None, TRACK_LAYERS)
         vehicle = request.path_params["vehicle"]
         try:
             day = dt.date.fromisoformat(request.path_params["day"])
         except ValueError:
             raise InvalidConsoleParameter("day", "must be a date YYYY-MM-DD") from None
-        body = self._fetch(layers.TRACK_SQL, {"v": vehicle, "d": day})
+        body = await run_in_threadpool(self._fetch, layers.TRACK_SQL, {"v": vehicle, "d": day})
         if body is None:
             raise NotFound(f"no track of vehicle {vehicle!r} on {day.isoformat()}")
         return json_response(request, digest_body(body))
@@ -136,7 +144,7 @@ class ConsoleApi:
         params = {"lon": lon, "lat": lat, "k": 5, "pre": 25}
         return json_response(request, self._fetch_body(lookup.POINT_SQL, params))
 
-    def search(self, request: Request) -> Response:
+    async def search(self, request: Request) -> Response:
         q = request.query_params.get("q", "").strip()
         if not q or len(q) > 100:
             raise InvalidConsoleParameter("q", "must be 1 to 100 characters")
@@ -147,5 +155,10 @@ class ConsoleApi:
             answer = json.dumps({"q": q, "hits": [hit]}, ensure_ascii=False, separators=(",", ":"))
             return json_response(request, digest_body(answer))
         prefix = q.upper().replace("%", "") + "%"
+        # hits of layers the asker may not read are left out (their read policy)
+        principal = await authorise(request, None)
+        readable = policy_of(request).readable(principal, lookup.SEARCH_LAYERS)
         params = {"q": q, "p": lookup.like_pattern(q), "prefix": prefix, "n": 8}
-        return json_response(request, self._fetch_body(lookup.SEARCH_SQL, params))
+        params["layers"] = sorted(readable)
+        body = await run_in_threadpool(self._fetch_body, lookup.SEARCH_SQL, params)
+        return json_response(request, body)

@@ -44,6 +44,7 @@ SELECT json_build_object('lon', %(lon)s, 'lat', %(lat)s,
       'distance_m', round(dist::numeric, 1)) ORDER BY dist), '[]') FROM vehs))::text
 """)
 
+SEARCH_LAYERS = ("grids", "towns", "cameras", "vehicles", "events")  # the layers search reads
 SEARCH_SQL = sql.SQL("""
 WITH hits AS (
  (SELECT 'grid' AS kind, 'grids' AS layer, g.code, g.name || ' ' || g.code AS label, lp AS pt, 0 AS rank
@@ -67,7 +68,7 @@ WITH hits AS (
 SELECT json_build_object('q', %(q)s, 'hits', coalesce(json_agg(json_build_object(
   'kind', kind, 'layer', layer, 'code', code, 'label', label,
   'lon', round(ST_X(pt)::numeric, 6), 'lat', round(ST_Y(pt)::numeric, 6)) ORDER BY rank), '[]'))::text
-FROM hits
+FROM hits WHERE layer = ANY(%(layers)s::text[])
 """)
 
 COORD_RE = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,，\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
