@@ -117,8 +117,10 @@ class ConsoleApi:
     def categories(self, request: Request) -> Response:
         return json_response(request, self._cached("categories", 300, figures.CATEGORIES_SQL))
 
-    def town_stats(self, request: Request) -> Response:
-        return json_response(request, self._cached("town_stats", 5, figures.TOWN_STATS_SQL))
+    async def town_stats(self, request: Request) -> Response:
+        await authorise(request, None, ("events",))  # counts of events per town
+        body = await run_in_threadpool(self._cached, "town_stats", 5, figures.TOWN_STATS_SQL)
+        return json_response(request, body)
 
     async def track_days(self, request: Request) -> Response:
         await authorise(request, None, TRACK_LAYERS)
@@ -138,11 +140,14 @@ class ConsoleApi:
             raise NotFound(f"no track of vehicle {vehicle!r} on {day.isoformat()}")
         return json_response(request, digest_body(body))
 
-    def point(self, request: Request) -> Response:
+    async def point(self, request: Request) -> Response:
         lon = lookup.float_param(request, "lon", -180, 180)
         lat = lookup.float_param(request, "lat", -90, 90)
         params = {"lon": lon, "lat": lat, "k": 5, "pre": 25}
-        return json_response(request, self._fetch_body(lookup.POINT_SQL, params))
+        principal = await authorise(request, None)
+        readable = policy_of(request).readable(principal, lookup.POINT_LAYERS)
+        text = await run_in_threadpool(self._fetch, lookup.POINT_SQL, params)
+        return json_response(request, digest_body(lookup.point_for(text or "null", readable)))
 
     async def search(self, request: Request) -> Response:
         q = request.query_params.get("q", "").strip()

@@ -177,3 +177,16 @@ def _kinds_until_marker(client: SseClient) -> list[str]:
             return kinds
         if name in ("vehicles", "event"):
             kinds.append(name)
+
+
+def test_point_lookup_and_town_stats_follow_the_policy(client, key, sql):
+    lon, lat = sql("SELECT ST_X(geom), ST_Y(geom) FROM vehicles WHERE geom IS NOT NULL LIMIT 1")[0]
+    point = {"lon": round(lon, 6), "lat": round(lat, 6)}
+    anonymous = client.get("/api/console/point", params=point).json()
+    assert anonymous["vehicles"] == [] and anonymous["cameras"]
+    assert anonymous["grid"] is None or "open_events" not in anonymous["grid"]
+    seen = client.get("/api/console/point", params=point, headers=key(Role.GIS_EDITOR)).json()
+    assert seen["vehicles"] and (seen["grid"] is None or "open_events" in seen["grid"])
+    assert client.get("/api/console/stats/towns").status_code == 401
+    assert client.get("/api/console/stats/towns", headers=key(Role.DISPATCHER)).status_code == 403
+    assert client.get("/api/console/stats/towns", headers=key(Role.GIS_EDITOR)).status_code == 200
