@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from gis_server import json_body
 from gis_server.auth import Principal, Role
-from gis_server.auth.collection_policy import authorise
+from gis_server.auth.collection_policy import authorise, policy_of
 from gis_server.dispatch import common
 from gis_server.errors import InvalidParameter, NotFound
 from layers import vocab
@@ -25,6 +25,7 @@ from layers.dispatch import lifecycle, nearby, queues, shares, stats
 from layers.dispatch.rules import LOCAL
 
 CONTACT_ROLES = (Role.DISPATCHER, Role.ADMIN)
+NEARBY_LAYERS = frozenset({"cameras", "vehicles"})  # nearby: left empty if not readable
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"v(\d+)"\s*$')
 FILTERS = {
     "status": vocab.EVENT_STATUSES,
@@ -137,6 +138,7 @@ async def act(request: Request) -> Response:
 
 async def nearby_resources(request: Request) -> Response:
     principal = await authorise(request, Role.GRID_WORKER, reads=("events",))
+    hidden = NEARBY_LAYERS - policy_of(request).readable(principal, NEARBY_LAYERS)
     code = request.path_params["code"]
     limit = common.int_param(request, "limit", 5, 1, 50)
     settings = common.settings_of(request)
@@ -152,7 +154,8 @@ async def nearby_resources(request: Request) -> Response:
             worker_offline_s=settings.dispatch.duty.offline_after_s,
         )
 
-    return common.json_response(await common.run(settings, work))
+    found = await common.run(settings, work)
+    return common.json_response({**found, **{layer: [] for layer in hidden}})
 
 
 async def statistics(request: Request) -> Response:

@@ -190,3 +190,13 @@ def test_point_lookup_and_town_stats_follow_the_policy(client, key, sql):
     assert client.get("/api/console/stats/towns").status_code == 401
     assert client.get("/api/console/stats/towns", headers=key(Role.DISPATCHER)).status_code == 403
     assert client.get("/api/console/stats/towns", headers=key(Role.GIS_EDITOR)).status_code == 200
+
+
+def test_nearby_leaves_out_vehicles_below_their_policy(ogc_settings, key, codes):
+    _, event = codes
+    policies = {"vehicles": LayerPolicy(read_role="admin")}
+    settings = ogc_settings.model_copy(update={"layer_policies": policies})
+    with TestClient(create_app(settings)) as c:
+        path = f"/api/events/{event}/nearby"
+        assert c.get(path, headers=key(Role.DISPATCHER)).json()["vehicles"] == []
+        assert c.get(path, headers=key(Role.ADMIN)).json()["vehicles"]
