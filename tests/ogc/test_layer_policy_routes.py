@@ -200,3 +200,17 @@ def test_nearby_leaves_out_vehicles_below_their_policy(ogc_settings, key, codes)
         path = f"/api/events/{event}/nearby"
         assert c.get(path, headers=key(Role.DISPATCHER)).json()["vehicles"] == []
         assert c.get(path, headers=key(Role.ADMIN)).json()["vehicles"]
+
+
+def test_console_grids_carry_open_events_only_for_events_readers(ogc_settings, key):
+    policies = {"events": LayerPolicy(read_role="gis_editor")}
+    settings = ogc_settings.model_copy(update={"layer_policies": policies})
+    with TestClient(create_app(settings)) as c:
+
+        def props(headers=None):
+            body = c.get("/api/console/layers/grids", headers=headers or {}).json()
+            return body["features"][0]["properties"]
+
+        assert "open_events" not in props() and "worker_name" in props()
+        assert "open_events" in props(key(Role.GIS_EDITOR))
+        assert "open_events" not in props(key(Role.DISPATCHER))
