@@ -22,7 +22,8 @@ from starlette.routing import Route
 
 from gis_server import editing, json_body
 from gis_server.api_grids_docs import CHECK, DIFF, HISTORY, RESTORE
-from gis_server.auth import Role, require, require_collection
+from gis_server.auth import Role
+from gis_server.auth.collection_policy import authorise
 from gis_server.database import pooled
 from gis_server.errors import InvalidParameter, NotFound
 from gis_server.routing import api_route
@@ -112,7 +113,7 @@ class GridApi:
         """The topology report: seconds of PostGIS work over the whole district, so it takes
         a signed-in user (viewer) and is kept per grid type for the grids' change counter;
         one check runs at a time per process, and those waiting get the kept report."""
-        await require(request, Role.VIEWER)
+        await authorise(request, Role.VIEWER, (GRIDS.id,))
         gtype = grid_type_param(request.query_params.get("type"))
         tol = editing.tolerance(self.settings)
         async with self._check_lock:
@@ -128,6 +129,7 @@ class GridApi:
         return JSONResponse(report)
 
     async def diff(self, request: Request) -> Response:
+        await authorise(request, None, (GRIDS.id,))
         q = request.query_params
         t_from, t_to = parse_instant("from", q.get("from")), parse_instant("to", q.get("to"))
         gtype = grid_type_param(q.get("type"))
@@ -140,6 +142,7 @@ class GridApi:
         return JSONResponse({"from": t_from.isoformat(), "to": t_to.isoformat(), **out})
 
     async def history(self, request: Request) -> Response:
+        await authorise(request, None, (GRIDS.id,))
         code = request.path_params["code"]
 
         def work(conn: Connection) -> list[dict[str, Any]]:
@@ -152,7 +155,7 @@ class GridApi:
         return JSONResponse({"code": code, "versions": _json(versions)})
 
     async def restore(self, request: Request) -> Response:
-        principal = await require_collection(request, GRIDS.id, Role.GIS_EDITOR)
+        principal = await authorise(request, Role.GIS_EDITOR, (GRIDS.id,), writes=(GRIDS.id,))
         code = request.path_params["code"]
         body = await json_body.read_json(request)
         version = body.get("version") if isinstance(body, dict) else None

@@ -7,6 +7,8 @@ Contracts for the app and the OGC write routes:
 - ``await require_write(request, layer) -> Principal`` (role from LAYER_WRITE_ROLES)
 - ``await require_collection(request, collection, role) -> Principal`` (and a scoped
   key's collections name it)
+- ``await authorise(request, role, reads=(…), writes=(…))`` (collection_policy: the
+  read policy and a scoped key's collections for routes outside /ogc/collections/{id})
 - ``auth_routes(settings) -> list[Route]``; ``AuthMiddleware`` (path policy, CSRF)
 - ``audit.record(conn, actor, action, layer, feature_id, before, after)``
 
@@ -16,6 +18,7 @@ Request paths read the app's settings from ``request.app.state.settings``.
 """
 
 from gis_server.auth import audit
+from gis_server.auth.collection_policy import authorise, policy_of
 from gis_server.auth.dependencies import (
     authenticate,
     check_scope,
@@ -36,8 +39,10 @@ __all__ = [
     "audit",
     "auth_routes",
     "authenticate",
+    "authorise",
     "check_scope",
     "client_ip",
+    "policy_of",
     "require",
     "require_collection",
     "require_write",

@@ -12,10 +12,12 @@ import json
 from typing import Any
 
 from psycopg import sql
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gis_server.auth.collection_policy import authorise, policy_of
 from gis_server.console_api import figures, layers, lookup
 from gis_server.console_api import route_docs as d
 from gis_server.console_api.bodies import TtlCache, compact, digest_body, json_response
@@ -24,6 +26,9 @@ from gis_server.errors import InvalidConsoleParameter, NotFound
 from gis_server.ogc.caching import DigestBody
 from gis_server.routing import api_route
 from gis_server.settings import Settings
+
+# a vehicle's track reads the vehicle and its tracks: both layers' read policies apply
+TRACK_LAYERS = ("vehicles", "vehicle_tracks")
 
 
 class ConsoleApi:
@@ -85,8 +90,14 @@ class ConsoleApi:
     def towns(self, request: Request) -> Response:
         return json_response(request, self._cached("towns", 60, layers.TOWNS_SQL, ("towns",)))
 
-    def grids(self, request: Request) -> Response:
-        body = self._cached("grids", 30, layers.GRIDS_SQL, ("grids", "towns", "events"))
+    async def grids(self, request: Request) -> Response:
+        principal = await authorise(request, None)  # (grids' own policy: the middleware)
+        if "events" in policy_of(request).readable(principal, ("events",)):
+            key, query = "grids", layers.GRIDS_SQL
+        else:
+            key, query = "grids-without-events", layers.GRIDS_WITHOUT_EVENTS_SQL
+        tables = ("grids", "towns", "events")
+        body = await run_in_threadpool(self._cached, key, 30, query, tables)
         return json_response(request, body)
 
     def zones(self, request: Request) -> Response:
@@ -112,31 +123,39 @@ class ConsoleApi:
     def categories(self, request: Request) -> Response:
         return json_response(request, self._cached("categories", 300, figures.CATEGORIES_SQL))
 
-    def town_stats(self, request: Request) -> Response:
-        return json_response(request, self._cached("town_stats", 5, figures.TOWN_STATS_SQL))
+    async def town_stats(self, request: Request) -> Response:
+        await authorise(request, None, ("events",))  # counts of events per town
+        body = await run_in_threadpool(self._cached, "town_stats", 5, figures.TOWN_STATS_SQL)
+        return json_response(request, body)
 
-    def track_days(self, request: Request) -> Response:
+    async def track_days(self, request: Request) -> Response:
+        await authorise(request, None, TRACK_LAYERS)
         vehicle = request.path_params["vehicle"]
-        return json_response(request, self._fetch_body(layers.TRACK_DAYS_SQL, {"v": vehicle}))
+        body = await run_in_threadpool(self._fetch_body, layers.TRACK_DAYS_SQL, {"v": vehicle})
+        return json_response(request, body)
 
-    def track(self, request: Request) -> Response:
+    async def track(self, request: Request) -> Response:
+        await authorise(request, None, TRACK_LAYERS)
         vehicle = request.path_params["vehicle"]
         try:
             day = dt.date.fromisoformat(request.path_params["day"])
         except ValueError:
             raise InvalidConsoleParameter("day", "must be a date YYYY-MM-DD") from None
-        body = self._fetch(layers.TRACK_SQL, {"v": vehicle, "d": day})
+        body = await run_in_threadpool(self._fetch, layers.TRACK_SQL, {"v": vehicle, "d": day})
         if body is None:
             raise NotFound(f"no track of vehicle {vehicle!r} on {day.isoformat()}")
         return json_response(request, digest_body(body))
 
-    def point(self, request: Request) -> Response:
+    async def point(self, request: Request) -> Response:
         lon = lookup.float_param(request, "lon", -180, 180)
         lat = lookup.float_param(request, "lat", -90, 90)
         params = {"lon": lon, "lat": lat, "k": 5, "pre": 25}
-        return json_response(request, self._fetch_body(lookup.POINT_SQL, params))
+        principal = await authorise(request, None)
+        readable = policy_of(request).readable(principal, lookup.POINT_LAYERS)
+        text = await run_in_threadpool(self._fetch, lookup.POINT_SQL, params)
+        return json_response(request, digest_body(lookup.point_for(text or "null", readable)))
 
-    def search(self, request: Request) -> Response:
+    async def search(self, request: Request) -> Response:
         q = request.query_params.get("q", "").strip()
         if not q or len(q) > 100:
             raise InvalidConsoleParameter("q", "must be 1 to 100 characters")
@@ -147,5 +166,10 @@ class ConsoleApi:
             answer = json.dumps({"q": q, "hits": [hit]}, ensure_ascii=False, separators=(",", ":"))
             return json_response(request, digest_body(answer))
         prefix = q.upper().replace("%", "") + "%"
+        # hits of layers the asker may not read are left out (their read policy)
+        principal = await authorise(request, None)
+        readable = policy_of(request).readable(principal, lookup.SEARCH_LAYERS)
         params = {"q": q, "p": lookup.like_pattern(q), "prefix": prefix, "n": 8}
-        return json_response(request, self._fetch_body(lookup.SEARCH_SQL, params))
+        params["layers"] = sorted(readable)
+        body = await run_in_threadpool(self._fetch_body, lookup.SEARCH_SQL, params)
+        return json_response(request, body)

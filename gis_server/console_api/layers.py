@@ -43,7 +43,7 @@ SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_
 FROM towns t, LATERAL ST_PointOnSurface(t.geom) AS lp
 """).format(geom=geojson_sql("t.geom"), label=lonlat_sql("lp"))
 
-GRIDS_SQL = sql.SQL("""
+_GRIDS = """
 WITH open_events AS (
   SELECT grid_code, count(*) AS n FROM events WHERE status <> 'closed' GROUP BY grid_code
 )
@@ -52,18 +52,29 @@ SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_
     'properties', json_build_object('code', g.code, 'name', g.name, 'town_code', g.town_code,
       'town_name', t.name, 'grid_type', g.grid_type, 'worker_name', g.worker_name,
       'worker_phone', g.worker_phone, 'population', g.population, 'version', g.version,
-      'open_events', coalesce(o.n, 0), 'label', json_build_array({label})))
+      {open_events}'label', json_build_array({label})))
   ORDER BY g.code), '[]'))::text
 FROM grids g
 LEFT JOIN towns t ON t.code = g.town_code
 LEFT JOIN open_events o ON o.grid_code = g.code
 CROSS JOIN LATERAL ST_PointOnSurface(g.geom) AS lp
 WHERE {current}
-""").format(
-    geom=geojson_sql("g.geom"),
-    label=lonlat_sql("lp"),
-    current=sql.SQL((GRIDS.current_filter or "TRUE").replace("valid_to", "g.valid_to")),
-)
+"""
+
+
+def _grids_sql(open_events: bool) -> sql.Composed:
+    """The grids body; without each grid's count of open events for those who may not
+    read `events` (its read policy)."""
+    return sql.SQL(_GRIDS).format(
+        geom=geojson_sql("g.geom"),
+        label=lonlat_sql("lp"),
+        current=sql.SQL((GRIDS.current_filter or "TRUE").replace("valid_to", "g.valid_to")),
+        open_events=sql.SQL("'open_events', coalesce(o.n, 0), " if open_events else ""),
+    )
+
+
+GRIDS_SQL = _grids_sql(True)
+GRIDS_WITHOUT_EVENTS_SQL = _grids_sql(False)
 
 ZONES_SQL = sql.SQL("""
 SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(

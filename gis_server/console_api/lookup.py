@@ -6,6 +6,7 @@ which is answered without the database.
 
 from __future__ import annotations
 
+import json
 import re
 
 from psycopg import sql
@@ -44,6 +45,26 @@ SELECT json_build_object('lon', %(lon)s, 'lat', %(lat)s,
       'distance_m', round(dist::numeric, 1)) ORDER BY dist), '[]') FROM vehs))::text
 """)
 
+# what the point lookup shows of each layer (events: the grid's count of open events)
+POINT_LAYERS = ("towns", "grids", "cameras", "vehicles", "events")
+_POINT_PARTS = {"town": ("towns", None), "grid": ("grids", None), "cameras": ("cameras", []),
+                "vehicles": ("vehicles", [])}  # fmt: skip
+
+
+def point_for(text: str, readable: frozenset[str]) -> str:
+    """The point lookup's answer without the parts of layers the asker may not read."""
+    if readable >= set(POINT_LAYERS):
+        return text
+    body = json.loads(text)
+    for part, (layer, empty) in _POINT_PARTS.items():
+        if layer not in readable:
+            body[part] = empty
+    if "events" not in readable and body.get("grid"):
+        body["grid"].pop("open_events", None)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+SEARCH_LAYERS = ("grids", "towns", "cameras", "vehicles", "events")  # the layers search reads
 SEARCH_SQL = sql.SQL("""
 WITH hits AS (
  (SELECT 'grid' AS kind, 'grids' AS layer, g.code, g.name || ' ' || g.code AS label, lp AS pt, 0 AS rank
@@ -67,7 +88,7 @@ WITH hits AS (
 SELECT json_build_object('q', %(q)s, 'hits', coalesce(json_agg(json_build_object(
   'kind', kind, 'layer', layer, 'code', code, 'label', label,
   'lon', round(ST_X(pt)::numeric, 6), 'lat', round(ST_Y(pt)::numeric, 6)) ORDER BY rank), '[]'))::text
-FROM hits
+FROM hits WHERE layer = ANY(%(layers)s::text[])
 """)
 
 COORD_RE = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,，\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")

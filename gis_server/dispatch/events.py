@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gis_server import json_body
-from gis_server.auth import Principal, Role, require
+from gis_server.auth import Principal, Role
+from gis_server.auth.collection_policy import authorise, policy_of
 from gis_server.dispatch import common
 from gis_server.errors import InvalidParameter, NotFound
 from layers import vocab
@@ -24,6 +25,7 @@ from layers.dispatch import lifecycle, nearby, queues, shares, stats
 from layers.dispatch.rules import LOCAL
 
 CONTACT_ROLES = (Role.DISPATCHER, Role.ADMIN)
+NEARBY_LAYERS = frozenset({"cameras", "vehicles"})  # nearby: left empty if not readable
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"v(\d+)"\s*$')
 FILTERS = {
     "status": vocab.EVENT_STATUSES,
@@ -51,7 +53,7 @@ def filters(request: Request, page_max: int) -> queues.Filters:
 
 
 async def list_events(request: Request) -> Response:
-    principal = await require(request, Role.GRID_WORKER)
+    principal = await authorise(request, Role.GRID_WORKER, reads=("events",))
     settings = common.settings_of(request)
     f = filters(request, settings.dispatch.page_max)
     page = await common.run(
@@ -80,7 +82,7 @@ def _detail(cur: Any, principal: Principal, code: str) -> dict[str, Any]:
 
 
 async def detail(request: Request) -> Response:
-    principal = await require(request, Role.GRID_WORKER)
+    principal = await authorise(request, Role.GRID_WORKER, reads=("events",))
     code = request.path_params["code"]
     settings = common.settings_of(request)
     body = await common.run(settings, lambda cur: _detail(cur, principal, code))
@@ -119,7 +121,7 @@ def action_request(request: Request, body: Any) -> lifecycle.Request:
 
 
 async def act(request: Request) -> Response:
-    principal = await require(request, Role.GRID_WORKER)
+    principal = await authorise(request, Role.GRID_WORKER, ("events",), writes=("events",))
     code = request.path_params["code"]
     req = action_request(request, await json_body.read_json(request))
     settings = common.settings_of(request)
@@ -135,7 +137,8 @@ async def act(request: Request) -> Response:
 
 
 async def nearby_resources(request: Request) -> Response:
-    principal = await require(request, Role.GRID_WORKER)
+    principal = await authorise(request, Role.GRID_WORKER, reads=("events",))
+    hidden = NEARBY_LAYERS - policy_of(request).readable(principal, NEARBY_LAYERS)
     code = request.path_params["code"]
     limit = common.int_param(request, "limit", 5, 1, 50)
     settings = common.settings_of(request)
@@ -151,12 +154,13 @@ async def nearby_resources(request: Request) -> Response:
             worker_offline_s=settings.dispatch.duty.offline_after_s,
         )
 
-    return common.json_response(await common.run(settings, work))
+    found = await common.run(settings, work)
+    return common.json_response({**found, **{layer: [] for layer in hidden}})
 
 
 async def statistics(request: Request) -> Response:
     """`GET /api/dispatch/stats?by=town|department|category|grid|source&from=&to=` (dates)."""
-    await require(request, Role.DISPATCHER)
+    await authorise(request, Role.DISPATCHER, reads=("events",))
     q = request.query_params
     group = q.get("by", "town")
     if group not in stats.GROUPS:

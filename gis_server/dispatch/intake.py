@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gis_server import json_body
-from gis_server.auth import Role, require
+from gis_server.auth import Role
+from gis_server.auth.collection_policy import authorise
 from gis_server.dispatch import common
 from gis_server.dispatch.location import Location, parse
 from gis_server.errors import InvalidParameter
@@ -112,7 +113,7 @@ def place_of(cur: Any, loc: Location, snap_m: float) -> Place:
 
 
 async def submit(request: Request) -> Response:
-    principal = await require(request, Role.REPORTER)
+    principal = await authorise(request, Role.REPORTER, writes=("events",))
     fields, loc = ticket_fields(await json_body.read_json(request))
     settings = common.settings_of(request)
     policy = common.policy(settings)

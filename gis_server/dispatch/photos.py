@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gis_server import json_body
-from gis_server.auth import Principal, Role, require
+from gis_server.auth import Principal, Role
+from gis_server.auth.collection_policy import authorise
 from gis_server.dispatch import common, photo_files
 from gis_server.errors import Forbidden, NotFound
 from layers.dispatch import photos, queues
@@ -34,7 +35,7 @@ def _check_scope(cur: Any, principal: Principal, code: str) -> Actor:
 
 
 async def upload(request: Request) -> Response:
-    principal = await require(request, Role.GRID_WORKER)
+    principal = await authorise(request, Role.GRID_WORKER, ("events",), writes=("events",))
     code = request.path_params["code"]
     settings = common.settings_of(request)
     d = settings.dispatch
@@ -55,7 +56,7 @@ async def upload(request: Request) -> Response:
 
 
 async def serve(request: Request) -> Response:
-    principal = await require(request, Role.GRID_WORKER)
+    principal = await authorise(request, Role.GRID_WORKER, reads=("events",))
     code, name = request.path_params["code"], request.path_params["name"]
     settings = common.settings_of(request)
     photo_url = photos.url(code, name)

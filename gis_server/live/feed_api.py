@@ -22,7 +22,8 @@ from starlette.responses import JSONResponse
 from etl.feed.fix import BadFix, Fix, from_payload
 from etl.feed.ingest import FeedRules, ingest
 from gis_server import json_body
-from gis_server.auth import Role, require
+from gis_server.auth import Role
+from gis_server.auth.collection_policy import authorise
 from gis_server.database import pooled
 from gis_server.errors import DatabaseUnavailable, InvalidBatch, UnsupportedMediaType
 from gis_server.live.config import feed_rules
@@ -111,7 +112,7 @@ def store_rows(dsn: str, pool_size: int, rows: list[Any], rules: FeedRules) -> d
 
 
 async def post_positions(request: Request) -> JSONResponse:
-    await require(request, Role.DISPATCHER)
+    await authorise(request, Role.DISPATCHER, writes=("vehicles",))  # a write to vehicles
     rows = await _rows(request)
     settings = request.app.state.settings
     db = settings.database

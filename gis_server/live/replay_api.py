@@ -2,7 +2,8 @@
 in the window (at most `max_fixes`, thinned per vehicle beyond that) and the events
 created in it (`layers/replay.py`). Times without an offset are Asia/Shanghai, like
 the console's clock. Positions and events are what the console already shows; no
-reporter data is read."""
+reporter data is read. Each part follows its layers' read policy (`REPLAY_LAYERS`):
+a caller who may not read them gets it empty."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from etl.feed.fix import SHANGHAI
+from gis_server.auth.collection_policy import authorise, policy_of
 from gis_server.database import pooled
 from gis_server.errors import DatabaseUnavailable, InvalidParameter
 from gis_server.routing import Body, Param, RouteDoc, api_route
@@ -24,6 +26,8 @@ MAX_WINDOW = dt.timedelta(hours=24)
 MAX_FIXES = 200_000
 DEFAULT_FIXES = 100_000
 MAX_EVENTS = 5_000
+# each part of the answer and the layers it reads (historic fixes: vehicle_positions)
+REPLAY_LAYERS = {"vehicles": ("vehicles", "vehicle_positions"), "events": ("events",)}
 
 
 def _time(request: Request, name: str) -> dt.datetime:
@@ -58,7 +62,15 @@ def parse(request: Request) -> tuple[dt.datetime, dt.datetime, int]:
     return start, end, _max_fixes(request)
 
 
-def read(dsn: str, pool_size: int, start, end, max_fixes: int) -> dict[str, Any]:
+def read(
+    dsn: str,
+    pool_size: int,
+    start,
+    end,
+    max_fixes: int,
+    parts: frozenset[str] = frozenset(REPLAY_LAYERS),
+) -> dict[str, Any]:
+    """The replay; of `parts` ("vehicles", "events") the others are left empty."""
     try:
         with pooled(dsn, pool_size, read=True) as conn:
             with conn.cursor() as cur:
@@ -66,21 +78,27 @@ def read(dsn: str, pool_size: int, start, end, max_fixes: int) -> dict[str, Any]
             conn.rollback()
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(f"数据库不可用 — database unavailable: {exc}") from exc
+    fleet = "vehicles" in parts
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
-        "total_fixes": replay.total_fixes,
-        "returned_fixes": replay.returned_fixes,
-        "stride": replay.stride,
-        "vehicles": replay.vehicles,
-        "events": replay.events,
+        "total_fixes": replay.total_fixes if fleet else 0,
+        "returned_fixes": replay.returned_fixes if fleet else 0,
+        "stride": replay.stride if fleet else 1,
+        "vehicles": replay.vehicles if fleet else {},
+        "events": replay.events if "events" in parts else [],
     }
 
 
 async def replay(request: Request) -> JSONResponse:
     start, end, max_fixes = parse(request)
+    principal = await authorise(request, None)
+    policy = policy_of(request)
+    parts = frozenset(
+        part for part, ids in REPLAY_LAYERS.items() if policy.readable(principal, ids) == set(ids)
+    )
     db = request.app.state.settings.database
-    body = await run_in_threadpool(read, db.dsn, db.pool_size, start, end, max_fixes)
+    body = await run_in_threadpool(read, db.dsn, db.pool_size, start, end, max_fixes, parts)
     return JSONResponse(body)
 
 

@@ -6,7 +6,9 @@ re-read what they show), fanned out to every client. Each payload's `kind`
 becomes the SSE event name: `vehicles` from the feeds (etl/feed/notify.py),
 whatever dispatch sends for its events, `workers` (grid workers on duty, layers/duty.py —
 staff whereabouts, so only to clients signed in as dispatcher or higher when they
-connected: `PRIVATE_KINDS`). Each client has a bounded queue: a
+connected: `PRIVATE_KINDS`). Other kinds follow their layer's read policy
+(`KIND_LAYERS`, decided by `collection_policy` when the client connects): a kind
+whose layer the client may not read is not sent to it. Each client has a bounded queue: a
 client too slow to keep up is dropped (its EventSource reconnects and
 resyncs) rather than holding memory or slowing the others. A comment line
 every `HEARTBEAT_S` keeps proxies and dead-peer detection honest.
@@ -25,7 +27,8 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from etl.feed.notify import CHANNEL
-from gis_server.auth import Role, authenticate
+from gis_server.auth import Role
+from gis_server.auth.collection_policy import authorise, policy_of
 from gis_server.errors import DatabaseUnavailable
 from gis_server.routing import Body, RouteDoc, api_route
 
@@ -33,7 +36,14 @@ LOGGER = logging.getLogger(__name__)
 HEARTBEAT_S = 15.0
 QUEUE_FRAMES = 256
 MAX_CLIENTS = 2000
-PRIVATE_KINDS = frozenset({"workers"})  # sent only to subscribers with `private=True`
+PRIVATE_KINDS = frozenset({"workers"})  # only to clients signed in as dispatcher or higher
+# the layer each kind shows (geofence alerts are about vehicles; dispatch sends `event`)
+KIND_LAYERS = {
+    "vehicles": "vehicles",
+    "geofence": "vehicles",
+    "event": "events",
+    "events": "events",
+}
 
 
 def frame(event: str, data: str) -> bytes:
@@ -58,8 +68,8 @@ class LiveHub:
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
-        self.clients: set[asyncio.Queue[bytes | None]] = set()
-        self.private: set[asyncio.Queue[bytes | None]] = set()  # may see PRIVATE_KINDS
+        # each client's queue → the kinds it is not sent
+        self.clients: dict[asyncio.Queue[bytes | None], frozenset[str]] = {}
         self.listening = asyncio.Event()
         self.dropped = 0
         self._task: asyncio.Task | None = None
@@ -75,29 +85,28 @@ class LiveHub:
         for q in list(self.clients):
             self._close(q)
 
-    def subscribe(self, private: bool = False) -> asyncio.Queue[bytes | None]:
+    def subscribe(self, hidden: frozenset[str] = PRIVATE_KINDS) -> asyncio.Queue[bytes | None]:
+        """A new client's queue; frames of the `hidden` kinds are never put in it."""
         if len(self.clients) >= MAX_CLIENTS:
             raise DatabaseUnavailable("实时流连接已满 — too many live stream clients")
         q: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_FRAMES)
-        self.clients.add(q)
-        if private:
-            self.private.add(q)
+        self.clients[q] = hidden
         return q
 
     def unsubscribe(self, q: asyncio.Queue) -> None:
-        self.clients.discard(q)
-        self.private.discard(q)
+        self.clients.pop(q, None)
 
     def _close(self, q: asyncio.Queue) -> None:
-        self.clients.discard(q)
-        self.private.discard(q)
+        self.clients.pop(q, None)
         with contextlib.suppress(asyncio.QueueEmpty):
             while True:
                 q.get_nowait()
         q.put_nowait(None)  # the client's stream ends
 
-    def publish(self, data: bytes, private: bool = False) -> None:
-        for q in list(self.private if private else self.clients):
+    def publish(self, data: bytes, kind: str | None = None) -> None:
+        for q, hidden in list(self.clients.items()):
+            if kind in hidden:
+                continue
             try:
                 q.put_nowait(data)
             except asyncio.QueueFull:
@@ -117,7 +126,7 @@ class LiveHub:
                     delay = 0.2
                     async for note in conn.notifies():
                         kind = kind_of(note.payload)
-                        self.publish(frame(kind, note.payload), kind in PRIVATE_KINDS)
+                        self.publish(frame(kind, note.payload), kind)
             except psycopg.Error as exc:
                 LOGGER.warning("live: LISTEN connection failed (%s); reconnecting", exc)
             if self.listening.is_set():
@@ -146,9 +155,11 @@ async def _events(hub: LiveHub, q: asyncio.Queue, hello: bytes) -> AsyncIterator
 async def live(request: Request) -> StreamingResponse:
     hub: LiveHub = request.app.state.live
     settings = request.app.state.settings
-    principal = await authenticate(request)
+    principal = await authorise(request, None)
     private = principal is not None and principal.can(Role.DISPATCHER)
-    q = hub.subscribe(private)
+    readable = policy_of(request).readable(principal, set(KIND_LAYERS.values()))
+    hidden = {kind for kind, layer in KIND_LAYERS.items() if layer not in readable}
+    q = hub.subscribe(frozenset(hidden if private else hidden | PRIVATE_KINDS))
     hello = frame(
         "hello",
         json.dumps(

@@ -20,7 +20,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gis_server import editing, json_body
-from gis_server.auth import Role, require_collection
+from gis_server.auth import Role
+from gis_server.auth.collection_policy import authorise
 from gis_server.errors import InvalidParameter, NotFound
 from gis_server.settings import Settings
 from layers import grid_ops, topology
@@ -233,7 +234,8 @@ def process_routes(settings: Settings) -> list[Route]:
 
     async def execute(request: Request) -> Response:
         pid = _pid(request)
-        principal = await require_collection(request, GRIDS.id, Role.GIS_EDITOR)  # grid edits
+        # grid edits read and write grids: its read policy and a scoped key's collections
+        principal = await authorise(request, Role.GIS_EDITOR, (GRIDS.id,), writes=(GRIDS.id,))
         body = await json_body.read_json(request)
         if not isinstance(body, dict) or not isinstance(body.get("inputs"), dict):
             raise InvalidParameter(

@@ -9,7 +9,8 @@
   const GRID_LABEL_ZOOM = 14;
 
   function gridPopupHtml(p) {
-    const extra = `<p class="oc-muted">${OC.titleHtml('未办结事件', 'Open cases')}: <b>${OC.esc(p.open_events ?? 0)}</b></p>`;
+    // no open_events: the asker may not read events (read policy), so nothing is shown
+    const extra = p.open_events == null ? '' : `<p class="oc-muted">${OC.titleHtml('未办结事件', 'Open cases')}: <b>${OC.esc(p.open_events)}</b></p>`;
     const obj = Object.assign({}, p, { town_code: p.town_name ? `${p.town_name} (${p.town_code})` : p.town_code });
     return OC.popup('grids', `${OC.esc(p.name)} <span class="oc-en">${OC.esc(p.code)}</span>`, obj,
       ['code', 'name', 'town_code', 'grid_type', 'worker_name', 'worker_phone', 'population', 'version'], extra);
