@@ -17,8 +17,9 @@ from layers.dispatch.timeline import Actor
 
 EVENT_COLUMNS = """
 e.code, e.status, e.source, e.external_id, e.category, e.subcategory, e.priority, e.title,
-e.description, e.address, e.grid_code, e.town_code, e.district_code, e.grid_worker, e.department_code,
-e.department, e.dispatch_reason, e.version, e.escalation_level, e.satisfaction, e.photos,
+e.description, e.address, e.grid_code, e.town_code, e.district_code, e.grid_worker,
+e.department_code, e.department, e.dispatch_reason, e.version, e.escalation_level,
+e.satisfaction, e.photos,
 e.created_at, e.dispatched_at, e.accepted_at, e.resolved_at, e.verified_at, e.closed_at,
 e.due_at, e.overdue_at, (e.status <> 'closed' AND e.due_at < now()) AS overdue,
 round(ST_X(e.geom)::numeric, 7)::float8 AS lon, round(ST_Y(e.geom)::numeric, 7)::float8 AS lat
