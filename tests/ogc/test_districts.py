@@ -124,3 +124,10 @@ def test_track_takes_its_vehicles_district(other_camera, sql):
         assert cur.fetchone()[0] == OTHER
     finally:
         cur.execute("ROLLBACK")
+
+
+def test_a_town_moving_district_takes_its_features(other_camera):
+    cur, _ = other_camera
+    cur.execute("UPDATE towns SET district_code = '320613' WHERE code = 'T-G-OTHER'")
+    cur.execute("SELECT district_code FROM cameras WHERE code = 'CAM-G-OTHER'")
+    assert cur.fetchone()[0] == "320613"

@@ -57,5 +57,37 @@ END $$;
 CREATE TRIGGER vehicle_tracks_district BEFORE INSERT OR UPDATE OF vehicle_code
     ON vehicle_tracks FOR EACH ROW EXECUTE FUNCTION onemap_district_from_vehicle();
 
+-- A town moved to another district (e.g. a county becoming a district under a new code)
+-- takes its features along; a vehicle takes its tracks.
+CREATE FUNCTION onemap_town_district_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE grids SET district_code = NEW.district_code
+        WHERE town_code = NEW.code AND district_code <> NEW.district_code;
+    UPDATE cameras SET district_code = NEW.district_code
+        WHERE town_code = NEW.code AND district_code <> NEW.district_code;
+    UPDATE vehicles SET district_code = NEW.district_code
+        WHERE town_code = NEW.code AND district_code <> NEW.district_code;
+    UPDATE river_patrol_zones SET district_code = NEW.district_code
+        WHERE town_code = NEW.code AND district_code <> NEW.district_code;
+    UPDATE events SET district_code = NEW.district_code
+        WHERE town_code = NEW.code AND district_code <> NEW.district_code;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER towns_district_moved AFTER UPDATE OF district_code ON towns
+    FOR EACH ROW WHEN (OLD.district_code IS DISTINCT FROM NEW.district_code)
+    EXECUTE FUNCTION onemap_town_district_moved();
+
+CREATE FUNCTION onemap_vehicle_district_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE vehicle_tracks SET district_code = NEW.district_code
+        WHERE vehicle_code = NEW.code AND district_code <> NEW.district_code;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER vehicles_district_moved AFTER UPDATE OF district_code ON vehicles
+    FOR EACH ROW WHEN (OLD.district_code IS DISTINCT FROM NEW.district_code)
+    EXECUTE FUNCTION onemap_vehicle_district_moved();
+
 -- NULL: the whole city (every district), as before.
 ALTER TABLE users ADD COLUMN district_code text;

@@ -43,6 +43,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER towns_district_moved ON towns")
+    op.execute("DROP TRIGGER vehicles_district_moved ON vehicles")
+    op.execute("DROP FUNCTION onemap_town_district_moved()")
+    op.execute("DROP FUNCTION onemap_vehicle_district_moved()")
     op.execute("ALTER TABLE users DROP COLUMN district_code")
     for table in _TABLES:
         op.execute(f"DROP TRIGGER IF EXISTS {table}_district ON {table}")
