@@ -66,7 +66,7 @@ def main() -> None:
                     p = {"start": start.date(), "end": end.date()}
                 else:
                     q, p = (
-                        stats.STATS_SQL.format(key=stats.GROUPS[group]),
+                        stats.STATS_SQL.format(key=stats.GROUPS[group], district="true"),
                         {"start": start, "end": end},
                     )
                 out[name + "_explain_ms"] = _explain_ms(cur, q, p)

@@ -229,7 +229,8 @@ class DispatchSettings(_Section):
 
 class DistrictSettings(_Section):
     name: str = "海门区"
-    code: str = "320614"
+    # 6-digit admin code: the district of rows whose town is unknown (migration 0015)
+    code: str = Field("320614", pattern=r"^\d{6}$")
     extent: tuple[float, float, float, float] = (121.0, 31.7, 121.6, 32.2)
 
     @field_validator("extent")

@@ -28,8 +28,12 @@ def _config(sqlalchemy_url: str) -> Config:
     return cfg
 
 
-def upgrade(sqlalchemy_url: str, revision: str = "head") -> None:
-    command.upgrade(_config(sqlalchemy_url), revision)
+def upgrade(sqlalchemy_url: str, revision: str = "head", district_code: str | None = None) -> None:
+    """Migrate; `district_code` (settings district.code) is the district of existing rows."""
+    cfg = _config(sqlalchemy_url)
+    if district_code is not None:
+        cfg.attributes["district_code"] = district_code
+    command.upgrade(cfg, revision)
 
 
 def head_revision() -> str:

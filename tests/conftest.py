@@ -77,7 +77,7 @@ def db_dsn(server_dsn: str) -> Iterator[str]:
     previous = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = dsn
     get_settings.cache_clear()
-    upgrade(get_settings().database.sqlalchemy_url)
+    upgrade(get_settings().database.sqlalchemy_url, district_code=get_settings().district.code)
     try:
         yield dsn
     finally:

@@ -26,6 +26,12 @@ class Principal:
     csrf_token: str | None = field(default=None, repr=False)
     # a scoped API key's collections (None: every collection the role reaches)
     collections: frozenset[str] | None = None
+    # the district (admin code) the user acts in; None: the whole city (users.district_code)
+    district_code: str | None = None
+
+    def in_district(self, district_code: str | None) -> bool:
+        """Whether a feature of `district_code` is the user's to act on."""
+        return self.district_code is None or district_code == self.district_code
 
     def can(self, role: Role) -> bool:
         """A higher role may do everything a lower one may."""
@@ -48,6 +54,8 @@ class Principal:
             out["key_id"] = self.key_id
         if self.collections is not None:
             out["collections"] = sorted(self.collections)
+        if self.district_code is not None:
+            out["district_code"] = self.district_code
         if self.csrf_token:
             out["csrf_token"] = self.csrf_token
         return out

@@ -19,6 +19,10 @@ PRINCIPAL = {
             "items": {"type": "string"},
             "description": "a scoped key: the only collections it writes (or reads, if restricted)",
         },
+        "district_code": {
+            "type": "string",
+            "description": "the district (6-digit admin code) the user acts in; absent: the city",
+        },
         "csrf_token": {"type": "string", "description": "send as X-CSRF-Token on every write"},
         "expires_at": {"type": "string", "format": "date-time"},
     },

@@ -47,7 +47,7 @@ def principal_for_session(conn: Connection, token: str) -> Principal | None:
     """The principal of a live session of an enabled user, else None."""
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT u.id, u.username, u.display_name, u.role, s.csrf_token "
+            "SELECT u.id, u.username, u.display_name, u.role, s.csrf_token, u.district_code "
             "FROM sessions s JOIN users u ON u.id = s.user_id "
             "WHERE s.token_hash = %s AND s.expires_at > now() AND u.disabled_at IS NULL",
             (_digest(token),),
@@ -55,7 +55,10 @@ def principal_for_session(conn: Connection, token: str) -> Principal | None:
         row = cur.fetchone()
     if row is None:
         return None
-    return Principal(row[0], row[1], Role.parse(row[3]), "session", row[2], csrf_token=row[4])
+    return Principal(
+        row[0], row[1], Role.parse(row[3]), "session", row[2], csrf_token=row[4],
+        district_code=row[5],
+    )  # fmt: skip
 
 
 def delete_session(conn: Connection, token: str) -> None:

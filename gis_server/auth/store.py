@@ -85,8 +85,8 @@ def add_user(
 def list_users(conn: Connection) -> list[dict[str, object]]:
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT username, display_name, role, created_at, disabled_at, last_login_at "
-            "FROM users ORDER BY username"
+            "SELECT username, display_name, role, district_code, created_at, disabled_at, "
+            "last_login_at FROM users ORDER BY username"
         )
         cols = [d.name for d in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
@@ -224,7 +224,7 @@ def principal_for_key(conn: Connection, key: str) -> Principal | None:
     with conn.cursor() as cur:
         cur.execute(
             "SELECT k.secret_hash, u.id, u.username, u.display_name, u.role, k.role, "
-            "k.collections "
+            "k.collections, u.district_code "
             "FROM api_keys k JOIN users u ON u.id = k.user_id "
             "WHERE k.key_id = %s AND k.revoked_at IS NULL AND u.disabled_at IS NULL "
             "AND (k.expires_at IS NULL OR k.expires_at > now())",
@@ -241,4 +241,7 @@ def principal_for_key(conn: Connection, key: str) -> Principal | None:
     # a scoped key: the lower of its role and its user's (a user demoted since keeps it low)
     role = min(Role.parse(row[4]), Role.parse(row[5])) if row[5] else Role.parse(row[4])
     scope = frozenset(row[6]) if row[6] is not None else None
-    return Principal(row[1], row[2], role, "api_key", row[3], key_id=key_id, collections=scope)
+    return Principal(
+        row[1], row[2], role, "api_key", row[3], key_id=key_id, collections=scope,
+        district_code=row[7],
+    )  # fmt: skip

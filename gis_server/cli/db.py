@@ -28,7 +28,7 @@ def _migrate(settings: Settings, upgrade) -> None:  # noqa: ANN001 - layers.migr
     from sqlalchemy.exc import OperationalError
 
     try:
-        upgrade(settings.database.sqlalchemy_url)
+        upgrade(settings.database.sqlalchemy_url, district_code=settings.district.code)
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise ClusterError(

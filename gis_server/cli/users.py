@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -85,6 +86,11 @@ def users() -> None:
 )
 @click.option("--department", default=None, help="处置部门编码 a handler's department code")
 @click.option("--grid", "grids", multiple=True, help="网格编码 a grid worker's grid (repeatable)")
+@click.option(
+    "--district",
+    default=None,
+    help="区县代码 the district (6-digit admin code) they act in; default: the whole city",
+)
 def users_add(
     username: str,
     role: str,
@@ -92,15 +98,19 @@ def users_add(
     password_stdin: bool,
     department: str | None,
     grids: tuple[str, ...],
+    district: str | None,
 ) -> None:
     """新建用户 — create USERNAME with a password (prompted twice unless --password-stdin).
 
-    Handlers act on their --department's events, grid workers on their --grid's.
+    Handlers act on their --department's events, grid workers on their --grid's; with
+    --district, every role sees and acts on that district's events and features only.
     """
     if role == "handler" and not department:
         fail("错误 — error: handler 需要 --department — a handler needs --department")
     if role == "grid_worker" and not grids:
         fail("错误 — error: grid_worker 需要 --grid — a grid worker needs --grid")
+    if district is not None and not re.fullmatch(r"\d{6}", district):
+        fail(f"错误 — error: --district 应为6位区划代码 — not a 6-digit admin code: {district!r}")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -114,9 +124,14 @@ def users_add(
         if department or grids:
             with conn.cursor() as cur:
                 scope.set_scope(cur, name, department, grids)
+        if district:
+            with conn.cursor() as cur:
+                scope.set_district(cur, name, district)
         after = {"username": name, "role": role, "display_name": display_name}
         if department or grids:
             after.update(department=department, grids=list(grids))
+        if district:
+            after.update(district=district)
         audit.record(conn, _actor(), "user.add", "users", name, None, after)
         return name
 
@@ -136,7 +151,26 @@ def users_list() -> None:
         click.echo(
             f"{row['username']:<24} {row['role']:<12} {state:<10} "
             f"{_when(row['last_login_at']):<26} {row['display_name'] or ''}"
+            + (f"  区县 district {row['district_code']}" if row["district_code"] else "")
         )
+
+
+@users.command("district")
+@click.argument("username")
+@click.argument("district")
+def users_district(username: str, district: str) -> None:
+    """区县范围 — scope USERNAME to DISTRICT (6-digit admin code), or `city` for all of them."""
+    code = None if district == "city" else district
+
+    def scope_user(conn: connection) -> str:
+        name = store.normalize_username(username)
+        with conn.cursor() as cur:
+            scope.set_district(cur, name, code)
+        audit.record(conn, _actor(), "user.district", "users", name, None, {"district": code})
+        return name
+
+    name = _run(scope_user)
+    click.echo(f"已设置区县 — {name}: {code or '全市 the whole city'}")
 
 
 @users.command("disable")

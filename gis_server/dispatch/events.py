@@ -160,7 +160,8 @@ async def nearby_resources(request: Request) -> Response:
 
 async def statistics(request: Request) -> Response:
     """`GET /api/dispatch/stats?by=town|department|category|grid|source&from=&to=` (dates)."""
-    await authorise(request, Role.DISPATCHER, reads=("events",))
+    principal = await authorise(request, Role.DISPATCHER, reads=("events",))
+    assert principal is not None  # a dispatcher's route: anonymous was refused
     q = request.query_params
     group = q.get("by", "town")
     if group not in stats.GROUPS:
@@ -174,7 +175,9 @@ async def statistics(request: Request) -> Response:
     if start >= end:
         raise InvalidParameter("from", "应早于 to — must be before to")
     rows = await common.run(
-        common.settings_of(request), lambda cur: stats.by(cur, group, start, end), read=True
+        common.settings_of(request),
+        lambda cur: stats.by(cur, group, start, end, district=principal.district_code),
+        read=True,
     )
     return common.json_response({"by": group, "from": start, "to": end, "rows": rows})
 

@@ -42,7 +42,7 @@ EVENT = {
         "code": _STR, "status": {"enum": list(vocab.EVENT_STATUSES)},
         "source": {"enum": list(vocab.EVENT_SOURCES)}, "external_id": _NSTR,
         "category": _STR, "subcategory": _NSTR, "priority": {"enum": list(vocab.EVENT_PRIORITIES)},
-        "grid_code": _NSTR, "town_code": _NSTR, "grid_worker": _NSTR,
+        "grid_code": _NSTR, "town_code": _NSTR, "district_code": _STR, "grid_worker": _NSTR,
         "department_code": _NSTR, "department": _NSTR, "dispatch_reason": _NSTR,
         "version": {"type": "integer"}, "escalation_level": {"type": "integer"},
         "satisfaction": {"enum": [*vocab.SATISFACTION, None]},

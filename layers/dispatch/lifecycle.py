@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from layers import vocab
-from layers.dispatch import queues, rules, shares, timeline
+from layers.dispatch import queues, rules, scope, shares, timeline
 from layers.dispatch.errors import (
     BadInput,
     NotPermitted,
@@ -108,6 +108,8 @@ def allowed_for(
     A handler of a co-handling department (not the lead) may only record its share; nobody
     resolves while `open_shares` remain; cohandle_done needs an open share (its own for a handler).
     """
+    if not scope.in_district(actor, ev.get("district_code")):
+        return []
     acts = allowed_actions(ev["status"], actor.role)
     lead = _in_scope(actor, ev)
     mine = actor.role == "handler" and actor.department_code in open_shares
@@ -122,7 +124,10 @@ def allowed_for(
 
 
 def _in_scope(actor: Actor, ev: dict[str, Any]) -> bool:
-    """Is the actor on the lead side of the event (its department, its grid; others: all)?"""
+    """Is the actor on the lead side of the event (its department, its grid; others: all)?
+    Nobody with a district acts on another district's event."""
+    if not scope.in_district(actor, ev.get("district_code")):
+        return False
     if actor.role == "handler":
         return actor.department_code is not None and ev["department_code"] == actor.department_code
     if actor.role == "grid_worker":
@@ -143,6 +148,10 @@ def _authorise(cur: Any, actor: Actor, ev: dict[str, Any], req: Request) -> str 
         raise NotPermitted(
             f"角色 {actor.role} 不能执行 {req.action} — role {actor.role} may not {req.action} "
             f"(allowed: admin, {', '.join(sorted(roles))})"
+        )
+    if not scope.in_district(actor, ev.get("district_code")):
+        raise NotPermitted(
+            f"该事件不在您的区县 — event {ev['code']} is not in your district {actor.district_code}"
         )
     if req.action == "cohandle_done":
         _authorise_share(cur, actor, ev, req, open_shares)

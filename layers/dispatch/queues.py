@@ -12,12 +12,14 @@ from typing import Any
 
 from layers import vocab
 from layers.dispatch.rows import all_rows, one
+from layers.dispatch.scope import district_sql
 from layers.dispatch.timeline import Actor
 
 EVENT_COLUMNS = """
 e.code, e.status, e.source, e.external_id, e.category, e.subcategory, e.priority, e.title,
-e.description, e.address, e.grid_code, e.town_code, e.grid_worker, e.department_code,
-e.department, e.dispatch_reason, e.version, e.escalation_level, e.satisfaction, e.photos,
+e.description, e.address, e.grid_code, e.town_code, e.district_code, e.grid_worker,
+e.department_code, e.department, e.dispatch_reason, e.version, e.escalation_level,
+e.satisfaction, e.photos,
 e.created_at, e.dispatched_at, e.accepted_at, e.resolved_at, e.verified_at, e.closed_at,
 e.due_at, e.overdue_at, (e.status <> 'closed' AND e.due_at < now()) AS overdue,
 round(ST_X(e.geom)::numeric, 7)::float8 AS lon, round(ST_Y(e.geom)::numeric, 7)::float8 AS lat
@@ -57,10 +59,19 @@ def sees_all(actor: Actor) -> bool:
 
 
 def _scope(actor: Actor) -> str:
-    """SQL limiting rows to what `actor` may see (handlers/grid workers: their own)."""
-    if sees_all(actor):
-        return "true"
-    return SCOPE_SQL.get(actor.role or "", "false")
+    """SQL limiting rows to what `actor` may see (handlers/grid workers: their own; everyone
+    with a district: its events only)."""
+    role = "true" if sees_all(actor) else SCOPE_SQL.get(actor.role or "", "false")
+    return f"{role} AND {district_sql(actor)}"
+
+
+def scope_params(actor: Actor) -> dict[str, Any]:
+    """The parameters `_scope`'s SQL names."""
+    return {
+        "dept": actor.department_code,
+        "grids": sorted(actor.grid_codes),
+        "district": actor.district_code,
+    }
 
 
 def list_events(cur: Any, actor: Actor, f: Filters) -> dict[str, Any]:
@@ -70,7 +81,7 @@ def list_events(cur: Any, actor: Actor, f: Filters) -> dict[str, Any]:
         if getattr(f, name) is not None:
             where.append(f"e.{name} = %({name})s")
     params = {
-        "dept": actor.department_code, "grids": sorted(actor.grid_codes),
+        **scope_params(actor),
         "status": f.status, "category": f.category, "town_code": f.town_code,
         "department_code": f.department_code, "source": f.source,
         "limit": f.limit, "offset": f.offset,
@@ -99,7 +110,7 @@ def event(cur: Any, code: str, *, lock: bool = False) -> dict[str, Any] | None:
 def can_see(cur: Any, actor: Actor, code: str) -> bool:
     cur.execute(
         f"SELECT 1 FROM events e WHERE e.code = %(code)s AND {_scope(actor)}",  # noqa: S608
-        {"code": code, "dept": actor.department_code, "grids": sorted(actor.grid_codes)},
+        {"code": code, **scope_params(actor)},
     )
     return cur.fetchone() is not None
 

@@ -44,7 +44,7 @@ SELECT {key} AS key, count(*) AS received,
   sum(e.return_count)::bigint AS returns,
   round(avg((e.satisfaction IN ('satisfied', 'basic'))::int)
         FILTER (WHERE e.satisfaction IS NOT NULL), 4)::float8 AS satisfaction_rate
-FROM events e WHERE e.created_at >= %(start)s AND e.created_at < %(end)s
+FROM events e WHERE e.created_at >= %(start)s AND e.created_at < %(end)s AND {district}
 GROUP BY 1 ORDER BY received DESC, key
 """
 
@@ -76,17 +76,28 @@ def _local_midnight(t: dt.datetime) -> dt.date | None:
 
 
 def by(
-    cur: Any, group: str, start: dt.datetime, end: dt.datetime, *, rollup: bool = True
+    cur: Any,
+    group: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    rollup: bool = True,
+    district: str | None = None,
 ) -> list[dict[str, Any]]:
     """One row per value of `group` (a key of GROUPS) for events received in [start, end).
 
     Whole local days by town, department or day come from the rollup (`rollup=False`: from
-    the events, the check the tests make)."""
+    the events, the check the tests make). `district`: that district's events only (read
+    from the events: the rollup has no district)."""
     days = (_local_midnight(start), _local_midnight(end))
-    if rollup and group in ROLLUP_GROUPS and None not in days:
+    if rollup and district is None and group in ROLLUP_GROUPS and None not in days:
         cur.execute(ROLLUP_SQL.format(key=ROLLUP_GROUPS[group]), {"start": days[0], "end": days[1]})
         return all_rows(cur)
     # JIT compiling the aggregate costs more than it saves at a year's 300,000 rows
     cur.execute("SET LOCAL jit = off")
-    cur.execute(STATS_SQL.format(key=GROUPS[group]), {"start": start, "end": end})
+    where = "true" if district is None else "e.district_code = %(district)s"
+    cur.execute(
+        STATS_SQL.format(key=GROUPS[group], district=where),
+        {"start": start, "end": end, "district": district},
+    )
     return all_rows(cur)

@@ -22,6 +22,7 @@ class Actor:
     user_id: int | None = None
     department_code: str | None = None
     grid_codes: frozenset[str] = frozenset()
+    district_code: str | None = None  # None: every district (the whole city)
 
 
 RECORD_SQL = """

@@ -24,7 +24,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, JSONB, REAL
 
 from layers import vocab
-from layers.tables.meta import coded, geom, gid, gist, mercator, metadata, timestamp, updated
+from layers.tables.meta import (
+    coded,
+    district,
+    geom,
+    gid,
+    gist,
+    mercator,
+    metadata,
+    timestamp,
+    updated,
+)
 
 towns = Table(
     "towns",
@@ -37,6 +47,8 @@ towns = Table(
     geom("MULTIPOLYGON"),
     mercator("MULTIPOLYGON"),
     updated(),
+    district(),  # migration 0015
+    Index("towns_district_code", "district_code"),
     gist("towns"),
 )
 
@@ -60,6 +72,8 @@ grids = Table(
     geom("MULTIPOLYGON"),
     mercator("MULTIPOLYGON"),
     updated(),
+    district(),  # migration 0015
+    Index("grids_district_code", "district_code"),
     UniqueConstraint("code", "version"),
     Index("grids_code_current", "code", unique=True, postgresql_where=text("valid_to IS NULL")),
     gist("grids"),
@@ -89,6 +103,8 @@ cameras = Table(
     geom("POINT"),
     mercator("POINT"),
     updated(),
+    district(),  # migration 0015
+    Index("cameras_district_code", "district_code"),
     gist("cameras"),
     Index("cameras_grid_code", "grid_code"),
     Index("cameras_status", "status"),
@@ -111,6 +127,8 @@ vehicles = Table(
     geom("POINT", nullable=True),
     mercator("POINT"),
     updated(),
+    district(),  # migration 0015
+    Index("vehicles_district_code", "district_code"),
     gist("vehicles"),
     Index("vehicles_kind", "kind"),
     Index("vehicles_plate", "plate"),
@@ -151,6 +169,8 @@ vehicle_tracks = Table(
     geom("LINESTRINGM"),
     mercator("LINESTRINGM"),
     updated(),
+    district(),  # migration 0015
+    Index("vehicle_tracks_district_code", "district_code"),
     UniqueConstraint("vehicle_code", "day"),
     gist("vehicle_tracks"),
     Index("vehicle_tracks_time", "started_at", "ended_at"),
@@ -171,6 +191,8 @@ river_patrol_zones = Table(
     geom("MULTIPOLYGON"),
     mercator("MULTIPOLYGON"),
     updated(),
+    district(),  # migration 0015
+    Index("river_patrol_zones_district_code", "district_code"),
     gist("river_patrol_zones"),
     Index("river_patrol_zones_kind", "zone_kind"),
 )
@@ -196,6 +218,8 @@ events = Table(
     geom("POINT"),
     mercator("POINT"),
     updated(),
+    district(),  # migration 0015
+    Index("events_district_code", "district_code", "status"),
     # the dispatch loop (migration 0007): never personal data of the reporter here
     Column("external_id", Text),  # the sending system's ticket id (idempotent intake)
     Column("description", Text),

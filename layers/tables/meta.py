@@ -42,3 +42,9 @@ def updated() -> Column:
 def coded(name: str, codes: dict[str, str], nullable: bool = False) -> Column:
     """A text column whose values are a vocabulary's codes (listed as the queryable's enum)."""
     return Column(name, Text, nullable=nullable, info={"enum": tuple(codes)})
+
+
+def district() -> Column:
+    """The feature's district (6-digit admin code, migration 0015): set from its town by a
+    trigger; the configured district when the town is unknown."""
+    return Column("district_code", Text, nullable=False)

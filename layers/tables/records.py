@@ -98,6 +98,7 @@ users = Table(
     timestamp("disabled_at"),
     timestamp("last_login_at"),
     Column("department_code", Text),  # a handler's department (migration 0007)
+    Column("district_code", Text),  # the district they act in; NULL: the whole city (0015)
 )
 
 

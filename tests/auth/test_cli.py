@@ -152,3 +152,22 @@ def test_cli_changes_are_audited(run, db):
         actor, action, after = cur.fetchone()
     assert actor.startswith("cli:") and action == "user.add"
     assert after == {"username": name, "role": "viewer", "display_name": None}
+
+
+def test_users_district_scope(run, client):
+    name = _name()
+    r = run("users", "add", name, "--role", "dispatcher", "--district", "320612",
+            "--password-stdin", input=PASSWORD)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    line = next(x for x in run("users", "list").output.splitlines() if x.startswith(name))
+    assert "district 320612" in line
+    key = run("keys", "issue", "--user", name, "--name", "t").output.strip().splitlines()[-1]
+    me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {key}"}).json()
+    assert me["district_code"] == "320612"
+    assert run("users", "district", name, "city").exit_code == 0
+    line = next(x for x in run("users", "list").output.splitlines() if x.startswith(name))
+    assert "district" not in line
+    bad = run("users", "add", _name(), "--role", "viewer", "--district", "Haimen",
+              "--password-stdin", input=PASSWORD)  # fmt: skip
+    assert bad.exit_code != 0 and "6-digit" in bad.output
+    assert run("users", "district", name, "32061").exit_code == 1

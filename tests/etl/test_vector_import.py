@@ -487,3 +487,37 @@ def test_real_gcj02_haimen_boundary_within_100m(edb, run):
     print(f"GCJ-02 Haimen boundary: Hausdorff {hausdorff_m:.3f} m after import, {raw_m:.1f} m raw")
     assert hausdorff_m < 100
     assert raw_m > 300  # the test would catch an import that ignored --crs gcj02
+
+
+def test_located_features_take_their_towns_district(edb, run, tmp_path: Path):
+    """Towns carry the district (migration 0015); a located camera gets its town's, one
+    outside every town the configured default."""
+    towns = gpd.GeoDataFrame(
+        {
+            "code": ["320612001", "320614001"],
+            "name": ["邻区镇", "海门街道"],
+            "kind": ["town", "subdistrict"],
+            "district_code": ["320612", "320614"],
+        },
+        geometry=[square(121.20, 31.90, 0.02), square(121.30, 31.90, 0.02)],
+        crs="EPSG:4326",
+    )
+    towns.to_file(tmp_path / "towns.gpkg", driver="GPKG")
+    assert run("import", "towns", tmp_path / "towns.gpkg").exit_code == 0
+    cams = gpd.GeoDataFrame(
+        {"code": ["C1", "C2", "C3"], "name": ["甲", "乙", "丙"], "kind": ["雪亮工程"] * 3},
+        geometry=[
+            shapely.Point(121.21, 31.91),
+            shapely.Point(121.31, 31.91),
+            shapely.Point(121.45, 31.91),
+        ],  # fmt: skip
+        crs="EPSG:4326",
+    )
+    cams.to_file(tmp_path / "cams.gpkg", driver="GPKG")
+    result = run("import", "cameras", tmp_path / "cams.gpkg")
+    assert result.exit_code == 0, result.output
+    assert rows(edb, "SELECT code, town_code, district_code FROM cameras ORDER BY code") == [
+        ("C1", "320612001", "320612"),
+        ("C2", "320614001", "320614"),
+        ("C3", None, "320614"),
+    ]

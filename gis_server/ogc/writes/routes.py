@@ -18,6 +18,7 @@ from starlette.routing import Route
 from gis_server import editing
 from gis_server.auth import require_collection
 from gis_server.errors import MethodNotAllowed, UnsupportedMediaType
+from gis_server.ogc.writes import district
 from gis_server.ogc.writes.feature import FeatureWrite, Written, read_write
 from gis_server.ogc.writes.in_place import write_in_place
 from gis_server.ogc.writes.versioned import write_version
@@ -82,9 +83,13 @@ def write_routes(settings: Settings, layers: LayerLookup) -> list[Route]:
     LayerSpec, so built-in layers and editable config collections take one write path."""
 
     def work(conn: Connection, write: FeatureWrite) -> Written:
+        district.check_before(conn, write)
         if write.layer.versioned:
-            return write_version(conn, write, settings)
-        return write_in_place(conn, write)
+            written = write_version(conn, write, settings)
+        else:
+            written = write_in_place(conn, write)
+        district.check_after(write, written)
+        return written
 
     async def handle(request: Request) -> Response:
         cid = request.path_params["collection_id"]
