@@ -76,7 +76,9 @@ def test_backup_restore_round_trip(demo_db, fresh_dsn, tmp_path: Path, monkeypat
 
     before, after = _fingerprints(demo_db), _fingerprints(fresh_dsn)
     assert before.keys() == after.keys()
-    assert [n for n in before if before[n] != after[n]] == []
+    # The change counters' slots are validators, not data: servers of other tests still
+    # running against the shared demo (their overdue sweepers) bump them after the backup.
+    assert [n for n in before if before[n] != after[n] and n != "layer_change_slots"] == []
     with psycopg2.connect(fresh_dsn) as conn, conn.cursor() as cur:
         assert audit_chain.verify(cur).intact  # the chain survives: triggers come after data
     conn.close()

@@ -94,12 +94,19 @@ def _promoted(layout: Layout) -> bool:
 
 
 def _pid_alive(path: Path) -> int | None:
+    """The pid in `path` if that process runs. A killed process whose parent has not
+    reaped it yet (ours are started in a new session, so their parent is init, which
+    may reap late) still answers signal 0: a zombie counts as gone."""
     try:
         pid = int(path.read_text().split()[0])
         os.kill(pid, 0)
     except (OSError, ValueError, IndexError):
         return None
-    return pid
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return pid  # no /proc: trust the signal
+    return None if state in ("Z", "X") else pid
 
 
 def _healthy(port: int) -> bool:
