@@ -59,14 +59,19 @@ ApiFunction = Callable[..., tuple[dict[str, Any], int, Any]]
 
 
 class _Params(dict):
-    """Query parameters for pygeoapi: `filter` is listed (so next links keep it) but not read.
+    """Query parameters for pygeoapi: `filter` and `datetime` are listed (so next links
+    keep them) but not read.
 
     pygeoapi reads `params.get("filter")` to parse cql2-text itself; onemap has
     already parsed and compiled it (text or JSON) and hands it over `current_query`.
+    pygeoapi's own `datetime` check would refuse (400 "out of range") a window outside
+    the measured temporal extent and a date that begins before it (the first day's
+    events); onemap has parsed it as a whole day and a window outside the data is
+    simply empty.
     """
 
     def get(self, key: str, default: Any = None) -> Any:
-        if key == "filter":
+        if key in ("filter", "datetime"):
             return default
         return super().get(key, default)
 

@@ -109,6 +109,27 @@ def test_datetime_date_is_the_whole_utc_day(client, sql):
     assert 0 < hits(client, EVENTS, datetime=day.isoformat()) == expected
 
 
+def test_datetime_of_the_first_day_and_outside_the_data_is_not_refused(client, sql):
+    """pygeoapi refused (400 "out of range") a date whose midnight is before the first
+    event and any window outside the measured extent; both are answers, the second empty."""
+    # describing the collection measures its extent (and hands it to pygeoapi)
+    assert client.get("/ogc/collections/events").json()["extent"]["temporal"]["interval"][0][0]
+    first = sql("SELECT min(created_at) FROM events")[0][0].astimezone(dt.UTC)
+    day = first.date()
+    expected = sql(
+        "SELECT count(*) FROM events WHERE created_at < %s",
+        (dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC),),
+    )[0][0]
+    assert 0 < hits(client, EVENTS, datetime=day.isoformat()) == expected
+    before = "2001-01-01T00:00:00Z/2001-12-31T00:00:00Z"
+    assert hits(client, EVENTS, datetime=before) == 0
+    assert hits(client, EVENTS, datetime="2001-06-01") == 0
+    page = client.get(EVENTS, params={"datetime": before, "f": "html"})
+    assert page.status_code == 200, page.text
+    body = client.get(EVENTS, params={"datetime": before, "limit": 5}).json()
+    assert body["numberReturned"] == 0 and body["features"] == []
+
+
 @pytest.fixture(scope="module")
 def grid_history(demo_db):
     """Closed earlier versions of three grids (removed afterwards): the layout of 2019."""
