@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything onemap needs on a Debian/Ubuntu machine; safe to run again.
 #   scripts/setup.sh demo   what the demo needs (Python venv, PostgreSQL+PostGIS)
-#   scripts/setup.sh test   that, plus GDAL tools, Chromium and CJK fonts for the tests
+#   scripts/setup.sh test   that, plus GDAL tools, Chromium, CJK fonts and HAProxy for the tests
 #   scripts/setup.sh bench  the tests' set-up, plus wrk (the load generator of bench/)
 # System packages are installed with apt-get when missing and we are root (or
 # have password-less sudo); otherwise the script names them and stops.
@@ -74,6 +74,8 @@ if [ "$mode" = test ] || [ "$mode" = bench ]; then
   command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   have_pkg fonts-noto-cjk || missing+=(fonts-noto-cjk)
+  # the cluster script's test (primary + replica + 2 apps behind HAProxy) runs for real
+  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 fi
 # The live feed's MQTT broker: the tests, the demo and the benchmarks start a private
 # Mosquitto when none answers on the configured port.
