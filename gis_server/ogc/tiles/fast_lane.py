@@ -15,8 +15,10 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl
 
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gis_server.auth.dependencies import authenticate
 from gis_server.errors import OnemapError, onemap_error_response
 from gis_server.ogc.tiles.answer import TileService
 
@@ -51,8 +53,9 @@ class TileFastLane:
             k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in _HEADERS
         }
         try:
+            principal = await authenticate(HTTPConnection(scope))  # no credentials: no query
             answer = await self.tiles.answer(
-                match.groups(), _query(scope["query_string"]), scope["path"], wanted
+                match.groups(), _query(scope["query_string"]), scope["path"], wanted, principal
             )
         except OnemapError as exc:
             await onemap_error_response(exc)(scope, receive, send)

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from gis_server.auth.dependencies import authenticate
 from gis_server.ogc.tiles.answer import TileService
 from gis_server.ogc.tiles.metadata import TileMetadata
 
@@ -25,7 +26,10 @@ def tile_routes(tiles: TileService, metadata: TileMetadata) -> list[BaseRoute]:
     async def tile(request: Request) -> Response:
         p = request.path_params
         parts = (p["collection_id"], p["tms"], p["z"], p["row"], p["col"])
-        answer = await tiles.answer(parts, request.query_params, request.url.path, request.headers)
+        principal = await authenticate(request)
+        answer = await tiles.answer(
+            parts, request.query_params, request.url.path, request.headers, principal
+        )
         return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
     get = ["GET", "HEAD"]
