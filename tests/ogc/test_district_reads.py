@@ -192,3 +192,32 @@ def test_items_etags_differ_by_district(client, readers) -> None:  # noqa: ANN00
         f"{url}/CAM-DR-OTHER", headers={**readers["home"], "If-None-Match": item.headers["etag"]}
     )
     assert revalidated.status_code == 404
+
+
+def test_a_sessions_district_change_is_seen(client, readers, demo_db) -> None:  # noqa: ANN001
+    """The session's district is kept per process for reads (SessionDistricts) until an auth
+    change: re-scoping the user clears it (NOTIFY onemap_auth), the next tile follows."""
+    import time
+
+    assert _tile_codes(client, readers["other_session"])[0] == SEES["other"]
+    cache = client.app.state.session_districts
+    hits = cache.hits
+    assert _tile_codes(client, readers["other_session"])[0] == SEES["other"]
+    assert cache.hits > hits  # no session lookup for that tile
+    with psycopg2.connect(demo_db) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT u.username FROM sessions s JOIN users u ON u.id = s.user_id "
+            "WHERE u.username LIKE 'dr-320612-%%' ORDER BY s.created_at DESC LIMIT 1"
+        )
+        (name,) = cur.fetchone()
+        set_district(cur, name, "320614")
+    conn.close()
+    try:
+        deadline = time.monotonic() + 15
+        while _tile_codes(client, readers["other_session"])[0] != SEES["home"]:
+            assert time.monotonic() < deadline, "the session's old district stayed in use"
+            time.sleep(0.05)
+    finally:
+        with psycopg2.connect(demo_db) as conn, conn.cursor() as cur:
+            set_district(cur, name, OTHER)
+        conn.close()

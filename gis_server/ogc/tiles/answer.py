@@ -9,14 +9,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import sql
 
-from gis_server.auth.district_scope import SCOPE_PLACEHOLDER, read_district, scope_headers
-from gis_server.auth.principal import Principal
+from gis_server.auth.district_scope import SCOPE_PLACEHOLDER, scope_headers
 from gis_server.database import ident
 from gis_server.errors import InvalidParameter, NotFound
 from gis_server.ogc import adb, caching, cql2, params
@@ -29,6 +28,7 @@ from gis_server.ogc.tiles import mvt, tms
 from gis_server.ogc.tiles.cache import TileCache
 from layers.registry import BY_ID
 
+DistrictOf = Callable[[Collection[str]], Awaitable[str | None]]
 TILE_TIMEOUT_MS = 5000  # the statement timeout of the tiles' own pool
 TILE_PARAMETERS = frozenset({"f", "datetime", "filter", "filter-lang"})
 _FILTERED_STATEMENTS = 256  # composed statements of filtered tiles kept per collection
@@ -211,14 +211,15 @@ class TileService:
         query: Mapping[str, str],
         path: str,
         request_headers: Mapping[str, str],
-        principal: Principal | None = None,
+        reader: DistrictOf | None = None,
     ) -> TileAnswer:
         """One tile request, from its path parts (collection, tileMatrixSet, tileMatrix,
         tileRow, tileCol), query and the request's (lower-case) conditional and
-        Accept-Encoding headers, for `principal` (a district-scoped one sees only its
-        district's features); OnemapError for a bad request."""
+        Accept-Encoding headers; `reader` gives the asker's district on a collection of
+        these columns (a district-scoped account sees only its district's features);
+        OnemapError for a bad request."""
         t = await self.parse(*parts, query)
-        district = read_district(principal, t.source.names)
+        district = await reader(t.source.names) if reader is not None else None
         if district is not None:
             t = dataclasses.replace(t, filter=scoped_filter(t.filter, district))
         change = caching.clocked(
