@@ -229,7 +229,10 @@ def live_routes() -> list:
                 tags=("live",),
                 responses={
                     200: Body(
-                        "an endless text/event-stream; events `hello`, `vehicles` "
+                        "an endless text/event-stream; events `hello` (with the "
+                        "connection's `district_code`: a district-scoped account gets only "
+                        "its district's vehicles, geofence alerts, events and workers), "
+                        "`vehicles` "
                         '({"fixes": [[code, lon, lat, speed, heading, epoch_s], …]}), '
                         "dispatch's kinds, `geofence`, `workers` (grid workers on duty: "
                         '{"workers": [[username, name, lon, lat, accuracy_m, epoch_s]]}, '
