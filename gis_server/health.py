@@ -1,4 +1,9 @@
-"""/healthz: is the database reachable and is its schema at the newest migration?"""
+"""/healthz: is the database reachable and is its schema at the newest migration?
+
+With read replicas configured it also lists each one as the replica poller last saw it
+(`replicas.ReplicaSet.describe`: server as host:port/db, up, lag, in use or skipped and
+why). A replica's state never makes the process unhealthy: reads fall back to the
+primary, which is what the balancer's check is about."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from starlette.routing import Route
 
 from gis_server.database import pooled
 from gis_server.errors import DatabaseUnavailable
+from gis_server.replicas import ReplicaSet
 from gis_server.routing import Body, RouteDoc, api_route
 from gis_server.settings import Settings
 from layers.migrate import head_revision
@@ -31,8 +37,15 @@ def current_revision(settings: Settings) -> str | None:
         return row[0] if row else None
 
 
-def check(settings: Settings) -> tuple[int, dict[str, Any]]:
-    """(200 or 503, body); the body says which part failed."""
+def check(settings: Settings, replicas: ReplicaSet | None = None) -> tuple[int, dict[str, Any]]:
+    """(200 or 503, body); the body says which part failed, and how the replicas are."""
+    status, body = _primary(settings)
+    if replicas is not None and replicas.replicas:
+        body["replicas"] = replicas.describe()
+    return status, body
+
+
+def _primary(settings: Settings) -> tuple[int, dict[str, Any]]:
     head = head_revision()
     try:
         current = current_revision(settings)
@@ -63,6 +76,24 @@ _HEALTH_BODY = {
         "status": {"type": "string", "enum": ["ok", "unavailable"]},
         "database": {"type": "string", "enum": ["reachable", "unreachable"]},
         "migrations": {"type": "object"},
+        "replicas": {
+            "type": "array",
+            "description": "only with read replicas configured",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "server": {"type": "string", "description": "host:port/database"},
+                    "up": {"type": "boolean"},
+                    "lag_s": {"type": ["number", "null"]},
+                    "replay_lsn": {"type": "string"},
+                    "state": {"type": "string", "enum": ["in_use", "skipped"]},
+                    "reason": {
+                        "type": "string",
+                        "enum": ["not polled yet", "promoted", "down", "lagging"],
+                    },
+                },
+            },
+        },
     },
 }
 HEALTH = RouteDoc(
@@ -81,7 +112,8 @@ HEALTH = RouteDoc(
 
 def health_route(settings: Settings) -> Route:
     async def healthz(request: Request) -> JSONResponse:
-        status, body = await run_in_threadpool(check, settings)
+        replica_set = getattr(request.app.state, "replicas", None)
+        status, body = await run_in_threadpool(check, settings, replica_set)
         headers = {"Cache-Control": "no-store"}
         if status == 503:
             headers["Retry-After"] = str(DatabaseUnavailable.RETRY_AFTER_S)

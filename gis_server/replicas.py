@@ -37,6 +37,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 LOGGER = logging.getLogger(__name__)
 
@@ -67,20 +68,52 @@ def format_lsn(pos: int) -> str:
     return f"{pos >> 32:X}/{pos & 0xFFFFFFFF:X}"
 
 
+def server_label(dsn: str) -> str:
+    """`host:port/dbname` of a DSN: what an operator needs, nothing secret (no user,
+    password or options)."""
+    try:
+        info = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "(unparsable)"
+    host = info.get("host") or info.get("hostaddr") or "localhost"
+    port = info.get("port") or ""
+    return f"{host}:{port if port.strip(',') else 5432}/{info.get('dbname') or ''}"
+
+
 @dataclass
 class Replica:
     """What the poller last saw of one replica."""
 
     dsn: str
-    up: bool = False
+    up: bool = False  # reachable, in recovery, replaying
     replay_lsn: int = -1
     lag_s: float = math.inf
     checked: float = 0.0
     conn: Any = field(default=None, repr=False)
+    promoted: bool = False  # reachable but no longer in recovery
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, max_lag_s: float = math.inf) -> dict[str, Any]:
+        """Its state for /healthz: up, lag, and whether reads use it (else why skipped)."""
         lag = None if math.isinf(self.lag_s) else round(self.lag_s, 3)
-        return {"up": self.up, "lag_s": lag, "replay_lsn": format_lsn(max(self.replay_lsn, 0))}
+        out: dict[str, Any] = {
+            "server": server_label(self.dsn),
+            "up": self.up,
+            "lag_s": lag,
+            "replay_lsn": format_lsn(max(self.replay_lsn, 0)),
+            "state": "in_use",
+        }
+        if not self.checked and not self.up:
+            reason = "not polled yet"
+        elif self.promoted:
+            reason = "promoted"
+        elif not self.up:
+            reason = "down"
+        elif self.lag_s > max_lag_s:
+            reason = "lagging"
+        else:
+            return out
+        out.update(state="skipped", reason=reason)
+        return out
 
 
 class ReplicaSet:
@@ -152,10 +185,12 @@ class ReplicaSet:
             except psycopg.Error as exc:
                 if r.up:
                     LOGGER.warning("replica down: %s", str(exc).strip().splitlines()[:1])
-                r.conn, r.up, r.lag_s = None, False, math.inf
+                r.conn, r.up, r.lag_s, r.promoted = None, False, math.inf, False
+                r.checked = now
                 continue
             # a promoted replica is a primary now (the primary URL's hosts reach it)
             r.up = bool(in_recovery) and replay is not None
+            r.promoted = not in_recovery
             r.replay_lsn = int(replay) if replay is not None else -1
             r.lag_s = self._lag(r.replay_lsn, now)
             r.checked = now
@@ -189,7 +224,8 @@ class ReplicaSet:
         return fresh[self._next].dsn
 
     def describe(self) -> list[dict[str, Any]]:
-        return [r.describe() for r in self.replicas]
+        """Each replica's state as /healthz shows it."""
+        return [r.describe(self.max_lag_s) for r in self.replicas]
 
 
 # -- the request's decision, read by the pools ----------------------------------------

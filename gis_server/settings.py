@@ -9,13 +9,14 @@ points call `get_settings()` and hand the one `Settings` down (`create_app(setti
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gis_server.collection_settings import (
     ExtraCollection,
@@ -75,9 +76,10 @@ class DatabaseSettings(_Section):
     url: str = ""
     pool_size: int = Field(8, ge=1, le=200)
     cluster: ClusterSettings = ClusterSettings()
-    # streaming replicas read-only requests may read from (DATABASE_URL_REPLICAS wins,
-    # comma-separated); see gis_server/replicas.py
-    replicas: list[str] = []
+    # streaming replicas read-only requests may read from (DATABASE_URL_REPLICAS wins;
+    # both it and ONEMAP_DATABASE__REPLICAS comma-separated, NoDecode: not JSON); see
+    # gis_server/replicas.py
+    replicas: Annotated[list[str], NoDecode] = []
     # a replica further behind the primary than this is skipped (reads go to the primary)
     replica_max_lag_s: float = Field(5.0, gt=0, le=3600)
 
@@ -98,7 +100,12 @@ class DatabaseSettings(_Section):
     def _replica_list(cls, v: Any) -> Any:
         if v is None:
             return []
-        if isinstance(v, str):  # "url1,url2" (the environment variable's form)
+        if isinstance(v, str) and v.lstrip().startswith("["):  # a JSON list, as before
+            try:
+                return json.loads(v)
+            except ValueError:
+                raise ValueError("not a JSON list of URLs") from None
+        if isinstance(v, str):  # "url1,url2" (the environment variables' form)
             return [u.strip() for u in v.split(",") if u.strip()]
         return v
 

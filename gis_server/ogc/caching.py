@@ -163,7 +163,11 @@ def gzip_bytes(body: bytes, level: int = GZIP_LEVEL) -> bytes:
 def sends_gzip(size: int, wanted: bool, headers: dict[str, str]) -> bool:
     """Whether a body of `size` bytes goes gzipped; notes in `headers` that the answer
     depends on Accept-Encoding (so shared caches keep the variants apart)."""
-    headers["Vary"] = "Accept-Encoding"
+    vary = headers.get("Vary")
+    if not vary:
+        headers["Vary"] = "Accept-Encoding"
+    elif "Accept-Encoding" not in vary:  # kept: what the caller already varies on
+        headers["Vary"] = f"{vary}, Accept-Encoding"
     if not wanted or size < GZIP_MIN_BYTES:
         return False
     headers["Content-Encoding"] = "gzip"

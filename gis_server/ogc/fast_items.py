@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gis_server import editing
+from gis_server.auth.district_scope import scope_headers
 from gis_server.errors import NotFound
 from gis_server.ogc import adb, caching, envelope, items_page, page_count
 from gis_server.ogc import crs as crs_mod
@@ -66,9 +67,12 @@ class FastFeatures:
         change = caching.clocked(
             await self.versions.get_async(source.table, self.db), source.clock_s
         )
-        tag = caching.etag(change, "items", request.url.path, request.url.query, language)
+        tag = caching.etag(
+            change, "items", request.url.path, request.url.query, language, q.district or ""
+        )
         headers = caching.validators(tag, change, caching.ITEMS_CACHE_CONTROL)
         headers["Vary"] = _VARY
+        scope_headers(headers, q.district, source.names)
         if caching.not_modified(request.headers, tag, change):
             return Response(status_code=304, headers=headers)
         budget = self.settings.ogc.count_budget_ms
@@ -102,11 +106,14 @@ class FastFeatures:
         write_tag = _write_tag(layer)
         binds = Binds()
         extra = write_tag[0] if write_tag else None
-        statement = self._item_query(source, key, q.crs, binds, extra, q.time)
+        statement = self._item_query(source, key, q.crs, binds, extra, q.time, q.district)
         if write_tag is None:  # validator known before the query: 304 without touching rows
-            tag = caching.etag(change, "item", request.url.path, request.url.query, language)
+            tag = caching.etag(
+                change, "item", request.url.path, request.url.query, language, q.district or ""
+            )
             headers = caching.validators(tag, change, caching.ITEMS_CACHE_CONTROL)
             headers["Vary"] = _VARY
+            scope_headers(headers, q.district, source.names)
             if caching.not_modified(request.headers, tag, change):
                 return Response(status_code=304, headers=headers)
         async with self.db.cursor(f"feature of {source.id!r}", text_as_bytes=True) as cur:
@@ -118,6 +125,7 @@ class FastFeatures:
             tag = write_tag[1](row[1])
             headers = caching.validators(tag, change, caching.ITEMS_CACHE_CONTROL)
             headers["Vary"] = _VARY
+            scope_headers(headers, q.district, source.names)
             if caching.not_modified(request.headers, tag, change):
                 return Response(status_code=304, headers=headers)
         links = envelope.feature_links(api, source.id, identifier)
@@ -134,11 +142,13 @@ class FastFeatures:
         binds: Binds,
         extra: sql.Composable | None,
         time: TimeRange | None,
+        district: str | None = None,
     ) -> sql.Composable | bytes:
-        """item_sql; without `datetime` the statement differs only in the bound id, so its
-        compiled text is kept per collection and CRS (building it was ~20 % of a request)."""
-        if time is not None:
-            return item_sql(source, key, crs, binds, extra, time=time)
+        """item_sql; without `datetime` and a reader's district the statement differs only in
+        the bound id, so its compiled text is kept per collection and CRS (building it was
+        ~20 % of a request)."""
+        if time is not None or district is not None:
+            return item_sql(source, key, crs, binds, extra, time=time, district=district)
         cached = self._item_queries.get((source.id, crs.uri))
         if cached is not None and cached[0] is source:
             binds(key)

@@ -141,7 +141,7 @@ class OnemapProvider(BaseProvider):
         if not isinstance(q, FeatureByIdQuery):
             raise RuntimeError("provider.get called without the request's FeatureByIdQuery")
         binds = Binds()
-        statement = item_sql(src, key, q.crs, binds)  # the current version, as before datetime
+        statement = item_sql(src, key, q.crs, binds, district=q.district)  # current version
         with self._cursor() as cur:
             cur.execute(statement, binds.values)
             row = cur.fetchone()

@@ -44,6 +44,7 @@ class ItemsQuery:
     offset: int = 0
     bbox: tuple[float, float, float, float] | None = None  # CRS84 lon/lat, whatever bbox-crs was
     time: TimeRange | None = None
+    district: str | None = None  # the reader's district (auth/district_scope.py); None: all
     equals: tuple[tuple[Column, object], ...] = ()  # property=value, values typed per column
     filter: SqlFilter | None = None
     sortby: tuple[tuple[str, bool], ...] = ()  # (property, ascending)
@@ -52,6 +53,7 @@ class ItemsQuery:
     crs: Crs = CRS84
     cursor: str | None = None  # opaque; decoded against the page's order keys (keyset.decode)
     hits: bool = False  # resulttype=hits
+    district: str | None = None  # the reader's district (auth/district_scope.py); None: all
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +63,4 @@ class FeatureByIdQuery:
     args: Mapping[str, str] = _NO_ARGS
     crs: Crs = CRS84
     time: TimeRange | None = None
+    district: str | None = None  # the reader's district (auth/district_scope.py); None: all

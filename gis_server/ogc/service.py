@@ -10,6 +10,7 @@ worker thread with that object in a context variable (`context.current_query`).
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import json
 import logging
 import threading
@@ -32,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 
 from gis_server.auth import authenticate
 from gis_server.auth.collection_policy import CollectionPolicy
+from gis_server.auth.district_scope import district_of, scope_headers
 from gis_server.database import pooled
 from gis_server.errors import DatabaseUnavailable, NotFound
 from gis_server.ogc import adb, coverages, fast_items, handlers, validate
@@ -302,9 +304,11 @@ class OgcService:
         query = validate.items_query(
             source, request.query_params, multi, ogc.default_limit, ogc.max_limit
         )
+        district = await district_of(request, source.names)
+        query = dataclasses.replace(query, district=district)
         if fast_items.wants_geojson(request) and not query.hits:
             return await self.fast.items(request, self.api(), source, query)
-        return await self._call(
+        response = await self._call(
             request,
             itemtypes_api.get_collection_items,
             cid,
@@ -312,11 +316,15 @@ class OgcService:
             geojson=True,
             formats=("csv",),
         )
+        scope_headers(response.headers, district, source.names)
+        return response
 
     async def item(self, request: Request) -> Response:
         cid = request.path_params["collection_id"]
         source = await self.source_async(cid)
         query = validate.feature_query(source, request.query_params)
+        district = await district_of(request, source.names)
+        query = dataclasses.replace(query, district=district)
         if fast_items.wants_geojson(request):
             layer = self._layers.get(cid)
             return await self.fast.item(request, self.api(), source, query, layer)
@@ -330,6 +338,7 @@ class OgcService:
         )
         item_id = path_id(self._layers[cid], request.path_params["item_id"])
         await add_etag(response, self.settings, self._layers.get(cid), item_id)
+        scope_headers(response.headers, district, source.names)
         return response
 
     def routes(self) -> list[BaseRoute]:

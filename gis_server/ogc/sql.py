@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from psycopg import sql
 
+from gis_server.auth.district_scope import DISTRICT_COLUMN
 from gis_server.database import ident
 from gis_server.ogc.crs import Crs
 from gis_server.ogc.params import TimeRange
@@ -139,6 +140,8 @@ def where(
         conds.append(bbox_expr(source, q.bbox, binds))
     for column, value in q.equals:
         conds.append(sql.SQL("{} = {}").format(ident(column.name), binds(value)))
+    if q.district is not None:
+        conds.append(district_condition(q.district, binds))
     if q.filter is not None:
         conds.append(sql.SQL("({})").format(q.filter.condition))
     if after is not None:
@@ -146,6 +149,11 @@ def where(
     if not conds:
         return sql.SQL("")
     return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds)
+
+
+def district_condition(district: str, binds: Binds) -> sql.Composable:
+    """A district-scoped reader's rows only (auth/district_scope.py decides who is scoped)."""
+    return sql.SQL("{} = {}").format(ident(DISTRICT_COLUMN), binds(district))
 
 
 def order_keys(source: Source, sortby: tuple[tuple[str, bool], ...]) -> list[tuple[str, bool]]:
@@ -189,8 +197,9 @@ def item_sql(
     binds: Binds,
     extra: sql.Composable | None = None,
     time: TimeRange | None = None,
+    district: str | None = None,
 ) -> sql.Composable:
-    """One feature by id.
+    """One feature by id (`district`: a scoped reader's, outside it no row, so 404).
 
     Versioned layers (with a `current_filter`): without `time` only the current
     version — a code with no open version (deleted, merged away) has no row, so
@@ -202,6 +211,8 @@ def item_sql(
         conds.extend(_time(source, time, binds))
     elif source.current_filter:
         conds.append(sql.SQL("(" + source.current_filter + ")"))
+    if district is not None:
+        conds.append(district_condition(district, binds))
     order = (
         sql.SQL(" ORDER BY {} DESC").format(ident(source.time_start))
         if source.time_start

@@ -35,7 +35,8 @@ VALUES (%(code)s, %(action)s, %(from_status)s, %(to_status)s, %(actor)s, %(user_
 # The live message of an event row (its columns in scope): here and in intake's one statement.
 PAYLOAD_SQL = """json_build_object(
   'kind', 'event', 'code', code, 'status', status, 'town_code', town_code,
-  'department_code', department_code, 'lon', round(ST_X(geom)::numeric, 6),
+  'department_code', department_code, 'district_code', district_code,
+  'lon', round(ST_X(geom)::numeric, 6),
   'lat', round(ST_Y(geom)::numeric, 6), 'version', version)::text"""
 
 NOTIFY_SQL = f"SELECT pg_notify(%(channel)s, {PAYLOAD_SQL}) FROM events WHERE code = %(code)s"
@@ -70,14 +71,18 @@ def record(
 
 
 def notify(cur: Any, code: str) -> None:
-    """`{"kind": "event", code, status, town_code, department_code, lon, lat, version}`."""
+    """`{"kind": "event", code, status, town_code, department_code, district_code, lon, lat,
+    version}` (the district: a scoped account's live stream keeps to it)."""
     cur.execute(NOTIFY_SQL, {"channel": LIVE_CHANNEL, "code": code})
     cur.fetchall()
 
 
 def payload_keys() -> tuple[str, ...]:
     """The keys of a live message (documented for the SSE stream's clients)."""
-    return ("kind", "code", "status", "town_code", "department_code", "lon", "lat", "version")
+    return (
+        "kind", "code", "status", "town_code", "department_code", "district_code", "lon", "lat",
+        "version",
+    )  # fmt: skip
 
 
 def as_json(value: Any) -> str:

@@ -118,6 +118,8 @@ event_stats_daily = Table(
     Column("handled_s", Numeric, nullable=False, server_default="0"),
     *(Column(name, BigInteger, nullable=False, server_default="0")
       for name in ("returns", "satisfied", "rated")),
-    UniqueConstraint("day", "town_code", "department_code", name="event_stats_daily_key",
-                     postgresql_nulls_not_distinct=True),
+    Column("district_code", Text),  # the events' district (0016)
+    UniqueConstraint("day", "town_code", "department_code", "district_code",
+                     name="event_stats_daily_key", postgresql_nulls_not_distinct=True),
+    Index("event_stats_daily_district", "district_code", "day"),
 )  # fmt: skip

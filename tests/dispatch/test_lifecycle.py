@@ -203,6 +203,7 @@ def test_each_change_notifies_the_live_channel_on_commit(world) -> None:
         "status",
         "town_code",
         "department_code",
+        "district_code",
         "lon",
         "lat",
         "version",

@@ -6,12 +6,17 @@ Used by the routed handler (`tiles/routes.py`) and by the fast lane
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from psycopg import sql
+
+from gis_server.auth.district_scope import SCOPE_PLACEHOLDER, scope_headers
+from gis_server.database import ident
 from gis_server.errors import InvalidParameter, NotFound
 from gis_server.ogc import adb, caching, cql2, params
 from gis_server.ogc.cql2_sql import to_sql
@@ -23,6 +28,7 @@ from gis_server.ogc.tiles import mvt, tms
 from gis_server.ogc.tiles.cache import TileCache
 from layers.registry import BY_ID
 
+DistrictOf = Callable[[Collection[str]], Awaitable[str | None]]
 TILE_TIMEOUT_MS = 5000  # the statement timeout of the tiles' own pool
 TILE_PARAMETERS = frozenset({"f", "datetime", "filter", "filter-lang"})
 _FILTERED_STATEMENTS = 256  # composed statements of filtered tiles kept per collection
@@ -88,6 +94,18 @@ def tile_filter(source: Source, query: Mapping[str, str]) -> TileFilter | None:
     binds = Binds()
     condition = to_sql(cql2.parse(text, lang and lang.lower()), source, binds)
     return TileFilter(f"{(lang or 'cql2-text').lower()}:{text}", SqlFilter(condition, binds.values))
+
+
+def scoped_filter(base: TileFilter | None, district: str) -> TileFilter:
+    """`base` (or nothing) AND the reader's district: its key names the district, so the
+    tile cache and the ETag keep a scoped reader's tiles apart from everyone else's."""
+    own = sql.SQL("{} = {}").format(ident("district_code"), sql.Placeholder(SCOPE_PLACEHOLDER))
+    values: dict[str, object] = {SCOPE_PLACEHOLDER: district}
+    if base is None:
+        return TileFilter(f"district:{district}", SqlFilter(own, values))
+    condition = sql.SQL("({}) AND {}").format(base.sql.condition, own)
+    values.update(base.sql.values)
+    return TileFilter(f"{base.key}\x1fdistrict:{district}", SqlFilter(condition, values))
 
 
 @dataclass(frozen=True)
@@ -193,16 +211,23 @@ class TileService:
         query: Mapping[str, str],
         path: str,
         request_headers: Mapping[str, str],
+        reader: DistrictOf | None = None,
     ) -> TileAnswer:
         """One tile request, from its path parts (collection, tileMatrixSet, tileMatrix,
         tileRow, tileCol), query and the request's (lower-case) conditional and
-        Accept-Encoding headers; OnemapError for a bad request."""
+        Accept-Encoding headers; `reader` gives the asker's district on a collection of
+        these columns (a district-scoped account sees only its district's features);
+        OnemapError for a bad request."""
         t = await self.parse(*parts, query)
+        district = await reader(t.source.names) if reader is not None else None
+        if district is not None:
+            t = dataclasses.replace(t, filter=scoped_filter(t.filter, district))
         change = caching.clocked(
             await self.versions.get_async(t.source.table, self.versions_db), t.source.clock_s
         )
         tag = caching.etag(change, "tile", path, t.window_key, weak=False)
         headers = caching.validators(tag, change, caching.TILES_CACHE_CONTROL)
+        scope_headers(headers, district, t.source.names)
         if caching.not_modified(request_headers, tag, change):
             return TileAnswer(304, headers)
         key = (t.source.id, t.matrix_set.id, t.z, t.row, t.col, t.window_key)

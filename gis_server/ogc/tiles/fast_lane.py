@@ -13,10 +13,13 @@ paths) goes down the normal path untouched.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from urllib.parse import parse_qsl
 
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gis_server.auth.district_scope import district_of
 from gis_server.errors import OnemapError, onemap_error_response
 from gis_server.ogc.tiles.answer import TileService
 
@@ -51,8 +54,13 @@ class TileFastLane:
             k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in _HEADERS
         }
         try:
+            conn = HTTPConnection(scope)
+
+            async def reader(columns: Collection[str]) -> str | None:
+                return await district_of(conn, columns)
+
             answer = await self.tiles.answer(
-                match.groups(), _query(scope["query_string"]), scope["path"], wanted
+                match.groups(), _query(scope["query_string"]), scope["path"], wanted, reader
             )
         except OnemapError as exc:
             await onemap_error_response(exc)(scope, receive, send)

@@ -11,10 +11,13 @@ arrive through `tiles/fast_lane.py`; HEAD takes the route below.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from gis_server.auth.district_scope import district_of
 from gis_server.ogc.tiles.answer import TileService
 from gis_server.ogc.tiles.metadata import TileMetadata
 
@@ -25,7 +28,13 @@ def tile_routes(tiles: TileService, metadata: TileMetadata) -> list[BaseRoute]:
     async def tile(request: Request) -> Response:
         p = request.path_params
         parts = (p["collection_id"], p["tms"], p["z"], p["row"], p["col"])
-        answer = await tiles.answer(parts, request.query_params, request.url.path, request.headers)
+
+        async def reader(columns: Collection[str]) -> str | None:
+            return await district_of(request, columns)
+
+        answer = await tiles.answer(
+            parts, request.query_params, request.url.path, request.headers, reader
+        )
         return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
     get = ["GET", "HEAD"]
