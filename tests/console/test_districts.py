@@ -7,6 +7,7 @@ Chromium): the city view draws features of several districts and their boundarie
 `?district=320681` only 启东's, fitted to it, with the vector tiles filtered by district.
 """
 
+# ruff: noqa: F811 - the districts_db fixture is imported, then named as a parameter
 from __future__ import annotations
 
 import secrets
@@ -159,3 +160,30 @@ def test_city_view_and_one_district_in_the_browser(browser, served: str, distric
         assert not one.errors()
     finally:
         one.page.close()
+
+
+def test_a_scoped_user_signing_in_is_sent_to_their_district(
+    browser, served: str, districts_db: str
+) -> None:  # noqa: ANN001, F811
+    name = f"qd-screen-{secrets.token_hex(3)}"
+    with psycopg2.connect(districts_db) as conn:
+        store.add_user(conn, name, Role.VIEWER, "correct horse battery")
+        with conn.cursor() as cur:
+            set_district(cur, name, QD)
+    conn.close()
+    city = _open(browser, served + "/console")
+    try:
+        page = city.page
+        page.evaluate("window.localStorage.clear()")
+        page.click("#oc-login-btn")
+        page.fill("#oc-login-user", name)
+        page.fill("#oc-login-pass", "correct horse battery")
+        with page.expect_navigation():
+            page.click("#oc-login-panel button[type=submit]")
+        page.wait_for_function("window.onemapConsole && window.onemapConsole.ready", timeout=60_000)
+        assert f"district={QD}" in page.url
+        assert _drawn_districts(city)["codes"] == [QD]
+        assert page.locator("#oc-district").count() == 0  # no picker for a scoped user
+    finally:
+        city.page.evaluate("window.localStorage.clear()")
+        city.page.close()

@@ -28,7 +28,14 @@
     init(map) {
       this.map = map;
       this.layer = L.featureGroup();
-      OC.on('auth', (user) => {
+      OC.on('auth', async (user) => {
+        // the login answer does not carry the account's district: /api/auth/me does
+        if (user && !('district_code' in user) && !user.checkedDistrict) {
+          const res = await fetch('/api/auth/me', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+          const me = res.ok ? await res.json() : {};
+          user.checkedDistrict = true;
+          if (me.district_code) user.district_code = me.district_code;
+        }
         const own = user && user.district_code;
         if (own && own !== OC.state.district) window.location.replace(urlFor(own));
         this._picker();
