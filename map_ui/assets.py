@@ -45,6 +45,7 @@ FOLIUM_CSS: dict[str, str | None] = {
 CONSOLE_JS = (
     "console/gcj02.js",
     "console/core.js",
+    "console/districts.js",
     "console/control.js",
     "console/basemap.js",
     "console/areas.js",

@@ -53,12 +53,15 @@ def build_cameras(
     towns: Towns,
     scale: float,
     anchor: dt.date,
+    district_code: str = "320614",
 ) -> pd.DataFrame:
-    """One row per camera, lon/lat inside its comprehensive grid."""
+    """One row per camera, lon/lat inside its comprehensive grid (codes from the district's)."""
     parts = []
     start = 0
     for kind, n in scaled_counts(scale).items():
         w = _weights(frame, grids, kind)
+        if w.sum() == 0:  # an inland district has no riverside
+            continue
         which = rng.choice(len(w), size=n, p=w / w.sum())
         lon, lat = frame.sample(rng, which, shore=kind == "riverside")
         town = grids.town[which]
@@ -74,7 +77,7 @@ def build_cameras(
         parts.append(
             pd.DataFrame(
                 {
-                    "code": [f"32061400001310{KIND_DIGIT[kind]}{s:05d}" for s in seq],
+                    "code": [f"{district_code}00001310{KIND_DIGIT[kind]}{s:05d}" for s in seq],
                     "name": _names(rng, kind, towns.name[town].astype(object)),
                     "kind": kind,
                     "stream_url": [

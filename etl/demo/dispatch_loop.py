@@ -6,6 +6,12 @@ specific rule, its grid worker, the dispatch reason, the timestamps of the
 steps it has reached, a satisfaction from the call-back (citizen channels,
 closed cases; drawn from the code, so deterministic for the seed) and its
 timeline in `event_actions`.
+
+Haimen's rules are district-wide (no town), as a single-district install has
+them. duty_rules have no district column, so a neighbour district's rules are
+town rules: Haimen's, copied onto each of its towns with its own bureaus
+(QD-CGJ 启东市城市管理局 …), which beat Haimen's for its events by being
+more specific (layers/dispatch/rules.py) — no migration, no new routing code.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import datetime as dt
 from typing import Any
 
 from etl.demo import duties
+from etl.demo.districts import HAIMEN_DISTRICT, District, bureau_name, department_code
 
 DEPARTMENT_SQL = """
 INSERT INTO departments (code, name, kind, town_code, phone)
@@ -22,6 +29,17 @@ VALUES (%(code)s, %(name)s, %(kind)s, NULL, %(phone)s)
 TOWN_OFFICES_SQL = """
 INSERT INTO departments (code, name, kind, town_code, phone)
 SELECT 'TOWN-' || code, name || '综治办', 'town_office', code, NULL FROM towns ORDER BY code
+"""
+NEIGHBOUR_RULES_SQL = """
+INSERT INTO duty_rules (category, subcategory, town_code, department_code, time_limit_hours,
+                        urgent_hours, critical_hours, same_day)
+SELECT r.category, r.subcategory, t.code,
+       CASE WHEN r.category = ANY(%(cats)s) AND r.subcategory IS NULL THEN 'TOWN-' || t.code
+            ELSE %(prefix)s || '-' || r.department_code END,
+       r.time_limit_hours, r.urgent_hours, r.critical_hours, r.same_day
+FROM duty_rules r CROSS JOIN towns t
+WHERE r.town_code IS NULL AND t.district_code = %(district)s
+ORDER BY t.code, r.id
 """
 RULE_SQL = """
 INSERT INTO duty_rules (category, subcategory, town_code, department_code, time_limit_hours,
@@ -36,6 +54,7 @@ SELECT r.category, NULL, t.code, 'TOWN-' || t.code, r.time_limit_hours, r.urgent
        r.critical_hours, r.same_day
 FROM duty_rules r CROSS JOIN towns t
 WHERE r.category = ANY(%(cats)s) AND r.subcategory IS NULL AND r.town_code IS NULL
+  AND t.district_code = %(home)s
 """
 
 # Steps: auto-dispatch a couple of minutes after intake; accept at 15 % of the
@@ -95,19 +114,32 @@ WHERE a.event_code = e.code AND a.n > 1
 """
 
 
-def apply(conn: Any, now: dt.datetime) -> dict[str, int]:
+def apply(
+    conn: Any, now: dt.datetime, districts: tuple[District, ...] = (HAIMEN_DISTRICT,)
+) -> dict[str, int]:
     """Insert departments and rules, enrich every event, write timelines; row counts.
 
     `now` is the demo's "now" (etl.demo.events.now_of(anchor)), so the result
     depends on the seed and anchor only, not on the day it is loaded.
     """
     with conn.cursor() as cur:
-        for code, (name, kind, phone) in duties.BUREAUS.items():
-            cur.execute(DEPARTMENT_SQL, {"code": code, "name": name, "kind": kind, "phone": phone})
+        for d in districts:
+            for code, (name, kind, phone) in duties.BUREAUS.items():
+                if d is not HAIMEN_DISTRICT:
+                    name = bureau_name(d, code, name)
+                    phone = f"0513-8{d.code[-2:]}{phone[-5:]}" if d.city == "南通市" else None
+                cur.execute(DEPARTMENT_SQL, {"code": department_code(d, code), "name": name,
+                                             "kind": kind, "phone": phone})  # fmt: skip
         cur.execute(TOWN_OFFICES_SQL)
         for rule in duties.rules():
             cur.execute(RULE_SQL, rule)
-        cur.execute(TOWN_RULES_SQL, {"cats": list(duties.TOWN_CATEGORIES)})
+        cats = list(duties.TOWN_CATEGORIES)
+        cur.execute(TOWN_RULES_SQL, {"cats": cats, "home": HAIMEN_DISTRICT.code})
+        for d in districts:
+            if d is not HAIMEN_DISTRICT:
+                cur.execute(
+                    NEIGHBOUR_RULES_SQL, {"cats": cats, "prefix": d.prefix, "district": d.code}
+                )
         cur.execute("SELECT count(*) FROM departments")
         counts = {"departments": cur.fetchone()[0]}
         cur.execute("SELECT count(*) FROM duty_rules")

@@ -145,9 +145,10 @@ def _places(
     n = len(category)
     weight = np.where(frame.land_km2 > 0.01, grids.population.astype(float), 0.0)
     shore_w = np.where(frame.shore_km2 > 0.005, frame.shore_km2, 0.0)
-    river = np.isin(category, RIVER_CATEGORIES)
+    river = np.isin(category, RIVER_CATEGORIES) & (shore_w.sum() > 0)  # inland: on land
     which = rng.choice(len(weight), size=n, p=weight / weight.sum())
-    which[river] = rng.choice(len(weight), size=int(river.sum()), p=shore_w / shore_w.sum())
+    if river.any():
+        which[river] = rng.choice(len(weight), size=int(river.sum()), p=shore_w / shore_w.sum())
     lon, lat = np.empty(n), np.empty(n)
     lon[~river], lat[~river] = frame.sample(rng, which[~river])
     lon[river], lat[river] = frame.sample(rng, which[river], shore=True)
@@ -161,8 +162,9 @@ def build_events(
     towns: Towns,
     scale: float,
     anchor: dt.date,
+    prefix: str = "HM",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Events and their private contacts (citizen channels only)."""
+    """Events and their private contacts (citizen channels only); codes start with `prefix`."""
     n = max(1, round(BASE_COUNT * scale))
     created = _created(rng, n, anchor).astype(float)
     source, category, sub, dept, priority = _kinds(rng, n)
@@ -173,7 +175,7 @@ def build_events(
     year = anchor.year % 100
     events = pd.DataFrame(
         {
-            "code": [f"HM{year:02d}{i:07d}" for i in range(1, n + 1)],
+            "code": [f"{prefix}{year:02d}{i:07d}" for i in range(1, n + 1)],
             "title": address + sub,
             "source": source,
             "category": category,

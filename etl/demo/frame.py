@@ -44,7 +44,7 @@ def build_frame(geo: Geography, grids: Grids, grids_ll: np.ndarray) -> Frame:
         shore_ll=shore,
         land_km2=shapely.area(grids_metric_clip(grids.geom, geo.land)) / 1e6,
         shore_km2=shapely.area(grids_metric_clip(grids.geom, geo.shore)) / 1e6,
-        district_ll=district_lonlat(),
+        district_ll=district_lonlat(geo.code),
     )
 
 

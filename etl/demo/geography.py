@@ -10,6 +10,11 @@ are computed in CGCS2000 / 3-degree GK CM 120E (EPSG:4549). Everything
 stored is EPSG:4326. The district polygon reaches into
 the Yangtze North Branch (its south edge is the Chongming boundary line in the
 channel), so "land" is the district minus the OSM water polygon.
+
+Haimen's neighbours (`onemap demo --districts N`) use the same plane (its
+scale error stays under 1% out to Haiyan, 90 km away) and their boundaries
+from nantong_districts_and_chongming.geojson; an inland one has no shore or
+channel (empty geometries: no riverside cameras, boats or river zones).
 """
 
 from __future__ import annotations
@@ -60,14 +65,31 @@ def area_km2(lonlat_geoms: np.ndarray) -> np.ndarray:
     return shapely.area(proj) / 1e6
 
 
-def _read(name: str) -> shapely.Geometry:
+HAIMEN = "320614"
+NEIGHBOURS_FILE = "nantong_districts_and_chongming.geojson"
+
+
+def _read(name: str, adcode: str | None = None) -> shapely.Geometry:
     with open(DATA_DIR / name, encoding="utf-8") as fh:
         features = json.load(fh)["features"]
+    if adcode is not None:
+        features = [f for f in features if f["properties"].get("adcode") == adcode]
+        if not features:
+            raise ValueError(f"no district {adcode} in {name}")
     return shapely.union_all([shape(f["geometry"]) for f in features])
+
+
+def _district_geom(code: str) -> shapely.Geometry:
+    """A district's boundary (lon/lat): Haimen's own file, a neighbour's from the Nantong file."""
+    if code == HAIMEN:
+        return _read("haimen_district.geojson")
+    return _read(NEIGHBOURS_FILE, code)
 
 
 def _largest_part(geom: shapely.Geometry) -> shapely.Geometry:
     parts = shapely.get_parts(geom)
+    if len(parts) == 0:
+        return shapely.Polygon()
     return parts[int(np.argmax(shapely.area(parts)))]
 
 
@@ -81,12 +103,13 @@ class Geography:
     channel: shapely.Geometry  # navigable water within 2.5 km of the district: patrol boats
     north_branch: shapely.Geometry  # the Haimen/Chongming boundary line in the North Branch
     water: shapely.Geometry
+    code: str = HAIMEN  # the district's admin code
 
 
 @cache
-def load_geography() -> Geography:
+def load_geography(code: str = HAIMEN) -> Geography:
     """Read the real boundary files once per process and derive the working areas."""
-    district = to_metric(_read("haimen_district.geojson"))
+    district = to_metric(_district_geom(code))
     water = to_metric(_read("yangtze_estuary_water_osm.geojson"))
     north_branch = to_metric(_read("haimen_chongming_shared_boundary.geojson"))
     land = _largest_part(shapely.difference(district, water))
@@ -95,13 +118,13 @@ def load_geography() -> Geography:
     channel = _largest_part(shapely.buffer(shapely.intersection(water, near), -120))
     for g in (district, land, shore, channel):
         shapely.prepare(g)
-    return Geography(district, land, shore, channel, north_branch, water)
+    return Geography(district, land, shore, channel, north_branch, water, code)
 
 
 @cache
-def district_lonlat() -> shapely.Geometry:
+def district_lonlat(code: str = HAIMEN) -> shapely.Geometry:
     """The district as stored (EPSG:4326), for containment checks against stored rows."""
-    g = _read("haimen_district.geojson")
+    g = _district_geom(code)
     shapely.prepare(g)
     return g
 

@@ -73,10 +73,17 @@ def _gaussian_in(rng, town, cx, cy, spread, n):  # noqa: ANN001, ANN202
     return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
 
 
-def build_grids(towns: Towns, grid_type: str, rng: np.random.Generator) -> Grids:
-    """All grids of one type; the same rng state gives the same cells."""
+def build_grids(
+    towns: Towns,
+    grid_type: str,
+    rng: np.random.Generator,
+    total: int | None = None,
+    district_code: str = "320614",
+) -> Grids:
+    """All grids of one type (Haimen's count, or `total`); the same rng state gives the same cells."""
     areas = shapely.area(towns.geom)
-    per_town = apportion(areas, COUNTS[grid_type], minimum=1)
+    total = COUNTS[grid_type] if total is None else max(total, len(areas))
+    per_town = apportion(areas, total, minimum=1)
     cells, town_idx, codes, labels = [], [], [], []
     letter, width = LETTER[grid_type], (4 if grid_type == "comprehensive" else 3)
     for k, n in enumerate(per_town):
@@ -89,9 +96,11 @@ def build_grids(towns: Towns, grid_type: str, rng: np.random.Generator) -> Grids
     m = len(cells)
     households = np.clip(rng.normal(330 if letter == "C" else 160, 70, m), 40, None).astype(int)
     population = (households * rng.uniform(2.4, 3.0, m)).astype(int)
-    phones = np.array([f"100-0614-{i:04d}" for i in range(m)], dtype=object)
-    if letter == "S":
-        phones = np.array([f"100-0615-{i:04d}" for i in range(m)], dtype=object)
+    if district_code == "320614":  # Haimen's numbers as they always were
+        block, first = ("0615" if letter == "S" else "0614"), 0
+    else:  # a neighbour's: its code's last digits, special grids from 5000
+        block, first = district_code[-4:], (5000 if letter == "S" else 0)
+    phones = np.array([f"100-{block}-{first + i:04d}" for i in range(m)], dtype=object)
     return Grids(
         grid_type=grid_type,
         code=np.array(codes, dtype=object),

@@ -48,6 +48,7 @@ class DemoReport:
     seed: int
     anchor: dt.date
     scale: float
+    districts: int = 1
     counts: dict[str, int] = field(default_factory=dict)
     steps: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
@@ -55,7 +56,8 @@ class DemoReport:
     def lines(self) -> list[str]:
         """Human-readable lines, Chinese first with English beside."""
         head = (
-            f"演示数据已加载 — demo data loaded (seed {self.seed}, anchor {self.anchor}, scale {self.scale})"
+            f"演示数据已加载 — demo data loaded (seed {self.seed}, anchor {self.anchor}, "
+            f"scale {self.scale}, districts {self.districts})"
             if self.loaded
             else "已有数据,未重新加载 — layers already hold data, nothing loaded (use --reload)"
         )

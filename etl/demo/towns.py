@@ -12,6 +12,10 @@ the towns, development zones and the farms/fisheries with real territory.
 Left out: 海永镇 (320614102) and 永隆沙农场 (320614401), which lie on Chongming
 Island, an exclave outside this (mainland) district polygon; and units with no
 territory of their own to speak of: 种羊场, 三厂苗圃, 农科所, 芦荡管理所.
+
+A neighbour district (etl/demo/districts.py) has no anchors on record: its
+towns' anchors are spread over its land by farthest-point sampling (seeded),
+so its towns are of comparable size; the cell count follows its area.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import numpy as np
 import shapely
 import shapely.ops
 
-from etl.demo.geography import Geography, to_metric_xy
+from etl.demo.districts import District
+from etl.demo.geography import Geography, to_lonlat_xy, to_metric_xy
+from etl.demo.sampling import points_in
 
 # code, short name, kind, approximate anchor (lon, lat)
 TOWN_TABLE: tuple[tuple[str, str, str, float, float], ...] = (
@@ -43,7 +49,7 @@ TOWN_TABLE: tuple[tuple[str, str, str, float, float], ...] = (
     ("320614408", "沿江渔场", "farm", 121.130, 31.800),
     ("320614404", "畜禽良种场", "farm", 121.190, 32.040),
 )
-REACH_M = {"town": 4000.0, "zone": 1000.0, "farm": -2500.0}
+REACH_M = {"town": 4000.0, "subdistrict": 4000.0, "zone": 1000.0, "farm": -2500.0}
 CELLS = 900
 
 
@@ -68,15 +74,46 @@ def _snap_inside(geo: Geography, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarr
     return shapely.get_x(pts), shapely.get_y(pts)
 
 
-def build_towns(geo: Geography, rng: np.random.Generator) -> Towns:
-    """Partition the district into the towns of TOWN_TABLE."""
-    code, name, kind, lon, lat = (np.array(c) for c in zip(*TOWN_TABLE, strict=True))
+HAIMEN_KM2 = 1133.6
+
+
+def neighbour_table(
+    district: District, geo: Geography, rng: np.random.Generator
+) -> tuple[tuple[str, str, str, float, float], ...]:
+    """A TOWN_TABLE for a neighbour: its town names, synthetic codes, spread-out anchors."""
+    core = shapely.buffer(geo.land, -1500)
+    if shapely.is_empty(core):
+        core = geo.land
+    x, y = points_in(rng, core, 2000)
+    chosen = [int(rng.integers(0, len(x)))]
+    dist = np.hypot(x - x[chosen[0]], y - y[chosen[0]])
+    for _ in range(len(district.towns) - 1):
+        chosen.append(int(np.argmax(dist)))
+        dist = np.minimum(dist, np.hypot(x - x[chosen[-1]], y - y[chosen[-1]]))
+    lon, lat = to_lonlat_xy(x[chosen], y[chosen])
+    return tuple(
+        (f"{district.code}{100 + i:03d}", name, "subdistrict" if name.endswith("街道") else "town",
+         float(lon[i]), float(lat[i]))
+        for i, name in enumerate(district.towns)
+    )  # fmt: skip
+
+
+def build_towns(
+    geo: Geography,
+    rng: np.random.Generator,
+    table: tuple[tuple[str, str, str, float, float], ...] = TOWN_TABLE,
+) -> Towns:
+    """Partition the district into the towns of `table` (Haimen's TOWN_TABLE by default)."""
+    code, name, kind, lon, lat = (np.array(c) for c in zip(*table, strict=True))
     ax, ay = _snap_inside(geo, *to_metric_xy(lon.astype(float), lat.astype(float)))
     minx, miny, maxx, maxy = geo.district.bounds
-    sx = rng.uniform(minx, maxx, CELLS * 3)
-    sy = rng.uniform(miny, maxy, CELLS * 3)
-    inside = shapely.contains_xy(geo.district, sx, sy)
-    seeds = shapely.multipoints(np.column_stack([sx[inside][:CELLS], sy[inside][:CELLS]]))
+    n_cells = CELLS if table is TOWN_TABLE else max(300, round(CELLS * _km2(geo) / HAIMEN_KM2))
+    inside = np.zeros(0, bool)
+    while inside.sum() < n_cells:  # a neighbour's bounding box may be mostly water or elsewhere
+        sx = rng.uniform(minx, maxx, n_cells * 3 * (1 + len(inside) // (n_cells * 3)))
+        sy = rng.uniform(miny, maxy, len(sx))
+        inside = shapely.contains_xy(geo.district, sx, sy)
+    seeds = shapely.multipoints(np.column_stack([sx[inside][:n_cells], sy[inside][:n_cells]]))
     cells = shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=geo.district))
     cells = shapely.intersection(cells, geo.district)
     cells = cells[~shapely.is_empty(cells)]
@@ -93,3 +130,7 @@ def build_towns(geo: Geography, rng: np.random.Generator) -> Towns:
     if any(shapely.is_empty(g) for g in geoms):
         raise RuntimeError("a town received no territory; check the anchors")
     return Towns(code, name, kind, ax, ay, geoms)
+
+
+def _km2(geo: Geography) -> float:
+    return float(shapely.area(geo.district)) / 1e6

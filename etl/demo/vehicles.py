@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from etl.demo.districts import HAIMEN_DISTRICT, District
 from etl.demo.geography import Geography
 from etl.demo.sampling import points_in
 from etl.demo.towns import Towns
@@ -56,13 +57,27 @@ def _work_areas(geo: Geography, towns: Towns) -> np.ndarray:
     out = []
     for g in towns.geom:
         parts = shapely.get_parts(shapely.buffer(shapely.intersection(g, geo.land), -50))
-        part = parts[int(np.argmax(shapely.area(parts)))]
+        part = parts[int(np.argmax(shapely.area(parts)))] if len(parts) else shapely.Polygon()
         shapely.prepare(part)
         out.append(part)
     return np.array(out, dtype=object)
 
 
-def build_fleet(rng: np.random.Generator, geo: Geography, towns: Towns, scale: float) -> Fleet:
+def _local(text: str, d: District) -> str:
+    """Haimen's company or plate wording for district `d` (海门区… → 启东市…, 海门… → 启东…)."""
+    if d.code == HAIMEN_DISTRICT.code:
+        return text
+    return text.replace("海门区", d.name).replace("海门", d.short).replace("苏海", d.short)
+
+
+def build_fleet(
+    rng: np.random.Generator,
+    geo: Geography,
+    towns: Towns,
+    scale: float,
+    district: District = HAIMEN_DISTRICT,
+) -> Fleet:
+    """The district's vehicles (codes prefixed by its prefix); no vessels without a channel."""
     areas = _work_areas(geo, towns)
     land_km2 = shapely.area(areas) / 1e6
     weight = land_km2 * np.where(towns.kind == "farm", 0.2, 1.0)
@@ -70,24 +85,30 @@ def build_fleet(rng: np.random.Generator, geo: Geography, towns: Towns, scale: f
     numbers = rng.permutation(100_000)
     used = 0
     for kind, n in scaled_counts(scale).items():
+        if kind in VESSEL_PLATES and shapely.is_empty(geo.channel):
+            continue
         for seq in range(1, n + 1):
-            codes.append(f"HM-{PREFIX[kind]}-{seq:04d}")
+            codes.append(f"{district.prefix}-{PREFIX[kind]}-{seq:04d}")
             kinds.append(kind)
             if kind in VESSEL_PLATES:
                 plates.append(
-                    VESSEL_PLATES[kind].format(seq * 37 if kind != "patrol_boat" else seq)
+                    _local(VESSEL_PLATES[kind], district).format(
+                        seq * 37 if kind != "patrol_boat" else seq
+                    )
                 )
                 owners = VESSEL_OWNERS.get(kind, BOAT_OWNERS)
-                companies.append(owners[seq % len(owners)])
+                companies.append(_local(owners[seq % len(owners)], district))
                 poly = geo.channel
             else:
                 num = numbers[used]
                 used += 1
-                plates.append(f"苏F·{PLATE_LETTERS[num % len(PLATE_LETTERS)]}{num % 10_000:04d}")
+                plates.append(
+                    f"{district.plate}·{PLATE_LETTERS[num % len(PLATE_LETTERS)]}{num % 10_000:04d}"
+                )
                 k = int(rng.choice(len(towns.code), p=weight / weight.sum()))
                 town_idx.append(k)
                 companies.append(
-                    MUCK_COMPANIES[seq % len(MUCK_COMPANIES)]
+                    _local(MUCK_COMPANIES[seq % len(MUCK_COMPANIES)], district)
                     if kind == "muck"
                     else f"{towns.name[k]}环境卫生管理所"
                 )

@@ -8,6 +8,10 @@ the water. Zones of different kinds may overlap, as they do in practice
 (a patrol reach inside a fishing-ban water). No inland rivers: there is no
 open geometry for 青龙河/海门河 to build them on, and invented strips would
 mislead a map reader.
+
+A neighbour district's reference line is all of its edge along the water
+(any latitude: 启东's Yellow Sea coast too), and its zone counts follow that
+line's length against Haimen's; an inland district has none.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import pandas as pd
 import shapely
 from shapely import ops
 
-from etl.demo.geography import Geography, area_km2, to_lonlat, to_metric_xy
+from etl.demo.districts import HAIMEN_DISTRICT, District
+from etl.demo.geography import Geography, area_km2, load_geography, to_lonlat, to_metric_xy
 from etl.demo.people import names
 from etl.demo.towns import Towns
 
@@ -32,21 +37,43 @@ SHORT = {"fishing_ban": "FB", "patrol": "PT", "outfall": "OF", "sand_mining_ban"
 MAIN_CHANNEL_WEST_OF = 121.115  # lon: west of the North Branch's head is the main stream
 
 
-def _reference_lines(geo: Geography) -> list[shapely.LineString]:
-    """Stretches (over 1 km) of the district edge along the water south of 32.0N."""
+COLUMNS = ("code", "name", "river", "zone_kind", "river_chief", "river_chief_level", "town_code",
+           "area_km2", "geom")  # fmt: skip
+
+
+def _reference_lines(geo: Geography, haimen: bool = True) -> list[shapely.LineString]:
+    """Stretches (over 1 km) of the district edge along the water (Haimen's: south of 32.0N)."""
     _, ymax = to_metric_xy(np.array([121.3]), np.array([32.0]))
     edge = shapely.intersection(shapely.boundary(geo.district), shapely.buffer(geo.water, 150))
-    parts = shapely.get_parts(ops.linemerge(edge))
-    return [p for p in parts if p.centroid.y < ymax[0] and p.length > 1000]
+    if shapely.is_empty(edge):
+        return []
+    pieces = [p for p in shapely.get_parts(edge) if p.geom_type == "LineString"]
+    parts = shapely.get_parts(ops.linemerge(shapely.multilinestrings(pieces)))
+    return [p for p in parts if p.length > 1000 and (not haimen or p.centroid.y < ymax[0])]
 
 
-def build_zones(rng: np.random.Generator, geo: Geography, towns: Towns) -> pd.DataFrame:
-    lines = _reference_lines(geo)
+def build_zones(
+    rng: np.random.Generator, geo: Geography, towns: Towns, district: District = HAIMEN_DISTRICT
+) -> pd.DataFrame:
+    """The district's river patrol zones (Haimen's 60, a neighbour's by its length of water edge)."""
+    haimen = district.code == HAIMEN_DISTRICT.code
+    lines = _reference_lines(geo, haimen)
+    if not lines:
+        return pd.DataFrame({c: [] for c in COLUMNS})
+    factor = (
+        1.0
+        if haimen
+        else (
+            sum(ln.length for ln in lines)
+            / sum(ln.length for ln in _reference_lines(load_geography()))
+        )
+    )
     share = np.array([ln.length for ln in lines]) / sum(ln.length for ln in lines)
     water = shapely.intersection(geo.water, shapely.buffer(geo.district, 3000))
     rows = []
     west_x, _ = to_metric_xy(np.array([MAIN_CHANNEL_WEST_OF]), np.array([31.8]))
     for kind, (count, (lo, hi), width, level, label) in KINDS.items():
+        count = count if haimen else max(1, round(count * factor))
         chiefs = names(rng, count)
         for seq in range(1, count + 1):
             line = lines[int(rng.choice(len(lines), p=share))]
@@ -61,10 +88,10 @@ def build_zones(rng: np.random.Generator, geo: Geography, towns: Towns) -> pd.Da
             zone = shapely.multipolygons(polys)
             mid = reach.interpolate(0.5, normalized=True)
             town = int(np.argmin(shapely.distance(towns.geom, mid)))
-            river = "长江" if mid.x < west_x[0] else "长江北支"
+            river = "长江" if mid.x < west_x[0] or not haimen else "长江北支"
             rows.append(
                 {
-                    "code": f"HM-RZ-{SHORT[kind]}-{seq:03d}",
+                    "code": f"{district.prefix}-RZ-{SHORT[kind]}-{seq:03d}",
                     "name": f"{river}{towns.name[town]}段{label}{seq}号",
                     "river": river,
                     "zone_kind": kind,

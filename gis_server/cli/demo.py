@@ -1,4 +1,5 @@
-"""`onemap demo [--reload] [--scale F]`: load the deterministic Haimen demo dataset."""
+"""`onemap demo [--reload] [--scale F] [--districts N]`: load the deterministic demo dataset
+(Haimen, and with --districts N its N-1 nearest neighbours)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,15 @@ from gis_server.cluster import ClusterError
     show_default=True,
     help="Multiply cameras, vehicles (and fixes) and events; grids are never scaled.",
 )
-def demo(reload: bool, scale: float) -> None:
+@click.option(
+    "--districts",
+    type=click.IntRange(min=1, max=8),
+    default=1,
+    show_default=True,
+    help="Haimen plus its N-1 nearest neighbours (启东, 通州, 崇明, 崇川 …), each in Haimen's "
+    "proportions per km² (多区县演示).",
+)
+def demo(reload: bool, scale: float, districts: int) -> None:
     """演示数据 — load the demo dataset (towns, grids, cameras, vehicles, zones, events)."""
     from etl.demo import load_demo
 
@@ -37,6 +46,7 @@ def demo(reload: bool, scale: float) -> None:
         anchor=settings.demo.anchor_date,
         reload=reload,
         until=dt.datetime.now(dt.UTC),
+        districts=districts,
     )
     for line in report.lines():
         click.echo(line)

@@ -11,7 +11,7 @@ from typing import Any
 from psycopg import sql
 from starlette.requests import Request
 
-from gis_server.console_api.layers import lonlat_sql
+from gis_server.console_api.layers import IN_DISTRICT, lonlat_sql
 from gis_server.errors import InvalidConsoleParameter
 from layers import vocab
 
@@ -21,8 +21,8 @@ WINDOWS = {"all": None, "today": "today", "24h": "24 hours", "7d": "7 days", "30
 CATEGORIES_SQL = sql.SQL("""
 SELECT json_build_object('categories', coalesce(json_agg(json_build_object('name', category, 'count', n)
   ORDER BY n DESC), '[]'))::text
-FROM (SELECT category, count(*) AS n FROM events GROUP BY category) c
-""")
+FROM (SELECT category, count(*) AS n FROM events e WHERE {district} GROUP BY category) c
+""").format(district=sql.SQL(IN_DISTRICT.format(a="e")))
 
 TOWN_STATS_SQL = sql.SQL("""
 WITH b AS (SELECT date_trunc('day', now()) AS day0, now() - interval '30 days' AS d30),
@@ -35,6 +35,7 @@ per_town AS (
     count(e.gid) FILTER (WHERE e.created_at >= b.d30 AND e.status = 'closed') AS closed_30d
   FROM towns t CROSS JOIN b
   LEFT JOIN events e ON e.town_code = t.code AND (e.created_at >= b.d30 OR e.status <> 'closed')
+  WHERE {district}
   GROUP BY t.code, t.name
 )
 SELECT json_build_object('generated_at', now(), 'day', (SELECT day0::date FROM b),
@@ -43,7 +44,7 @@ SELECT json_build_object('generated_at', now(), 'day', (SELECT day0::date FROM b
       'closure_rate', CASE WHEN total_30d > 0 THEN round(closed_30d::numeric / total_30d, 4) END)
     ORDER BY open DESC, code), '[]'))::text
 FROM per_town
-""")
+""").format(district=sql.SQL(IN_DISTRICT.format(a="t")))
 
 
 EVENTS_SQL = """
@@ -99,13 +100,18 @@ def _limit(request: Request, max_limit: int) -> int:
     return limit
 
 
-def events_query(request: Request, max_limit: int) -> tuple[sql.Composable, dict[str, Any]]:
-    """SQL and params for /events from status, category, window and limit."""
+def events_query(
+    request: Request, max_limit: int, district: str | None = None
+) -> tuple[sql.Composable, dict[str, Any]]:
+    """SQL and params for /events from status, category, window, limit (and the district)."""
     window = request.query_params.get("window", "all")
     if window not in WINDOWS:
         raise InvalidConsoleParameter("window", f"must be one of {', '.join(WINDOWS)}")
     where = [sql.SQL("status = ANY(%(statuses)s)")]
     params: dict[str, Any] = {"statuses": _statuses(request), "limit": _limit(request, max_limit)}
+    if district is not None:
+        where.append(sql.SQL("district_code = %(district)s"))
+        params["district"] = district
     categories = list_param(request, "category", None)
     if categories:
         where.append(sql.SQL("category = ANY(%(categories)s)"))

@@ -18,7 +18,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gis_server.auth.collection_policy import authorise, policy_of
-from gis_server.console_api import figures, layers, lookup
+from gis_server.auth.dependencies import authenticate
+from gis_server.console_api import districts, figures, layers, lookup
 from gis_server.console_api import route_docs as d
 from gis_server.console_api.bodies import TtlCache, compact, digest_body, json_response
 from gis_server.database import pooled
@@ -41,6 +42,7 @@ class ConsoleApi:
     def routes(self, a: str) -> list[Route]:
         """The API's routes under the prefix `a`."""
         return [
+            api_route(f"{a}/districts", self.districts, doc=d.DISTRICTS),
             api_route(f"{a}/layers/towns", self.towns, doc=d.TOWNS),
             api_route(f"{a}/layers/grids", self.grids, doc=d.GRIDS),
             api_route(f"{a}/layers/river_patrol_zones", self.zones, doc=d.ZONES),
@@ -70,11 +72,49 @@ class ConsoleApi:
         return digest_body(self._fetch(query, params) or "null")
 
     def _cached(
-        self, key: Any, ttl: float, query: sql.Composable, tables: tuple[str, ...] = ()
+        self,
+        key: Any,
+        ttl: float,
+        query: sql.Composable,
+        tables: tuple[str, ...] = (),
+        district: str | None = None,
     ) -> DigestBody:
-        """The query's body, cached for `ttl` seconds while `tables` do not change."""
+        """The query's body (for `district`; None: the city), cached for `ttl` seconds while
+        `tables` do not change."""
         stamp = self._versions(tables) if tables else ""
-        return self.cache.get(key, ttl, lambda: compact(self._fetch(query) or "null"), stamp)
+        params = {"district": district}
+        return self.cache.get(
+            (key, district), ttl, lambda: compact(self._fetch(query, params) or "null"), stamp
+        )
+
+    async def _district(self, request: Request) -> str | None:
+        """The body's district: the scoped user's own, else `?district=` (checked), else None."""
+        principal = await authenticate(request)
+        return await run_in_threadpool(self._district_of, principal, request)
+
+    def _district_of(self, principal: Any, request: Request) -> str | None:
+        raw = request.query_params.get("district")
+        if (principal is None or principal.district_code is None) and not raw:
+            return None
+        known = self.cache.get(
+            "known-districts", 60, lambda: json.dumps(self._fetch(districts.KNOWN_SQL)),
+            self._versions(("towns",)),
+        )  # fmt: skip
+        return districts.resolve(principal, raw, json.loads(bytes(known.data)))
+
+    async def districts(self, request: Request) -> Response:
+        """The districts with towns: the picker's list and the city view's boundaries."""
+        names = districts.names(self.settings.district.code, self.settings.district.name)
+
+        def named() -> str:
+            doc = json.loads(self._fetch(districts.DISTRICTS_SQL) or '{"districts": []}')
+            for item in doc["districts"]:
+                item["name"] = names.get(item["code"], item["code"])
+            return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+        stamp = await run_in_threadpool(self._versions, ("towns",))
+        body = await run_in_threadpool(self.cache.get, "districts", 300, named, stamp)
+        return json_response(request, body)
 
     def _versions(self, tables: tuple[str, ...]) -> str:
         """The change counters of `tables` (layer_changes, bumped by every write), as text."""
@@ -87,32 +127,52 @@ class ConsoleApi:
 
     # The layers the console polls (`console.layers_refresh_s`): cached per table versions,
     # validated by ETag, and never cached by the browser without asking.
-    def towns(self, request: Request) -> Response:
-        return json_response(request, self._cached("towns", 60, layers.TOWNS_SQL, ("towns",)))
+    async def towns(self, request: Request) -> Response:
+        district = await self._district(request)
+        body = await run_in_threadpool(
+            self._cached, "towns", 60, layers.TOWNS_SQL, ("towns",), district
+        )
+        return json_response(request, body)
 
     async def grids(self, request: Request) -> Response:
         principal = await authorise(request, None)  # (grids' own policy: the middleware)
+        district = await self._district(request)
         if "events" in policy_of(request).readable(principal, ("events",)):
             key, query = "grids", layers.GRIDS_SQL
         else:
             key, query = "grids-without-events", layers.GRIDS_WITHOUT_EVENTS_SQL
         tables = ("grids", "towns", "events")
-        body = await run_in_threadpool(self._cached, key, 30, query, tables)
+        body = await run_in_threadpool(self._cached, key, 30, query, tables, district)
         return json_response(request, body)
 
-    def zones(self, request: Request) -> Response:
-        body = self._cached("zones", 60, layers.ZONES_SQL, ("river_patrol_zones",))
+    async def zones(self, request: Request) -> Response:
+        district = await self._district(request)
+        body = await run_in_threadpool(
+            self._cached, "zones", 60, layers.ZONES_SQL, ("river_patrol_zones",), district
+        )
         return json_response(request, body)
 
-    def cameras(self, request: Request) -> Response:
-        body = self._cached("cameras", 30, layers.CAMERAS_SQL, ("cameras",))
+    async def cameras(self, request: Request) -> Response:
+        district = await self._district(request)
+        body = await run_in_threadpool(
+            self._cached, "cameras", 30, layers.CAMERAS_SQL, ("cameras",), district
+        )
         return json_response(request, body)
 
-    def vehicles(self, request: Request) -> Response:
-        return json_response(request, self._cached("vehicles", 1, layers.VEHICLES_SQL))
+    async def vehicles(self, request: Request) -> Response:
+        district = await self._district(request)
+        body = await run_in_threadpool(
+            self._cached, "vehicles", 1, layers.VEHICLES_SQL, (), district
+        )
+        return json_response(request, body)
 
-    def events(self, request: Request) -> Response:
-        query, params = figures.events_query(request, self.settings.console.events_limit)
+    async def events(self, request: Request) -> Response:
+        district = await self._district(request)
+        return await run_in_threadpool(self._events, request, district)
+
+    def _events(self, request: Request, district: str | None) -> Response:
+        limit = self.settings.console.events_limit
+        query, params = figures.events_query(request, limit, district)
         key = ("events", tuple(sorted((k, str(v)) for k, v in params.items())))
         # stamped with the events' version: a case changed on the live stream is recounted
         # at once (the console redraws its tiles and asks for the count again)
@@ -120,12 +180,19 @@ class ConsoleApi:
         body = self.cache.get(key, 5, lambda: compact(self._fetch(query, params) or "null"), stamp)
         return json_response(request, body)
 
-    def categories(self, request: Request) -> Response:
-        return json_response(request, self._cached("categories", 300, figures.CATEGORIES_SQL))
+    async def categories(self, request: Request) -> Response:
+        district = await self._district(request)
+        body = await run_in_threadpool(
+            self._cached, "categories", 300, figures.CATEGORIES_SQL, (), district
+        )
+        return json_response(request, body)
 
     async def town_stats(self, request: Request) -> Response:
         await authorise(request, None, ("events",))  # counts of events per town
-        body = await run_in_threadpool(self._cached, "town_stats", 5, figures.TOWN_STATS_SQL)
+        district = await self._district(request)
+        body = await run_in_threadpool(
+            self._cached, "town_stats", 5, figures.TOWN_STATS_SQL, (), district
+        )
         return json_response(request, body)
 
     async def track_days(self, request: Request) -> Response:

@@ -2,6 +2,7 @@
 
 Each query returns one JSON text built by PostGIS: polygons simplified and
 rounded (invisible on screen, much smaller), points as compact row arrays.
+The layers' bodies take `%(district)s` (NULL: the whole city; see districts.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from layers.registry import GRIDS
 
 SIMPLIFY_DEG = 0.00001  # ≈ 1 m: invisible on screen, drops collinear vertices
 DIGITS = 5  # 5 decimals of a degree ≈ 1.1 m
+IN_DISTRICT = "(%(district)s::text IS NULL OR {a}.district_code = %(district)s)"
 
 
 def lonlat_sql(geom: str) -> sql.Composable:
@@ -38,10 +40,14 @@ TOWNS_SQL = sql.SQL("""
 SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
   json_build_object('type', 'Feature', 'id', t.code, 'geometry', {geom},
     'properties', json_build_object('code', t.code, 'name', t.name, 'kind', t.kind,
-      'area_km2', round(t.area_km2::numeric, 2), 'label', json_build_array({label})))
+      'area_km2', round(t.area_km2::numeric, 2), 'district_code', t.district_code,
+      'label', json_build_array({label})))
   ORDER BY t.code), '[]'))::text
 FROM towns t, LATERAL ST_PointOnSurface(t.geom) AS lp
-""").format(geom=geojson_sql("t.geom"), label=lonlat_sql("lp"))
+WHERE {district}
+""").format(
+    geom=geojson_sql("t.geom"), label=lonlat_sql("lp"), district=sql.SQL(IN_DISTRICT.format(a="t"))
+)
 
 _GRIDS = """
 WITH open_events AS (
@@ -50,6 +56,7 @@ WITH open_events AS (
 SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
   json_build_object('type', 'Feature', 'id', g.code, 'geometry', {geom},
     'properties', json_build_object('code', g.code, 'name', g.name, 'town_code', g.town_code,
+      'district_code', g.district_code,
       'town_name', t.name, 'grid_type', g.grid_type, 'worker_name', g.worker_name,
       'worker_phone', g.worker_phone, 'population', g.population, 'version', g.version,
       {open_events}'label', json_build_array({label})))
@@ -58,7 +65,7 @@ FROM grids g
 LEFT JOIN towns t ON t.code = g.town_code
 LEFT JOIN open_events o ON o.grid_code = g.code
 CROSS JOIN LATERAL ST_PointOnSurface(g.geom) AS lp
-WHERE {current}
+WHERE {current} AND {district}
 """
 
 
@@ -70,6 +77,7 @@ def _grids_sql(open_events: bool) -> sql.Composed:
         label=lonlat_sql("lp"),
         current=sql.SQL((GRIDS.current_filter or "TRUE").replace("valid_to", "g.valid_to")),
         open_events=sql.SQL("'open_events', coalesce(o.n, 0), " if open_events else ""),
+        district=sql.SQL(IN_DISTRICT.format(a="g")),
     )
 
 
@@ -82,10 +90,11 @@ SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_
     'properties', json_build_object('code', z.code, 'name', z.name, 'river', z.river,
       'zone_kind', z.zone_kind, 'river_chief', z.river_chief,
       'river_chief_level', z.river_chief_level, 'town_code', z.town_code,
-      'area_km2', round(z.area_km2::numeric, 3)))
+      'area_km2', round(z.area_km2::numeric, 3), 'district_code', z.district_code))
   ORDER BY z.code), '[]'))::text
 FROM river_patrol_zones z
-""").format(geom=geojson_sql("z.geom"))
+WHERE {district}
+""").format(geom=geojson_sql("z.geom"), district=sql.SQL(IN_DISTRICT.format(a="z")))
 
 CAMERAS_SQL = sql.SQL("""
 SELECT json_build_object(
@@ -93,7 +102,8 @@ SELECT json_build_object(
   'rows', coalesce(json_agg(json_build_array(code, name, kind, status, stream_url, {ll})
     ORDER BY code), '[]'))::text
 FROM cameras
-""").format(ll=lonlat_sql("geom"))
+WHERE {district}
+""").format(ll=lonlat_sql("geom"), district=sql.SQL(IN_DISTRICT.format(a="cameras")))
 
 VEHICLES_SQL = sql.SQL("""
 SELECT json_build_object('now', now(),
@@ -102,8 +112,8 @@ SELECT json_build_object('now', now(),
   'rows', coalesce(json_agg(json_build_array(code, plate, kind, company,
       round(speed_kmh::numeric, 1), round(heading::numeric), last_fix_at, {ll})
     ORDER BY code), '[]'))::text
-FROM vehicles WHERE geom IS NOT NULL
-""").format(ll=lonlat_sql("geom"))
+FROM vehicles WHERE geom IS NOT NULL AND {district}
+""").format(ll=lonlat_sql("geom"), district=sql.SQL(IN_DISTRICT.format(a="vehicles")))
 
 TRACK_DAYS_SQL = sql.SQL("""
 SELECT json_build_object('vehicle', %(v)s, 'days', coalesce(json_agg(json_build_object(

@@ -36,21 +36,29 @@ _STATUS = Param(
     description=f"open (default), all, or a comma list of {', '.join(vocab.EVENT_STATUSES)}",
 )
 _VEHICLE = Param("vehicle", "path", description="vehicle code")
+_DISTRICT = Param(
+    "district",
+    description="6-digit admin code of one district (absent: the whole city); a district-scoped "
+    "user always gets their own; unknown → 400",
+    schema={"type": "string", "pattern": r"^\d{6}$"},
+)
 
-TOWNS = body_doc("镇街 towns (GeoJSON)")
-GRIDS = body_doc("网格 grids with their open events (GeoJSON)")
-ZONES = body_doc("河道巡查区 river patrol zones (GeoJSON)")
-CAMERAS = body_doc("摄像头 cameras (GeoJSON)")
-VEHICLES = body_doc("车辆 vehicles at their last fix (GeoJSON)")
+DISTRICTS = body_doc("区县 districts with towns: code, name, bbox, boundary (GeoJSON geometry)")
+TOWNS = body_doc("镇街 towns (GeoJSON)", _DISTRICT)
+GRIDS = body_doc("网格 grids with their open events (GeoJSON)", _DISTRICT)
+ZONES = body_doc("河道巡查区 river patrol zones (GeoJSON)", _DISTRICT)
+CAMERAS = body_doc("摄像头 cameras (GeoJSON)", _DISTRICT)
+VEHICLES = body_doc("车辆 vehicles at their last fix (GeoJSON)", _DISTRICT)
 EVENTS = body_doc(
     "事件 events (columns + rows; no reporter data)",
+    _DISTRICT,
     _STATUS,
     Param("window", schema={"type": "string", "enum": list(WINDOWS)}),
     Param("category", description="comma list of categories"),
     Param("limit", schema={"type": "integer", "minimum": 1}),
 )
-CATEGORIES = body_doc("事件类别 event categories and counts")
-TOWN_STATS = body_doc("镇街统计 per-town figures (today, open, overdue, 30 days)")
+CATEGORIES = body_doc("事件类别 event categories and counts", _DISTRICT)
+TOWN_STATS = body_doc("镇街统计 per-town figures (today, open, overdue, 30 days)", _DISTRICT)
 TRACK_DAYS = body_doc("轨迹日期 days a vehicle has a track", _VEHICLE)
 TRACK = body_doc(
     "轨迹 a vehicle's track of one day",

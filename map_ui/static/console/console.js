@@ -47,7 +47,7 @@
     map.on('zoomend', zoomClass);
     zoomClass();
 
-    [OC.areas, OC.cameras, OC.vehicles, OC.events, OC.tracks, OC.replay, OC.fleet, OC.workers, OC.live].forEach((m) => m.init(map));
+    [OC.districts, OC.areas, OC.cameras, OC.vehicles, OC.events, OC.tracks, OC.replay, OC.fleet, OC.workers, OC.live].forEach((m) => m.init(map));
     const basemapDone = OC.basemap.init(map);
     new OC.GroupedControl().addTo(map);
     OC.panel.init();
@@ -62,6 +62,7 @@
 
     const loads = [
       basemapDone,
+      OC.districts.load().catch((e) => OC.reportError('districts', e)),
       loadLayer(map, 'towns', () => OC.areas.load('towns')),
       loadLayer(map, 'grids', () => OC.areas.load('grids')),
       loadLayer(map, 'river_patrol_zones', () => OC.areas.load('river_patrol_zones')),
@@ -128,6 +129,7 @@
           editing: OC.editing.state(),
           dispatch: OC.dispatch.state(),
           charts: OC.charts.state(),
+          districts: OC.districts.state(),
         };
       },
       search: (q) => OC.search.query(q).then((hits) => { if (hits.length) OC.search.select(hits[0]); return hits; }),

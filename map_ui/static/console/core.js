@@ -39,9 +39,16 @@
     return body;
   }
 
+  /** A console API URL, asked for the district in view (districts.js; none: the city). */
+  function apiUrl(path) {
+    const url = new URL(OC.state.cfg.api + path, window.location.origin);
+    if (OC.state.district) url.searchParams.set('district', OC.state.district);
+    return url;
+  }
+
   /** GET a JSON document from the console API (same origin); `cache`: the fetch cache mode. */
   OC.api = async function (path, params, cache) {
-    const url = new URL(OC.state.cfg.api + path, window.location.origin);
+    const url = apiUrl(path);
     Object.entries(params || {}).forEach(([k, v]) => {
       if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
     });
@@ -53,7 +60,7 @@
    * to null when the server answers 304 (the screen already shows it).
    */
   OC.apiFresh = async function (path, etag) {
-    const url = new URL(OC.state.cfg.api + path, window.location.origin);
+    const url = apiUrl(path);
     const headers = { Accept: 'application/json' };
     if (etag) headers['If-None-Match'] = etag;
     const res = await fetch(url, { headers, cache: 'no-store' });

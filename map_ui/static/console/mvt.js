@@ -78,6 +78,11 @@
       const base = `${OC.state.cfg.ogc}/collections/${this.id}/tiles/WebMercatorQuad/{z}/{y}/{x}`;
       const q = new URLSearchParams();
       Object.entries(this.query).forEach(([k, v]) => { if (v) q.set(k, v); });
+      const d = OC.state.district; // one district's features only (districts.js)
+      if (d && /^\d{6}$/.test(d)) {
+        const own = `district_code = '${d}'`;
+        q.set('filter', q.get('filter') ? `(${q.get('filter')}) AND ${own}` : own);
+      }
       const s = q.toString();
       return s ? `${base}?${s}` : base;
     }
