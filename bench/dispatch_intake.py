@@ -10,6 +10,12 @@ schedule whether or not earlier ones finished, so a slow server shows as
 latency, not as a lower rate); `resend` of them repeat an earlier ticket id.
 Points are drawn inside the district's grids. Afterwards the database must
 hold exactly one event per distinct ticket id. Prints one JSON line.
+
+`--client node` (the default) sends from `bench/intake_client.mjs`, a Node.js
+process on the built-in http module: it drives 300/s on a small share of a core,
+so on a shared machine the client does not starve the server it measures.
+`--client python` is the httpx client (one process tops out near 100/s). The
+client's own CPU seconds are reported beside the latencies.
 """
 
 from __future__ import annotations
@@ -21,7 +27,10 @@ import multiprocessing
 import os
 import random
 import secrets
+import shutil
+import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import psycopg2
@@ -43,9 +52,39 @@ def _points(dsn: str, n: int, seed: int) -> list[tuple[float, float]]:
         return cur.fetchall()
 
 
+NODE_CLIENT = Path(__file__).with_name("intake_client.mjs")
+
+
+def _node_process(args: argparse.Namespace) -> subprocess.Popen:
+    """One Node.js client sending `args.rate`/s; its job goes in as JSON on stdin."""
+    node = shutil.which("node")
+    if node is None:
+        raise SystemExit("node not found: install Node.js >= 18 or use --client python")
+    job = {"url": args.url, "key": args.key, "rate": args.rate, "seconds": args.seconds,
+           "resend": args.resend, "connections": args.connections, "seed": args.seed,
+           "prefix": f"bench-{secrets.token_hex(3)}", "points": _points(args.dsn, 500, args.seed)}  # fmt: skip
+    proc = subprocess.Popen([node, str(NODE_CLIENT)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    proc.stdin.write(json.dumps(job))
+    proc.stdin.close()
+    return proc
+
+
+def _node_parts(shares: list[argparse.Namespace]) -> list[dict]:
+    procs = [_node_process(share) for share in shares]  # all started, then all awaited
+    parts = []
+    for proc in procs:
+        out = proc.stdout.read()
+        if proc.wait() != 0:
+            raise SystemExit(f"the node client failed (exit {proc.returncode})")
+        parts.append(json.loads(out))
+    return parts
+
+
 async def _run(args: argparse.Namespace) -> dict:
     rng = random.Random(args.seed)
     points = _points(args.dsn, 500, args.seed)
+    cpu0 = time.process_time()
     categories = ["河道污染", "环境卫生", "市政设施", "占道经营", "噪音扰民", "安全隐患"]
     prefix = f"bench-{secrets.token_hex(3)}"
     sent: list[str] = []
@@ -92,7 +131,8 @@ async def _run(args: argparse.Namespace) -> dict:
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
     return {"prefix": prefix, "latencies": latencies, "statuses": statuses,
-            "tickets": len(set(sent)), "elapsed": elapsed}  # fmt: skip
+            "tickets": len(set(sent)), "elapsed": elapsed,
+            "client_cpu_s": time.process_time() - cpu0}  # fmt: skip
 
 
 def _one_process(args: argparse.Namespace) -> dict:
@@ -119,7 +159,11 @@ def _summary(args: argparse.Namespace, parts: list[dict]) -> dict:
     def pct(p: float) -> float:
         return round(lat_ms[min(len(lat_ms) - 1, int(p * len(lat_ms)))], 1)
 
+    client_cpu = sum(p["client_cpu_s"] for p in parts)
     return {"rate": args.rate, "seconds": args.seconds, "processes": args.processes,
+            "client": args.client, "connections": args.connections,
+            "client_cpu_s": round(client_cpu, 1), "client_cpu_share": round(client_cpu / elapsed, 2),
+            "load": [round(x, 2) for x in os.getloadavg()],
             "requests": len(lat_ms), "achieved_rate": round(len(lat_ms) / elapsed, 1),
             "statuses": statuses, "p50_ms": pct(0.5), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
             "max_ms": round(lat_ms[-1], 1), "tickets": tickets, "events": events,
@@ -140,6 +184,11 @@ def main() -> None:
         "--processes", type=int, default=1,
         help="client processes, each sending rate/N (one Python client tops out near 100/s)",
     )  # fmt: skip
+    ap.add_argument("--client", choices=("node", "python"), default="node",
+                    help="node: bench/intake_client.mjs (lean); python: httpx")  # fmt: skip
+    ap.add_argument(
+        "--note", default="", help="a line under the figures (e.g. the server's set-up)"
+    )
     ap.add_argument("--write", action="store_true", help="put the figures in bench/RESULTS.md")
     args = ap.parse_args()
     shares = []
@@ -147,7 +196,9 @@ def main() -> None:
         share = argparse.Namespace(**vars(args))
         share.rate, share.seed = args.rate / args.processes, args.seed + i
         shares.append(share)
-    if args.processes == 1:
+    if args.client == "node":
+        parts = _node_parts(shares)
+    elif args.processes == 1:
         parts = [_one_process(shares[0])]
     else:
         with multiprocessing.get_context("spawn").Pool(args.processes) as pool:
@@ -155,17 +206,19 @@ def main() -> None:
     result = _summary(args, parts)
     print(json.dumps(result, ensure_ascii=False))
     if args.write:
-        write_section("dispatch", _markdown(result))
+        write_section("dispatch", _markdown(result, args.note))
 
 
-def _markdown(r: dict) -> str:
+def _markdown(r: dict, note: str = "") -> str:
     """The figures as the `dispatch` section of bench/RESULTS.md."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    load = ", ".join(f"{x:.1f}" for x in r["load"])
+    args_note = f"\n{note}\n" if note else ""
     return f"""# Dispatch intake (issue 14)
 
-`bench/dispatch_intake.py --rate {r["rate"]:g} --seconds {r["seconds"]:g} --processes {r["processes"]}` ({when}, load average
-{load} on the shared 2-CPU machine, client on the same machine; open loop)
+`bench/dispatch_intake.py --client {r["client"]} --rate {r["rate"]:g} --seconds {r["seconds"]:g} --processes {r["processes"]} --connections {r["connections"]}`
+({when}, load average {load} at the end on the shared 2-CPU machine, client on the same machine; open loop)
+{args_note}
 
 | what | measured | target |
 |---|---|---|
@@ -173,6 +226,7 @@ def _markdown(r: dict) -> str:
 | latency p50 / p95 / p99 / max | {r["p50_ms"]} / {r["p95_ms"]} / {r["p99_ms"]} / {r["max_ms"]} ms | p99 < 100 ms |
 | statuses | {r["statuses"]} | 201 new, 200 re-sent |
 | idempotency | {r["tickets"]} tickets, {r["events"]} events, one per ticket: {r["one_event_per_ticket"]} | exactly one |
+| client CPU | {r["client_cpu_s"]} s ({r["client_cpu_share"]:.0%} of a core) | — |
 """
 
 

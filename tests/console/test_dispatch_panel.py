@@ -11,6 +11,7 @@ import psycopg2
 import pytest
 
 from gis_server.auth import Role, store
+from layers import duty
 from tests.console.conftest import open_console
 
 PASSWORD = "correct horse battery"
@@ -176,8 +177,10 @@ def test_editors_get_the_panel_beside_the_editing_tools(
         _sign_in(page, name)
         page.wait_for_selector("#oc-edit-panel:not([hidden])")
         assert page.is_visible("#oc-dispatch")
-        assert page.evaluate("onemapConsole.stats().dispatch.folded")  # starts folded for editors
-        page.click("#oc-dfold")
+        # folded for a GIS editor (the map is their work), open for an admin (who also dispatches)
+        assert page.evaluate("onemapConsole.stats().dispatch.folded") == (role == Role.GIS_EDITOR)
+        if role == Role.GIS_EDITOR:
+            page.click("#oc-dfold")
         page.wait_for_selector("#oc-dispatch #oc-dlist li")
         assert not page.evaluate("onemapConsole.stats().dispatch.folded")
         if role == Role.ADMIN:
@@ -197,3 +200,56 @@ def test_editors_get_the_panel_beside_the_editing_tools(
     finally:
         page.close()
         _drop(console_dsn, [name])
+
+
+def test_the_detail_lists_a_worker_on_duty_nearby(
+    browser, console_url, console_dsn, dispatcher
+) -> None:
+    """A grid worker on duty 30 m from an event is in its nearby resources: name, distance,
+    the phone of the grid they keep (a dispatcher may see it) and when they were last heard."""
+    category = f"在岗测试{secrets.token_hex(3)}"  # no duty rule: the manual queue
+    api = httpx.Client(
+        base_url=console_url, headers={"Authorization": f"Bearer {dispatcher['key']}"}
+    )
+    r = api.post("/api/events", json={"source": "centre", "category": category,
+                                      "location": {"grid_code": dispatcher["grid"]}})  # fmt: skip
+    assert r.status_code == 201, r.text
+    event = r.json()
+    name = f"dp-gw-{secrets.token_hex(3)}"
+    display = f"测试网格员{secrets.token_hex(2)}"
+    with psycopg2.connect(console_dsn) as conn, conn.cursor() as cur:
+        uid = store.add_user(conn, name, Role.GRID_WORKER, PASSWORD, display)
+        cur.execute("SELECT code, worker_phone FROM grids WHERE valid_to IS NULL "
+                    "AND worker_phone IS NOT NULL ORDER BY code LIMIT 1")  # fmt: skip
+        grid, phone = cur.fetchone()
+        cur.execute("INSERT INTO user_grids (user_id, grid_code) VALUES (%s, %s)", (uid, grid))
+        cur.execute("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Project(ST_Point(%s, %s, 4326)"
+                    "::geography, 30, radians(90))::geometry AS p) s", (event["lon"], event["lat"]))  # fmt: skip
+        lon, lat = cur.fetchone()
+        duty.start(cur, uid, 30)
+        duty.report(cur, uid, lon, lat, 5.0)
+    conn.close()
+    session = open_console(browser, console_url)
+    page = session.page
+    try:
+        _sign_in(page, dispatcher["name"])
+        page.click("#oc-dq button[data-queue=manual]")
+        page.click(f"#oc-dlist li[data-code='{event['code']}']")
+        row = page.wait_for_selector(
+            f"#oc-ddetail[data-code='{event['code']}'] .oc-donduty[data-user='{name}']"
+        )
+        text = row.inner_text()
+        assert display in text and phone in text and "最近定位" in text, text
+        distance = int(text.split(display)[1].split(" m")[0])
+        assert 25 <= distance <= 35, text  # the 30 m it was put at, as the server measured it
+        near = api.get(f"/api/events/{event['code']}/nearby").json()["workers_on_duty"]
+        shown = page.eval_on_selector_all(
+            "#oc-ddetail .oc-donduty", "els => els.map((e) => e.dataset.user)"
+        )
+        assert shown == [
+            w["username"] for w in near
+        ]  # all of them, nearest first, as the server gave
+        assert not session.errors() and not session.foreign_requests()
+    finally:
+        page.close()
+        _drop(console_dsn, [name], category)

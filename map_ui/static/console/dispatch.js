@@ -1,12 +1,13 @@
 /*
  * The dispatch panel (派单调度) for signed-in dispatchers, GIS editors and admins: queues with
  * counts, paged (更多 loads the next page from the server; a live refresh re-reads as many rows),
- * an event's detail (timeline, photos, nearby cameras / vehicles / grid worker) and its
- * actions, sent with the version read (a 409/412 shows the server's word and reloads).
+ * an event's detail (timeline, photos, nearby cameras / vehicles / grid worker / grid workers on
+ * duty, nearest first, with phone when the server gives it) and its actions, sent with the version read (a 409/412 shows the server's word and reloads).
  * Live: listens to the `event` messages of live.js's one EventSource (no second stream)
  * and redraws queues, the open event, the event markers and the town figures.
  * It folds to its title bar (收起); for those who may edit grids it sits beside the grid-editing
- * panel (class oc-beside-edit) instead of over it, and starts folded.
+ * panel (class oc-beside-edit) instead of over it. It starts folded only for GIS editors, whose
+ * work is the map; an admin, who also dispatches, gets it open.
  */
 (function () {
   'use strict';
@@ -24,6 +25,9 @@
   const SATISFACTION = { satisfied: '满意', basic: '基本满意', unsatisfied: '不满意' };
   const esc = (s) => OC.esc(s == null ? '' : String(s));
   const day = (t) => (t ? String(t).slice(0, 16).replace('T', ' ') : '');
+  const metres = (m) => (m >= 1000 ? `${(m / 1000).toFixed(1)} km` : `${Math.round(m)} m`);
+  const onDuty = (w) => `<li class="oc-donduty" data-user="${esc(w.username)}">🧭 在岗 ${esc(w.name)} ${metres(w.distance_m)}${
+    w.phone ? ` <a href="tel:${esc(w.phone)}">${esc(w.phone)}</a>` : ''} <small>最近定位 ${day(w.last_report) || '—'}</small></li>`;
 
   const dispatch = {
     queue: 'new', counts: {}, events: [], total: 0, current: null, departments: [], liveUpdates: 0, box: null,
@@ -39,7 +43,7 @@
       const beside = allowed && EDITORS.includes(user.role);
       if (this.box) this.box.classList.toggle('oc-beside-edit', beside);
       document.body.classList.toggle('oc-beside-edit', beside);
-      if (allowed) this.fold(beside);
+      if (allowed) this.fold(user.role === 'gis_editor');
       if (allowed) {
         this.refresh();
         if (!this.departments.length) {
@@ -133,7 +137,8 @@
       const near_ = near ? `<h4>周边资源</h4><ul class="oc-dnear">
         ${(near.cameras || []).map((c) => `<li>📷 ${esc(c.name)} ${Math.round(c.distance_m)} m ${c.stream_url ? `<a href="${esc(c.stream_url)}" target="_blank" rel="noopener">视频</a>` : ''}</li>`).join('')}
         ${(near.vehicles || []).map((v) => `<li>🚗 ${esc(v.plate || v.code)} ${Math.round(v.distance_m)} m</li>`).join('')}
-        ${near.grid_worker ? `<li>👤 网格员 ${esc(near.grid_worker.name)} ${esc(near.grid_worker.phone || '')}</li>` : ''}</ul>` : '';
+        ${near.grid_worker ? `<li>👤 网格员 ${esc(near.grid_worker.name)} ${esc(near.grid_worker.phone || '')}</li>` : ''}
+        ${(near.workers_on_duty || []).map(onDuty).join('')}</ul>` : '';
       return `<h4>${esc(e.code)} · ${esc(e.category)} <span data-field="status">${esc(e.status)}</span> v${e.version}</h4>
         <p>${esc(e.address || '')} ${esc(e.description || '')}</p><p>部门 ${esc(e.department || '—')} · 时限 ${day(e.due_at)}</p>
         ${photos.map((u) => `<img class="oc-dphoto" alt="照片" src="${esc(u)}">`).join('')}
