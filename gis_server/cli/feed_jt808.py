@@ -29,6 +29,7 @@ def run_jt808(settings: Settings) -> None:
         jt808_settings(settings),
         feed_rules(settings),
         JT808_STATUS_FILE,
+        settings.feed.derive_every_s,
     )
 
 
