@@ -195,8 +195,9 @@ def lag(conn) -> dict:
 
 
 class Deriver:
-    """A thread that catches up every `every_s` seconds on a connection of its own,
-    reconnecting with back-off after a database error (the queue keeps what it missed)."""
+    """Catch up every `every_s` seconds on a connection of its own, reconnecting with
+    back-off after a database error (the queue keeps what it missed). `run()` in the
+    calling thread (the feed's derive process), `start()` in a thread of its own."""
 
     def __init__(
         self,
@@ -211,29 +212,34 @@ class Deriver:
         self.stats = Caught()
         self.rounds, self.failures, self.last_round_s = 0, 0, 0.0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="onemap-derive", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> Deriver:
+        self._thread = threading.Thread(target=self.run, name="onemap-derive", daemon=True)
         self._thread.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        self._thread.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
 
     def status(self) -> dict:
         s = self.stats
         return {
-            "derive_rounds": self.rounds,
-            "derive_last_round_s": round(self.last_round_s, 2),
-            "derive_failures": self.failures,
-            "derived_vehicle_days": s.vehicle_days,
-            "derived_fixes": s.fixes,
+            "rounds": self.rounds,
+            "last_round_s": round(self.last_round_s, 2),
+            "failures": self.failures,
+            "vehicle_days": s.vehicle_days,
+            "fixes": s.fixes,
+            "tracks_rebuilt": s.tracks_rebuilt,
+            "trips_rebuilt": s.trips_rebuilt,
         }
 
-    def _run(self) -> None:
+    def run(self, alive: Callable[[], bool] = lambda: True) -> None:
+        """Until stop() or `alive()` turns false (the feed process that started it gone)."""
         conn, delay = None, 0.5
-        while not self._stop.is_set():
+        while not self._stop.is_set() and alive():
             started = time.monotonic()
             try:
                 if conn is None or conn.closed:
@@ -250,6 +256,8 @@ class Deriver:
                 self._stop.wait(delay)
                 delay = min(delay * 2, 10.0)
                 continue
+            if self.rounds % 10 == 0:
+                LOGGER.info("feed: derived %s", self.status())
             self._stop.wait(max(0.0, self.every_s - (time.monotonic() - started)))
         if conn is not None:
             conn.close()

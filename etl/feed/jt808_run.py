@@ -65,25 +65,9 @@ async def serve_on_database(
         await asyncio.to_thread(db.close)
 
 
-def run_forever(
-    dsn, host, port, settings, rules=None, status_file=None, derive_every_s: float = 10.0
-) -> None:
-    """The listener in this thread's own event loop until interrupted; the tracks and
-    trips of what it stores caught up beside it (`etl/feed/derive.py`) unless 0."""
-    import psycopg
-
-    from etl.feed.derive import Deriver
-
-    trips = (rules or FeedRules()).trips
-    deriver = None
-    if derive_every_s > 0:
-        deriver = Deriver(
-            dsn, trips, derive_every_s, lambda d: psycopg.connect(d, application_name="onemap-feed")
-        ).start()
+def run_forever(dsn, host, port, settings, rules=None, status_file=None) -> None:
+    """The listener in this thread's own event loop until interrupted."""
     try:
         asyncio.run(serve_on_database(dsn, host, port, settings, rules, status_file))
     except KeyboardInterrupt:
         pass
-    finally:
-        if deriver is not None:
-            deriver.stop()

@@ -35,7 +35,6 @@ import psycopg
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from etl.feed.derive import Deriver
 from etl.feed.ingest import FeedRules, ingest
 from etl.feed.payload import fixes_of
 
@@ -57,7 +56,6 @@ class MqttOptions:
     buffer_messages: int = 20000
     keepalive_s: int = 30
     receive_maximum: int = 0  # asked of the broker; 0: buffer_messages (tests ask more)
-    derive_every_s: float = 10.0  # tracks and trips caught up this often; 0: not here
 
     @property
     def host_port(self) -> tuple[str, int, bool]:
@@ -118,11 +116,6 @@ class MqttFeed:
         self._conn: psycopg.Connection | None = None
         self._client = self._make_client()
         self._worker = threading.Thread(target=self._work, name="onemap-feed", daemon=True)
-        self.deriver = (  # tracks and trips, behind the acknowledgements
-            Deriver(dsn, self.rules.trips, options.derive_every_s, connect_db)
-            if options.derive_every_s > 0
-            else None
-        )
 
     def _make_client(self) -> mqtt.Client:
         o = self.options
@@ -215,8 +208,6 @@ class MqttFeed:
         )
         self._client.loop_start()
         self._worker.start()
-        if self.deriver is not None:
-            self.deriver.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -225,8 +216,6 @@ class MqttFeed:
         with self._room:
             self._room.notify_all()
         self._worker.join(timeout)
-        if self.deriver is not None:
-            self.deriver.stop(timeout)
         self._client.disconnect()
         self._client.loop_stop()
         if self._conn is not None:
@@ -267,7 +256,6 @@ class MqttFeed:
             "bad_payloads": s.bad_payloads,
             "db_failures": s.db_failures,
             **dict(s.counts),
-            **(self.deriver.status() if self.deriver is not None else {}),
         }
 
     # --- the worker ----------------------------------------------------------------

@@ -43,7 +43,6 @@ def mqtt_options(settings: Settings) -> MqttOptions:
         batch_size=f.batch_size,
         batch_latency_s=f.batch_latency_ms / 1000.0,
         buffer_messages=f.buffer_messages,
-        derive_every_s=f.derive_every_s,
     )
 
 
