@@ -169,14 +169,23 @@ def catch_up(conn, trips: TripRules | None = TripRules(), max_days: int = 2000) 
     return done
 
 
-def catch_up_all(conn, trips: TripRules | None = TripRules(), max_days: int = 2000) -> Caught:
-    """catch_up() until the queue is empty (or another catch-up holds the lock)."""
+def catch_up_all(
+    conn,
+    trips: TripRules | None = TripRules(),
+    max_days: int = 2000,
+    pause: Callable[[float], bool] | None = None,
+) -> Caught:
+    """catch_up() until the queue is empty (or another catch-up holds the lock); between
+    chunks `pause(seconds the chunk took)` may wait, and stops the round by returning False."""
     total = Caught()
     while True:
+        started = time.monotonic()
         step = catch_up(conn, trips, max_days)
         total.add(step)
         if step.busy or step.vehicle_days < max_days:
             total.busy = step.busy
+            return total
+        if pause is not None and not pause(time.monotonic() - started):
             return total
 
 
@@ -197,7 +206,11 @@ def lag(conn) -> dict:
 class Deriver:
     """Catch up every `every_s` seconds on a connection of its own, reconnecting with
     back-off after a database error (the queue keeps what it missed). `run()` in the
-    calling thread (the feed's derive process), `start()` in a thread of its own."""
+    calling thread (the feed's derive process), `start()` in a thread of its own.
+
+    A round works in chunks of `max_days` vehicle-days and rests after each as long as
+    the chunk took × (1 − duty) / duty: on a small machine its bursts would otherwise
+    take the CPU from the acknowledging path (the p99), and behind is allowed."""
 
     def __init__(
         self,
@@ -205,9 +218,11 @@ class Deriver:
         trips: TripRules | None,
         every_s: float,
         connect: Callable[[str], object],
-        max_days: int = 2000,
+        max_days: int = 500,
+        duty: float = 0.5,
     ) -> None:
         self.dsn, self.trips, self.every_s, self.max_days = dsn, trips, every_s, max_days
+        self.rest = (1.0 - duty) / duty
         self.connect = connect
         self.stats = Caught()
         self.rounds, self.failures, self.last_round_s = 0, 0, 0.0
@@ -236,6 +251,9 @@ class Deriver:
             "trips_rebuilt": s.trips_rebuilt,
         }
 
+    def _pause(self, took_s: float) -> bool:
+        return not self._stop.wait(took_s * self.rest)
+
     def run(self, alive: Callable[[], bool] = lambda: True) -> None:
         """Until stop() or `alive()` turns false (the feed process that started it gone)."""
         conn, delay = None, 0.5
@@ -244,7 +262,7 @@ class Deriver:
             try:
                 if conn is None or conn.closed:
                     conn = self.connect(self.dsn)
-                self.stats.add(catch_up_all(conn, self.trips, self.max_days))
+                self.stats.add(catch_up_all(conn, self.trips, self.max_days, self._pause))
                 self.rounds += 1
                 self.last_round_s, delay = time.monotonic() - started, 0.5
             except Exception as exc:  # noqa: BLE001 - the queue keeps it; try again later

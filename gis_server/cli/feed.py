@@ -148,6 +148,17 @@ def simulate_cmd(interval: float, rounds: int | None, limit: int | None) -> None
     click.echo(f"已发布 published {sent} fixes")
 
 
+def lower(pid: int, host: str) -> None:
+    """Best effort: the derive connection's PostgreSQL backend at nice 10 too, when the
+    server is on this machine and we may (root, or the postgres user)."""
+    if host not in ("127.0.0.1", "localhost", "::1") and not host.startswith("/"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, 10)
+    except OSError:
+        pass
+
+
 @feed.command("derive")
 @click.option("--follow", is_flag=True, help="Keep catching up every feed.derive_every_s s.")
 @click.option(
@@ -167,12 +178,15 @@ def derive_cmd(follow: bool, parent: int | None) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
         def connect(dsn: str):
-            return psycopg.connect(dsn, application_name="onemap-feed-derive", connect_timeout=5)
+            conn = psycopg.connect(dsn, application_name="onemap-feed-derive", connect_timeout=5)
+            lower(conn.info.backend_pid, conn.info.host)
+            return conn
 
         def alive() -> bool:
             return parent is None or os.getppid() == parent
 
         every = settings.feed.derive_every_s or 30.0
+        os.nice(10)  # behind the acknowledging path for the CPU (its backend: see lower)
         try:
             Deriver(settings.database.dsn, trips, every, connect).run(alive)
         except KeyboardInterrupt:
