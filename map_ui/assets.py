@@ -54,6 +54,7 @@ CONSOLE_JS = (
     "console/fleet.js",
     "console/workers.js",
     "console/live.js",
+    "console/geofences.js",
     "console/events.js",
     "console/tracks.js",
     "console/replay.js",
