@@ -379,8 +379,8 @@ def run(args: argparse.Namespace) -> dict:
 
 HEADER = (
     "| when | vehicles | target msg/s | achieved msg/s | s | restart | sent | lost | p50 ms | "
-    "p95 ms | p99 ms | max ms | catch-up s | recovered s | history | derived behind s | load | "
-    "note |\n"
+    "p95 ms | p99 ms | max ms | catch-up s | recovered s | note | history | derived behind s | "
+    "load |\n"
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
@@ -392,8 +392,8 @@ def record(r: dict, note: str) -> str:
         f"{r['seconds']:g} | {r['restart'] or '-'} | {r['sent']} | {r['lost']} | "
         f"{r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['max_ms']} | "
         f"{r['catch_up_s']} | {r['recovered_s'] if r['recovered_s'] is not None else '-'} | "
-        f"{r['history'] or '-'} | {r['derived_behind_s']} (every {r['derive_every_s']:g} s) | "
-        f"{r['load']:.1f} | {note} |"
+        f"{note} | {r['history'] or '-'} | {r['derived_behind_s']} (every {r['derive_every_s']:g} s)"
+        f" | {r['load']:.1f} |"
     )
     section = read_section("feed") or ""
     rows = [x for x in section.splitlines() if x.startswith("| 20")]

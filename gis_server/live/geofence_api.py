@@ -6,6 +6,7 @@ policy decides: a caller who may not read it gets an empty list. No personal dat
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import psycopg
@@ -56,7 +57,7 @@ def _limit(request: Request) -> int:
     raw = request.query_params.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise InvalidParameter("limit", f"must be an integer from 1 to {MAX_LIMIT}")
     return int(raw)
 

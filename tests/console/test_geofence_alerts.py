@@ -103,6 +103,6 @@ def test_open_geofences_route(console, console_dsn, muck_and_zone):
         "测试禁行区",
     )
     assert abs(mine[0]["lon"] - 121.400) < 1e-9 and mine[0]["fixes"] == 1
-    for query, name in (("limit=0", "limit"), ("limit=x", "limit"), ("zone=1", "zone")):
+    for query, name in (("limit=0", "limit"), ("limit=x", "limit"), ("limit=%C2%B2", "limit"), ("zone=1", "zone")):
         res = req.get(f"{console.base}/api/live/geofences?{query}")
         assert res.status == 400 and name in res.text()
