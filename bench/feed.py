@@ -125,6 +125,16 @@ class Listener(threading.Thread):
                         self.latencies.append(now - fix[5])
                         self.seen.append((now, fix[5]))
 
+    def windows(self, t0: float, width: float = 30.0) -> list[list]:
+        """[second from t0, fixes, p99 ms] per `width` s of publish time: where it fell behind."""
+        by: dict[int, list[float]] = {}
+        for got, fix in self.seen:
+            by.setdefault(int((fix - t0) // width), []).append(got - fix)
+        return [
+            [k * width, len(v), round(float(np.percentile(np.array(v) * 1000, 99)))]
+            for k, v in sorted(by.items())
+        ]
+
     def recovered_after(self, t: float) -> float | None:
         """Seconds from `t` until a fix stamped after `t` was visible within 1 s."""
         times = [got for got, fix in self.seen if fix > t and got - fix < 1.0]
@@ -341,6 +351,7 @@ def run(args: argparse.Namespace) -> dict:
     try:
         wait_connected(log_path)
         t0 = time.monotonic()
+        wall0 = time.time()
         midway = disruption(args.restart, broker, dsn, marks)
         sent = publish(broker.port, topic, args.rate, args.seconds, args.vehicles, midway)
         published_s = time.monotonic() - t0
@@ -370,6 +381,7 @@ def run(args: argparse.Namespace) -> dict:
         "disruption": {k: v for k, v in marks.items() if k != "at"},
         "load": os.getloadavg()[0],
         **percentiles(listener.latencies),
+        "p99_by_30s": listener.windows(wall0),
     }
     if not args.keep:
         with psycopg.connect(server, autocommit=True) as admin:
@@ -411,7 +423,7 @@ def main() -> None:
     parser.add_argument("--vehicles", type=int, default=20000)
     parser.add_argument("--restart", choices=("broker", "db"), default=None)
     parser.add_argument("--history", type=int, default=0)
-    parser.add_argument("--derive-every", type=float, default=10.0)
+    parser.add_argument("--derive-every", type=float, default=30.0)
     parser.add_argument("--note", default="")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
