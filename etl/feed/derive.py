@@ -32,6 +32,7 @@ from layers.trips import TripRules
 
 LOGGER = logging.getLogger("onemap.feed")
 LOCK = "hashtext('onemap_feed_derive')"
+DEFAULT_TRIPS = TripRules()
 
 _ENQUEUE = """
 INSERT INTO vehicle_derive_queue (vehicle_code, day, first_fix, fixes)
@@ -135,7 +136,7 @@ def _fixes_after(cur, keys, ends) -> list[tuple]:
     return cur.fetchall()
 
 
-def catch_up(conn, trips: TripRules | None = TripRules(), max_days: int = 2000) -> Caught:
+def catch_up(conn, trips: TripRules | None = DEFAULT_TRIPS, max_days: int = 2000) -> Caught:
     """Derive the tracks and trips of up to `max_days` queued vehicle-days (oldest first)
     in one transaction of its own, committed when this returns. The connection must be
     idle (no transaction open). Raises the driver's error after rolling back."""
@@ -171,7 +172,7 @@ def catch_up(conn, trips: TripRules | None = TripRules(), max_days: int = 2000) 
 
 def catch_up_all(
     conn,
-    trips: TripRules | None = TripRules(),
+    trips: TripRules | None = DEFAULT_TRIPS,
     max_days: int = 2000,
     pause: Callable[[float], bool] | None = None,
 ) -> Caught:

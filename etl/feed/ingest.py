@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from etl.feed import store
-from etl.feed.derive import enqueue
 from etl.feed.checks import REASONS, Candidate, check_values, in_extent, judge_speeds, to_wgs84
+from etl.feed.derive import enqueue
 from etl.feed.fix import Fix
 from etl.feed.notify import notify
 from layers import geofences

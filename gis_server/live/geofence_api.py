@@ -138,9 +138,7 @@ def geofence_routes() -> list:
                         description=f"at most this many (default {DEFAULT_LIMIT})",
                     ),
                 ),
-                responses={
-                    200: Body("the open episodes; lon/lat: the vehicle now", _SCHEMA)
-                },
+                responses={200: Body("the open episodes; lon/lat: the vehicle now", _SCHEMA)},
             ),
         )
     ]

@@ -46,7 +46,9 @@ def rows(page) -> list[str]:
     return page.locator("#oc-geofence-list li[data-id]").all_inner_texts()
 
 
-def test_episode_opened_and_closed_through_ingest_on_the_console(console, console_dsn, muck_and_zone):
+def test_episode_opened_and_closed_through_ingest_on_the_console(
+    console, console_dsn, muck_and_zone
+):
     code, zone = muck_and_zone
     page = console.page
     page.wait_for_function("window.onemapConsole.stats().live.connected", timeout=20_000)
@@ -103,6 +105,11 @@ def test_open_geofences_route(console, console_dsn, muck_and_zone):
         "测试禁行区",
     )
     assert abs(mine[0]["lon"] - 121.400) < 1e-9 and mine[0]["fixes"] == 1
-    for query, name in (("limit=0", "limit"), ("limit=x", "limit"), ("limit=%C2%B2", "limit"), ("zone=1", "zone")):
+    for query, name in (
+        ("limit=0", "limit"),
+        ("limit=x", "limit"),
+        ("limit=%C2%B2", "limit"),
+        ("zone=1", "zone"),
+    ):
         res = req.get(f"{console.base}/api/live/geofences?{query}")
         assert res.status == 400 and name in res.text()

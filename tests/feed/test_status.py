@@ -26,7 +26,9 @@ def test_status_shows_the_derived_state_behind_then_caught_up(pg3, new_vehicle, 
     code, _ = new_vehicle()
     catch_up_all(pg3, RULES.trips)  # whatever other tests left queued
     t = dt.datetime.now(dt.UTC)
-    fixes = [Fix(code, t - dt.timedelta(seconds=20 - 10 * i), 121.3, 31.95, 5.0, 0.0) for i in range(2)]
+    fixes = [
+        Fix(code, t - dt.timedelta(seconds=20 - 10 * i), 121.3, 31.95, 5.0, 0.0) for i in range(2)
+    ]
     ingest(pg3, fixes[:1], RULES)
     ingest(pg3, fixes[1:], RULES)
     behind = feed_status(db_dsn, 300)["tracks_trips_behind"]
