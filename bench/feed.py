@@ -1,7 +1,8 @@
 """Benchmark the live feed: publish → visible as the vehicle's latest position, and loss.
 
     .venv/bin/python bench/feed.py [--rate 2000] [--seconds 60] [--vehicles 20000]
-                                   [--restart broker|db] [--keep] [--note TEXT]
+                                   [--restart broker|db] [--history N] [--derive-every S]
+                                   [--keep] [--note TEXT]
 
 Creates a scratch database (migrated, V bench vehicles), starts a private Mosquitto
 (queues unlimited), runs a real `onemap feed` process against it,
@@ -13,9 +14,14 @@ stored (counted in the database after the feed caught up).
 
 `--restart broker` stops the benchmark's Mosquitto (SIGTERM: it saves its
 persistence file) half-way and starts it again on the same port; `--restart db`
-kills the feed's database connection (pg_terminate_backend) half-way. Both must
+kills the feed's and its derive process's database connections (pg_terminate_backend)
+half-way (the shared PostgreSQL itself is not restarted: other sessions use it). Both must
 lose nothing; "recovered s" is the time from the disruption until a fix published
-after it was visible within 1 s again. Results: a row appended to the `feed`
+after it was visible within 1 s again. The day tracks and trips are derived behind
+the acknowledgements (`etl/feed/derive.py`, every S s in the feed process): "derived
+behind s" is how long after the last fix was stored the derive queue was empty.
+`--history N` gives every vehicle N fixes earlier today (10 s apart, tracks and trips
+built) before the run: the cost must not grow with the day. Results: a row appended to the `feed`
 section of bench/RESULTS.md (`bench/results.py`) and stdout.
 """
 
@@ -42,6 +48,46 @@ sys.path.insert(0, str(ROOT))
 from bench.results import read_section, write_section  # noqa: E402
 from gis_server.settings import load_settings  # noqa: E402
 from layers.migrate import upgrade  # noqa: E402
+
+
+def seed_history(dsn: str, vehicles: int, points: int) -> None:
+    """N fixes per vehicle today before now, 10 s apart, moving at 20 km/h eastward,
+    and their tracks and trips built (the full rebuild): a day already long."""
+    from layers.tracks import rebuild_tracks
+    from layers.trips import rebuild_trips
+
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    start = now - dt.timedelta(seconds=10 * (points + 1))
+    day = (now + dt.timedelta(hours=8)).date()
+    if (start + dt.timedelta(hours=8)).date() != day:
+        raise SystemExit(f"--history {points}: that many fixes do not fit in today (Shanghai)")
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SELECT onemap_ensure_position_partition(%s::date)", (day,))
+        conn.execute(
+            "INSERT INTO vehicle_positions (vehicle_code, fix_time, speed_kmh, heading, geom) "
+            "SELECT 'B' || lpad(v::text, 6, '0'), %(start)s + make_interval(secs => 10 * k), "
+            "20, 90, ST_SetSRID(ST_MakePoint(121.05 + (v %% 500) * 0.001 + k * 0.00005, "
+            "31.75 + (v / 500) * 0.001), 4326) "
+            "FROM generate_series(0, %(v)s - 1) v, generate_series(0, %(n)s - 1) k",
+            {"start": start, "v": vehicles, "n": points},
+        )
+        codes = [f"B{i:06d}" for i in range(vehicles)]
+        rebuild_tracks(conn, codes, [day])
+        rebuild_trips(conn, codes, [day])
+        conn.commit()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def wait_derived(dsn: str, stall_s: float = 600.0) -> float:
+    """Seconds until the derive queue is empty (tracks and trips caught up)."""
+    t0 = time.monotonic()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while conn.execute("SELECT count(*) FROM vehicle_derive_queue").fetchone()[0]:
+            if time.monotonic() - t0 > stall_s:
+                return float("nan")
+            time.sleep(0.5)
+    return time.monotonic() - t0
 
 
 def scratch(server_dsn: str, vehicles: int) -> str:
@@ -78,6 +124,16 @@ class Listener(threading.Thread):
                     for fix in json.loads(note.payload).get("fixes", []):
                         self.latencies.append(now - fix[5])
                         self.seen.append((now, fix[5]))
+
+    def windows(self, t0: float, width: float = 30.0) -> list[list]:
+        """[second from t0, fixes, p99 ms] per `width` s of publish time: where it fell behind."""
+        by: dict[int, list[float]] = {}
+        for got, fix in self.seen:
+            by.setdefault(int((fix - t0) // width), []).append(got - fix)
+        return [
+            [k * width, len(v), round(float(np.percentile(np.array(v) * 1000, 99)))]
+            for k, v in sorted(by.items())
+        ]
 
     def recovered_after(self, t: float) -> float | None:
         """Seconds from `t` until a fix stamped after `t` was visible within 1 s."""
@@ -239,7 +295,7 @@ def disruption(kind: str | None, broker: Broker, dsn: str, marks: dict):
         with psycopg.connect(dsn, autocommit=True) as admin:
             killed = admin.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE application_name = 'onemap-feed' AND datname = current_database()"
+                " WHERE application_name LIKE 'onemap-feed%' AND datname = current_database()"
             ).fetchone()[0]
         marks["killed"] = killed
         marks["done_s"] = round(time.time() - marks["at"], 2)
@@ -247,7 +303,7 @@ def disruption(kind: str | None, broker: Broker, dsn: str, marks: dict):
     return restart_broker if kind == "broker" else kill_db
 
 
-def feed_env(dsn: str, port: int, topic: str, token: str) -> dict:
+def feed_env(dsn: str, port: int, topic: str, token: str, derive_every: float = 10.0) -> dict:
     return dict(
         os.environ,
         DATABASE_URL=dsn,
@@ -256,6 +312,7 @@ def feed_env(dsn: str, port: int, topic: str, token: str) -> dict:
         ONEMAP_FEED__TOPICS=json.dumps([f"{topic}/#"]),
         ONEMAP_FEED__CLIENT_ID=f"onemap-bench-{token}",
         ONEMAP_FEED__SESSION_EXPIRY_S="600",
+        ONEMAP_FEED__DERIVE_EVERY_S=str(derive_every),
     )
 
 
@@ -272,6 +329,10 @@ def run(args: argparse.Namespace) -> dict:
     server = settings.database.dsn.rsplit("/", 1)[0] + "/postgres"
     broker = Broker(ROOT / "var" / "bench_mosquitto")
     dsn = scratch(server, args.vehicles)
+    seeded = time.monotonic()
+    if args.history:
+        seed_history(dsn, args.vehicles, args.history)
+        print(f"history: {args.history} fixes per vehicle in {time.monotonic() - seeded:.0f} s")
     token = secrets.token_hex(3)
     topic = f"onemap/bench/{token}"
     onemap = Path(sys.executable).parent / "onemap"
@@ -279,7 +340,7 @@ def run(args: argparse.Namespace) -> dict:
     log = open(log_path, "w")  # noqa: SIM115 - lives with the process
     feed = subprocess.Popen(
         [str(onemap), "feed", "run"],
-        env=feed_env(dsn, broker.port, topic, token),
+        env=feed_env(dsn, broker.port, topic, token, args.derive_every),
         stdout=log,
         stderr=log,
     )
@@ -290,11 +351,13 @@ def run(args: argparse.Namespace) -> dict:
     try:
         wait_connected(log_path)
         t0 = time.monotonic()
+        wall0 = time.time()
         midway = disruption(args.restart, broker, dsn, marks)
         sent = publish(broker.port, topic, args.rate, args.seconds, args.vehicles, midway)
         published_s = time.monotonic() - t0
         stored = wait_stored(dsn, sent)
         catch_up = time.monotonic() - t0 - published_s
+        derived_behind = wait_derived(dsn)
     finally:
         feed.terminate()
         feed.wait(10)
@@ -311,10 +374,14 @@ def run(args: argparse.Namespace) -> dict:
         "stored": stored,
         "lost": sent - stored,
         "catch_up_s": round(catch_up, 2),
+        "derived_behind_s": round(derived_behind, 1),
+        "history": args.history,
+        "derive_every_s": args.derive_every,
         "recovered_s": listener.recovered_after(marks["at"]) if "at" in marks else None,
         "disruption": {k: v for k, v in marks.items() if k != "at"},
         "load": os.getloadavg()[0],
         **percentiles(listener.latencies),
+        "p99_by_30s": listener.windows(wall0),
     }
     if not args.keep:
         with psycopg.connect(server, autocommit=True) as admin:
@@ -324,8 +391,9 @@ def run(args: argparse.Namespace) -> dict:
 
 HEADER = (
     "| when | vehicles | target msg/s | achieved msg/s | s | restart | sent | lost | p50 ms | "
-    "p95 ms | p99 ms | max ms | catch-up s | recovered s | note |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "p95 ms | p99 ms | max ms | catch-up s | recovered s | note | history | derived behind s | "
+    "load |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -336,7 +404,8 @@ def record(r: dict, note: str) -> str:
         f"{r['seconds']:g} | {r['restart'] or '-'} | {r['sent']} | {r['lost']} | "
         f"{r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['max_ms']} | "
         f"{r['catch_up_s']} | {r['recovered_s'] if r['recovered_s'] is not None else '-'} | "
-        f"{note} |"
+        f"{note} | {r['history'] or '-'} | {r['derived_behind_s']} (every {r['derive_every_s']:g} s)"
+        f" | {r['load']:.1f} |"
     )
     section = read_section("feed") or ""
     rows = [x for x in section.splitlines() if x.startswith("| 20")]
@@ -353,6 +422,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--vehicles", type=int, default=20000)
     parser.add_argument("--restart", choices=("broker", "db"), default=None)
+    parser.add_argument("--history", type=int, default=0)
+    parser.add_argument("--derive-every", type=float, default=30.0)
     parser.add_argument("--note", default="")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()

@@ -29,6 +29,7 @@ from gis_server.errors import OnemapError, add_exception_handlers
 from gis_server.health import health_route
 from gis_server.limits import RequestLimits
 from gis_server.live.feed_api import feed_api_routes
+from gis_server.live.geofence_api import geofence_routes
 from gis_server.live.replay_api import replay_routes
 from gis_server.live.stream import LiveHub, live_routes
 from gis_server.mobile import mobile_routes
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *grid_api_routes(settings),
             *feed_api_routes(),
             *live_routes(),
+            *geofence_routes(),
             *replay_routes(),
             *openapi_routes(),  # /api/openapi.json, generated from this route table
             *dispatch_routes(),

@@ -82,6 +82,7 @@ class FeedSettings(BaseModel):
     batch_latency_ms: int = Field(100, ge=1, le=60000)  # wait at most this for a batch to fill
     buffer_messages: int = Field(20000, ge=10)  # unacknowledged messages held at most
     offline_after_s: int = Field(300, ge=10)  # no fix for this long: the vehicle is offline
+    derive_every_s: float = Field(30.0, ge=0, le=3600)  # tracks/trips caught up; 0: never here
     jt808: Jt808FeedSettings = Jt808FeedSettings()
     geofences: GeofenceSettings = GeofenceSettings()
 

@@ -5,6 +5,7 @@ Asia/Shanghai day, M = epoch seconds, a one-fix day its point twice); a batch's
 fixes that all come after a vehicle-day's track end are appended to it; a late
 fix (at or before the end) rebuilds only its vehicle-day from the table. Either
 way the row equals what a full rebuild gives. Driver-neutral SQL; nothing commits.
+The live feed runs it behind the acknowledgement (`etl/feed/derive.py`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ def day_ends(
     for code, t, *_ in inserted:
         key = (code, shanghai_day(t))
         first[key] = min(first.get(key, t), t)
+    return track_ends(conn, first)
+
+
+def track_ends(
+    conn, first: dict[tuple[str, dt.date], dt.datetime]
+) -> dict[tuple[str, dt.date], tuple[dt.datetime, dt.datetime | None]]:
+    """(code, day) → (its first new fix time as given, the day's track end, None for none)."""
     if not first:
         return {}
     keys = sorted(first)
@@ -66,15 +74,18 @@ def update_tracks(
     conn,
     inserted: list[tuple],
     ends: dict[tuple[str, dt.date], tuple[dt.datetime, dt.datetime | None]] | None = None,
+    *,
+    move_vehicles: bool = True,
 ) -> tuple[int, int]:
     """Bring the tracks of the vehicle-days these just inserted (code, fix time, lon, lat,
     …) fell on up to date (the points come with them: no re-read of the partitions);
-    `ends` is day_ends() of them when already read. Returns (vehicle-days appended,
+    `ends` is day_ends() of them when already read; `move_vehicles` False leaves the
+    vehicles' latest positions to the feed (no lock on their rows). Returns (vehicle-days appended,
     vehicle-days rebuilt)."""
-    if not inserted:
-        return 0, 0
     if ends is None:
         ends = day_ends(conn, inserted)
+    if not ends:
+        return 0, 0
     late = {key for key, (first, end) in ends.items() if end is not None and first <= end}
     with conn.cursor() as cur:
         new = [row for row in inserted if (row[0], shanghai_day(row[1])) not in late]
@@ -89,5 +100,5 @@ def update_tracks(
                 },
             )
     for code, day in sorted(late):
-        rebuild_tracks(conn, [code], [day])
+        rebuild_tracks(conn, [code], [day], move_vehicles=move_vehicles)
     return len(ends) - len(late), len(late)

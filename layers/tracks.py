@@ -85,10 +85,13 @@ def rebuild_tracks(
     conn: Connection,
     vehicle_codes: list[str] | None = None,
     days: list[dt.date] | None = None,
+    *,
+    move_vehicles: bool = True,
 ) -> int:
     """Build or replace the tracks of these vehicles on these days (None: all); returns tracks written.
 
-    Also moves each touched vehicle's last position forward. Does not commit.
+    Also moves each touched vehicle's last position forward, unless `move_vehicles` is
+    False (the live feed keeps those itself). Does not commit.
     """
     where = ["(%(codes)s::text[] IS NULL OR p.vehicle_code = ANY(%(codes)s::text[]))"]
     params: dict[str, object] = {"codes": vehicle_codes}
@@ -110,7 +113,8 @@ def rebuild_tracks(
             for day in sorted(set(days)):
                 cur.execute(_TRACKS.format(where=day_where), {**params, "day": day})
                 written += cur.rowcount
-    update_last_positions(conn, vehicle_codes)
+    if move_vehicles:
+        update_last_positions(conn, vehicle_codes)
     return written
 
 

@@ -55,6 +55,7 @@ CONSOLE_JS = (
     "console/fleet.js",
     "console/workers.js",
     "console/live.js",
+    "console/geofences.js",
     "console/events.js",
     "console/tracks.js",
     "console/replay.js",

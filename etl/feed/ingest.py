@@ -5,9 +5,9 @@ CRS to WGS84 (GCJ-02/BD-09 inverted exactly), the checks of `checks.py`,
 the day partitions the batch needs, COPY to a staging table and one INSERT …
 ON CONFLICT DO NOTHING (the (vehicle_code, fix_time) key), vehicles moved to
 their newest fix only when it is newer (a late fix lands in its place in time
-and moves nobody back), the vehicle-days' tracks appended or, for late fixes,
-rebuilt (`layers/live_tracks.py`), their trips likewise (`layers/live_trips.py`),
-and a NOTIFY of what moved. When it returns,
+and moves nobody back), the vehicle-days queued for their tracks and trips
+(derived behind, `etl/feed/derive.py`), a NOTIFY of what moved and the
+geofences. When it returns,
 the batch is committed — only then may a feed acknowledge it. On any database
 error it rolls back and raises (the caller keeps the batch and retries).
 """
@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 
 from etl.feed import store
 from etl.feed.checks import REASONS, Candidate, check_values, in_extent, judge_speeds, to_wgs84
+from etl.feed.derive import enqueue
 from etl.feed.fix import Fix
 from etl.feed.notify import notify
 from layers import geofences
 from layers.geofences import NightBan
-from layers.live_tracks import day_ends, update_tracks
-from layers.live_trips import update_trips
 from layers.trips import TripRules
 
 WORLD = (-180.0, -90.0, 180.0, 90.0)
@@ -39,7 +38,7 @@ class FeedRules:
     max_speed_kmh: dict[str, float] = field(default_factory=lambda: {"default": 150.0})
     geofences: bool = True  # judge layers/geofences.py's rules on every moved vehicle
     night_ban: NightBan = NightBan()  # 禁捕区 at night: who, when
-    trips: TripRules | None = field(default_factory=TripRules)  # None: trips not kept live
+    trips: TripRules | None = field(default_factory=TripRules)  # for the Deriver; None: none
 
     def limit(self, kind: str | None) -> float:
         return float(
@@ -56,10 +55,7 @@ class IngestResult:
     moved: int = 0  # vehicles whose latest position advanced
     dropped: Counter = field(default_factory=Counter)
     rejected: list[tuple[int, str, str]] = field(default_factory=list)
-    tracks_appended: int = 0
-    tracks_rebuilt: int = 0
-    trips_updated: int = 0
-    trips_rebuilt: int = 0
+    queued: int = 0  # vehicle-days queued for their tracks and trips (etl/feed/derive.py)
     notifications: int = 0
     alerts: list[dict] = field(default_factory=list)  # geofence episodes opened or closed
 
@@ -73,10 +69,7 @@ class IngestResult:
             "stored": self.stored,
             "moved": self.moved,
             **{reason: self.dropped.get(reason, 0) for reason in REASONS},
-            "tracks_appended": self.tracks_appended,
-            "tracks_rebuilt": self.tracks_rebuilt,
-            "trips_updated": self.trips_updated,
-            "trips_rebuilt": self.trips_rebuilt,
+            "queued": self.queued,
         }
 
 
@@ -148,12 +141,7 @@ def ingest(conn, fixes: Sequence[Fix], rules: FeedRules | None = None) -> Ingest
                 raced = len(kept) - len(inserted)  # stored by another writer meanwhile
                 if raced:
                     result.dropped["duplicate"] += raced
-                ends = day_ends(conn, inserted)
-                if rules.trips is not None:  # before the tracks move: both read the old ends
-                    result.trips_updated, result.trips_rebuilt = update_trips(
-                        conn, ends, rules.trips, inserted
-                    )
-                result.tracks_appended, result.tracks_rebuilt = update_tracks(conn, inserted, ends)
+                result.queued = enqueue(cur, inserted)
                 if moved:
                     result.notifications = notify(cur, "vehicles", "fixes", moved)
                 if rules.geofences and (changes := geofences.judge(cur, moved, rules.night_ban)):

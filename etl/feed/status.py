@@ -1,5 +1,6 @@
 """`onemap feed status`: what the database says about the live feed (rates, lag, online
-vehicles, partitions, open geofence episodes), plus the feed process's own counters
+vehicles, partitions, open geofence episodes, how far the day tracks and trips are
+behind the stored fixes), plus the feed process's own counters
 when it wrote them (`MqttFeed.run_forever` → a JSON status file)."""
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ FROM vehicles GROUP BY kind ORDER BY kind
 def feed_status(
     dsn: str, offline_after_s: int, status_file: Path | None = None, jt808_file: Path | None = None
 ) -> dict:
+    from etl.feed.derive import lag as derived_lag
+
     with psycopg.connect(dsn) as conn:
         m1, m5, latest, lag, parts, alerts = conn.execute(_FACTS).fetchone()
+        derived = derived_lag(conn)
         online = conn.execute(_ONLINE, {"s": offline_after_s}).fetchall()
         mapped, seen = conn.execute(_TERMINALS, {"s": offline_after_s}).fetchone()
     status = {
@@ -48,6 +52,7 @@ def feed_status(
         "lag_s": None if lag is None else round(float(lag), 1),
         "partitions": parts,
         "open_geofence_alerts": alerts,
+        "tracks_trips_behind": derived,  # the derived state's lag (etl/feed/derive.py)
         "vehicles": {k: {"online": on, "offline": off} for k, on, off in online},
     }
     status["jt808_terminals"] = {"mapped": mapped, "seen_recently": seen}

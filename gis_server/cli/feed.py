@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import subprocess
+import sys
 
 import click
 
@@ -24,20 +27,45 @@ def feed(ctx: click.Context) -> None:
         ctx.invoke(run)
 
 
-def run_feed(settings: Settings) -> None:
-    """The feed until interrupted: ack after commit, reconnecting to broker and database."""
+def spawn_deriver(settings: Settings) -> subprocess.Popen | None:
+    """`onemap feed derive --follow` beside this feed process (its own process: its own
+    GIL, so catching up tracks and trips never holds the acknowledging worker back);
+    it exits when this process is gone. None when feed.derive_every_s is 0."""
+    if settings.feed.derive_every_s <= 0:
+        return None
+    return subprocess.Popen(
+        [sys.executable, "-m", "gis_server.cli", "feed", "derive", "--follow"]
+        + ["--parent", str(os.getpid())]
+    )
+
+
+def stop_deriver(process: subprocess.Popen | None) -> None:
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def run_feed(settings: Settings, derive: bool = True) -> None:
+    """The feed until interrupted: ack after commit, reconnecting to broker and database;
+    the day tracks and trips caught up behind it by a derive process."""
     from etl.feed.mqtt import MqttFeed
     from gis_server.live.config import feed_rules, mqtt_options
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     options = mqtt_options(settings)
     click.echo(f"实时定位 feed: {options.url} {', '.join(options.topics)} as {options.client_id}")
+    deriver = spawn_deriver(settings) if derive else None
     try:
         MqttFeed(settings.database.dsn, options, feed_rules(settings)).run_forever(
             status_file=STATUS_FILE
         )
     except KeyboardInterrupt:
         pass
+    finally:
+        stop_deriver(deriver)
 
 
 @feed.command("run")
@@ -62,8 +90,10 @@ def _feed_process_main() -> None:
     if not settings.feed.enabled:
         run_jt808(settings)
         return
-    if settings.feed.jt808.enabled:
-        threading.Thread(target=run_jt808, args=(settings,), name="jt808", daemon=True).start()
+    if settings.feed.jt808.enabled:  # one derive process for both: run_feed's
+        threading.Thread(
+            target=run_jt808, args=(settings, False), name="jt808", daemon=True
+        ).start()
     run_feed(settings)
 
 
@@ -116,6 +146,61 @@ def simulate_cmd(interval: float, rounds: int | None, limit: int | None) -> None
     except OSError as exc:
         fail(f"无法连接 MQTT 代理 — cannot reach the broker {settings.feed.url}: {exc}")
     click.echo(f"已发布 published {sent} fixes")
+
+
+def lower(pid: int, host: str) -> None:
+    """Best effort: the derive connection's PostgreSQL backend at nice 10 too, when the
+    server is on this machine and we may (root, or the postgres user)."""
+    if host not in ("127.0.0.1", "localhost", "::1") and not host.startswith("/"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, 10)
+    except OSError:
+        pass
+
+
+@feed.command("derive")
+@click.option("--follow", is_flag=True, help="Keep catching up every feed.derive_every_s s.")
+@click.option(
+    "--parent", type=int, default=None, help="With --follow: stop when this process is gone."
+)
+def derive_cmd(follow: bool, parent: int | None) -> None:
+    """轨迹补算 — catch the day tracks and trips up with the stored fixes (the feed
+    process runs `--follow` beside itself, every feed.derive_every_s seconds)."""
+    import psycopg
+
+    from etl.feed.derive import Deriver, catch_up_all
+    from gis_server.live.config import feed_rules
+
+    settings = load_or_exit()
+    trips = feed_rules(settings).trips
+    if follow:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+        def connect(dsn: str):
+            conn = psycopg.connect(dsn, application_name="onemap-feed-derive", connect_timeout=5)
+            lower(conn.info.backend_pid, conn.info.host)
+            return conn
+
+        def alive() -> bool:
+            return parent is None or os.getppid() == parent
+
+        every = settings.feed.derive_every_s or 30.0
+        os.nice(10)  # behind the acknowledging path for the CPU (its backend: see lower)
+        try:
+            Deriver(settings.database.dsn, trips, every, connect).run(alive)
+        except KeyboardInterrupt:
+            pass
+        return
+    with psycopg.connect(settings.database.dsn) as conn:
+        done = catch_up_all(conn, trips)
+    if done.busy:
+        click.echo("another catch-up is running (the feed process); it holds the lock")
+    click.echo(
+        f"已补算 caught up {done.vehicle_days} vehicle-days ({done.fixes} fixes): "
+        f"tracks {done.tracks_appended} appended, {done.tracks_rebuilt} rebuilt; "
+        f"trips {done.trips_updated} updated, {done.trips_rebuilt} rebuilt"
+    )
 
 
 @feed.command("status")

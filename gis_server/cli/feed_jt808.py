@@ -15,21 +15,27 @@ from gis_server.settings import PROJECT_DIR, Settings
 JT808_STATUS_FILE = PROJECT_DIR / "var" / "jt808_status.json"  # the running listener's counters
 
 
-def run_jt808(settings: Settings) -> None:
-    """The listener on feed.jt808's host and port until interrupted."""
+def run_jt808(settings: Settings, derive: bool = True) -> None:
+    """The listener on feed.jt808's host and port until interrupted (with a derive
+    process for the tracks and trips behind it unless `derive` is False)."""
     from etl.feed.jt808_run import run_forever
+    from gis_server.cli.feed import spawn_deriver, stop_deriver
     from gis_server.live.config import feed_rules, jt808_settings
 
     block = settings.feed.jt808
     click.echo(f"JT/T 808 listener: {block.host}:{block.port} (crs {block.crs})")
-    run_forever(
-        settings.database.dsn,
-        block.host,
-        block.port,
-        jt808_settings(settings),
-        feed_rules(settings),
-        JT808_STATUS_FILE,
-    )
+    deriver = spawn_deriver(settings) if derive else None
+    try:
+        run_forever(
+            settings.database.dsn,
+            block.host,
+            block.port,
+            jt808_settings(settings),
+            feed_rules(settings),
+            JT808_STATUS_FILE,
+        )
+    finally:
+        stop_deriver(deriver)
 
 
 @click.command("jt808")

@@ -1,4 +1,6 @@
-"""ingest(): checks, duplicates, late fixes, CRS, latest positions, tracks, NOTIFY."""
+"""ingest(): checks, duplicates, late fixes, CRS, latest positions, NOTIFY; the tracks
+derived behind it (etl/feed/derive.py) equal a full rebuild, and a crash between the
+two steps loses nothing."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import psycopg
 import psycopg2
 
 from etl.chinese_crs import wgs84_to_gcj02
+from etl.feed.derive import catch_up, catch_up_all
 from etl.feed.fix import Fix
 from etl.feed.ingest import FeedRules, ingest
 from layers.tracks import rebuild_tracks
@@ -90,7 +93,7 @@ def test_late_fix_lands_in_place_and_does_not_move_vehicle_back(pg3, new_vehicle
     code, _ = new_vehicle()
     ingest(pg3, [fix(code, 0), fix(code, 10, 0.004)], RULES)
     late = ingest(pg3, [fix(code, 5, 0.002)], RULES)
-    assert late.stored == 1 and late.moved == 0 and late.tracks_rebuilt == 1
+    assert late.stored == 1 and late.moved == 0 and late.queued == 1
     assert [r[0].minute for r in stored(pg3, code)] == [0, 5, 10]
     (last,) = pg3.execute("SELECT last_fix_at FROM vehicles WHERE code = %s", (code,)).fetchone()
     assert last == DAY + dt.timedelta(minutes=10)
@@ -108,9 +111,16 @@ def _track(dsn: str, code: str) -> list[tuple]:
 def test_incremental_tracks_equal_full_rebuild(pg3, new_vehicle, db_dsn):
     code, _ = new_vehicle()
     ingest(pg3, [fix(code, 0)], RULES)  # a one-fix day first (its point twice)
-    ingest(pg3, [fix(code, 2, 0.001), fix(code, 4, 0.002)], RULES)
+    catch_up_all(pg3, RULES.trips)
+    assert [t[3] for t in _track(db_dsn, code)] == [1]
+    ingest(pg3, [fix(code, 2, 0.001)], RULES)
+    ingest(pg3, [fix(code, 4, 0.002)], RULES)
+    catch_up_all(pg3, RULES.trips)  # two batches appended in one go
     ingest(pg3, [fix(code, 3, 0.0015)], RULES)  # late: rebuilds that vehicle-day
+    catch_up_all(pg3, RULES.trips)
     ingest(pg3, [fix(code, 6, 0.003), fix(code, 60 * 24, 0.003)], RULES)  # and the next day
+    assert [t[3] for t in _track(db_dsn, code)] == [4]  # behind until caught up
+    catch_up_all(pg3, RULES.trips)
     incremental = _track(db_dsn, code)
     assert [t[3] for t in incremental] == [5, 1]
     with psycopg2.connect(db_dsn) as conn:
@@ -140,12 +150,12 @@ def test_chunks_stay_under_notify_limit():
 
 
 def test_database_error_mid_batch_rolls_back_everything(pg3, new_vehicle, db_dsn):
-    """Fixes are inserted before the tracks: a failure at the tracks must leave no fix."""
+    """Fixes are inserted before the derive queue: a failure there must leave no fix."""
     import pytest
 
     code, _ = new_vehicle()
     with psycopg.connect(db_dsn) as blocker:
-        blocker.execute("LOCK TABLE vehicle_tracks IN ACCESS EXCLUSIVE MODE")
+        blocker.execute("LOCK TABLE vehicle_derive_queue IN ACCESS EXCLUSIVE MODE")
         pg3.execute("SET lock_timeout = '200ms'")
         pg3.commit()
         with pytest.raises(psycopg.errors.LockNotAvailable):
@@ -155,3 +165,47 @@ def test_database_error_mid_batch_rolls_back_everything(pg3, new_vehicle, db_dsn
         None,
     )
     assert ingest(pg3, [fix(code, 0), fix(code, 1, 0.001)], RULES).stored == 2
+
+
+def test_ingest_does_not_wait_for_tracks_or_trips(pg3, new_vehicle, db_dsn):
+    """The acknowledgement path writes no track or trip: with both tables locked by
+    another transaction, a batch still commits (and its tracks follow once free)."""
+    code, _ = new_vehicle()
+    pg3.execute("SET lock_timeout = '2s'")
+    pg3.commit()
+    with psycopg.connect(db_dsn) as blocker:
+        blocker.execute("LOCK TABLE vehicle_tracks, vehicle_trips IN ACCESS EXCLUSIVE MODE")
+        assert ingest(pg3, [fix(code, 0), fix(code, 1, 0.001)], RULES).stored == 2
+    catch_up_all(pg3, RULES.trips)
+    assert [t[3] for t in _track(db_dsn, code)] == [2]
+
+
+def test_a_crash_between_the_steps_loses_nothing(pg3, new_vehicle, db_dsn):
+    """A catch-up that fails (here: its tables locked) leaves the queue as it was; the
+    next one derives the same tracks as a full rebuild."""
+    import pytest
+
+    code, _ = new_vehicle()
+    catch_up_all(pg3, RULES.trips)
+    ingest(pg3, [fix(code, 0), fix(code, 1, 0.001)], RULES)
+    ingest(pg3, [fix(code, 2, 0.002)], RULES)
+    queued = "SELECT count(*) FROM vehicle_derive_queue WHERE vehicle_code = %s"
+    assert pg3.execute(queued, (code,)).fetchone() == (2,)
+    pg3.rollback()
+    with psycopg.connect(db_dsn) as blocker:
+        blocker.execute("LOCK TABLE vehicle_tracks IN ACCESS EXCLUSIVE MODE")
+        pg3.execute("SET lock_timeout = '200ms'")
+        pg3.commit()
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            catch_up(pg3, RULES.trips)
+    assert pg3.execute(queued, (code,)).fetchone() == (2,)
+    assert _track(db_dsn, code) == []
+    pg3.rollback()
+    catch_up_all(pg3, RULES.trips)
+    assert pg3.execute(queued, (code,)).fetchone() == (0,)
+    pg3.rollback()
+    derived = _track(db_dsn, code)
+    assert [t[3] for t in derived] == [3]
+    with psycopg2.connect(db_dsn) as conn:
+        rebuild_tracks(conn, [code])
+    assert _track(db_dsn, code) == derived

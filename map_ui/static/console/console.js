@@ -47,7 +47,7 @@
     map.on('zoomend', zoomClass);
     zoomClass();
 
-    [OC.districts, OC.areas, OC.cameras, OC.vehicles, OC.events, OC.tracks, OC.replay, OC.fleet, OC.workers, OC.live].forEach((m) => m.init(map));
+    [OC.districts, OC.areas, OC.cameras, OC.vehicles, OC.events, OC.tracks, OC.replay, OC.fleet, OC.workers, OC.live, OC.geofences].forEach((m) => m.init(map));
     const basemapDone = OC.basemap.init(map);
     new OC.GroupedControl().addTo(map);
     OC.panel.init();

@@ -33,6 +33,7 @@
         clearInterval(OC.vehicles.timer);
         OC.vehicles.load().catch((err) => OC.reportError('vehicles', err));
         if (OC.workers) OC.workers.load().catch((err) => OC.reportError('workers', err));
+        OC.emit('live:resync'); // geofences.js reads its open episodes again
       });
       es.addEventListener('workers', (e) => {
         this.events += 1;
@@ -46,7 +47,12 @@
         this.events += 1;
         OC.emit('live:event', JSON.parse(e.data)); // dispatch.js: queues, markers, town figures
       });
+      es.addEventListener('geofence', (e) => {
+        this.events += 1;
+        OC.emit('live:geofence', JSON.parse(e.data)); // geofences.js: markers and list
+      });
       es.addEventListener('resync', () => {
+        OC.emit('live:resync');
         OC.vehicles.load().catch((e) => OC.reportError('vehicles', e));
         if (OC.workers) OC.workers.load().catch((e) => OC.reportError('workers', e));
       });
