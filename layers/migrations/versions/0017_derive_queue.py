@@ -7,7 +7,7 @@ brought up to date in the same transaction as the tracks and trips it wrote, so 
 crash between the two steps leaves the rows and the derived state catches up.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 """
 
 from alembic import op
