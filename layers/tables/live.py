@@ -6,6 +6,8 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
+    DateTime,
     Identity,
     Index,
     Integer,
@@ -64,4 +66,19 @@ jt808_terminals = Table(
     timestamp("last_seen_at"),
     timestamp("created_at", nullable=False),
     Index("jt808_terminals_vehicle", "vehicle_code"),
+)
+
+# Vehicle-days whose day track and trips are behind their stored fixes (migration 0017):
+# ingest queues one row per vehicle-day a batch touched; etl/feed/derive.py serves and deletes them.
+vehicle_derive_queue = Table(
+    "vehicle_derive_queue",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("vehicle_code", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    timestamp("first_fix", nullable=False),
+    Column("fixes", Integer, nullable=False),
+    Column("queued_at", DateTime(timezone=True), nullable=False,
+           server_default=text("clock_timestamp()")),
+    Index("vehicle_derive_queue_day", "vehicle_code", "day"),
 )

@@ -35,6 +35,10 @@ def muck_and_zone(console_dsn):
     with psycopg.connect(console_dsn) as conn:
         conn.execute("DELETE FROM geofence_alerts WHERE vehicle_code = %s", (code,))
         conn.execute("DELETE FROM forbidden_zones WHERE code = %s", (zone,))
+        # the shared demo must look as loaded to later tests (one track per vehicle-day)
+        for table in ("vehicle_derive_queue", "vehicle_trips", "vehicle_tracks", "vehicle_positions"):
+            conn.execute(f"DELETE FROM {table} WHERE vehicle_code = %s", (code,))
+        conn.execute("DELETE FROM vehicles WHERE code = %s", (code,))
 
 
 def fix_at(conn, code: str, lon: float, seconds_ago: float) -> list[dict]:
