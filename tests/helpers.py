@@ -80,3 +80,40 @@ def fetch_one(dsn: str, query: str, params: tuple = ()) -> tuple:
             return cur.fetchone()
     finally:
         conn.close()
+
+
+def migrated_database(server_dsn: str, prefix: str, district_code: str | None = None):  # noqa: ANN201
+    """A throwaway database on the tests' server with PostGIS and the schema, as a context
+    manager yielding its DSN; dropped afterwards (its connections terminated first)."""
+    import contextlib
+    import secrets
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg2
+
+    from layers.migrate import upgrade
+
+    @contextlib.contextmanager
+    def database():  # noqa: ANN202
+        name = f"{prefix}_{secrets.token_hex(4)}"
+        admin = psycopg2.connect(server_dsn)
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        dsn = urlunsplit(urlsplit(server_dsn)._replace(path=f"/{name}"))
+        try:
+            with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+                cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            conn.close()
+            url = "postgresql+psycopg2://" + dsn.split("://", 1)[1]
+            if district_code is None:
+                upgrade(url)
+            else:
+                upgrade(url, district_code=district_code)
+            yield dsn
+        finally:
+            with admin.cursor() as cur:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.close()
+
+    return database()

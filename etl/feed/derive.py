@@ -24,7 +24,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from layers.live_tracks import shanghai_day, track_ends, update_tracks
 from layers.live_trips import update_trips
@@ -113,10 +113,11 @@ class Caught:
     busy: bool = False  # another catch-up holds the lock
 
     def add(self, other: Caught) -> None:
-        for name in ("vehicle_days", "fixes", "tracks_appended", "tracks_rebuilt"):
+        for name in _COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.trips_updated += other.trips_updated
-        self.trips_rebuilt += other.trips_rebuilt
+
+
+_COUNTS = tuple(f.name for f in fields(Caught) if f.type == "int")
 
 
 def _fixes_after(cur, keys, ends) -> list[tuple]:

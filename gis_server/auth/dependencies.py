@@ -26,7 +26,7 @@ from gis_server.errors import CsrfFailed, Forbidden, NotAuthenticated
 from gis_server.settings import DatabaseSettings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_CACHE = "onemap.principal"
+PRINCIPAL_KEY = "onemap.principal"
 
 
 def credentials(conn: HTTPConnection) -> tuple[str, str] | None:
@@ -81,11 +81,11 @@ async def authenticate(conn: HTTPConnection) -> Principal | None:
     the matching ``X-CSRF-Token``. Disabled users, revoked or expired keys and
     expired sessions give None.
     """
-    if _CACHE not in conn.scope:
+    if PRINCIPAL_KEY not in conn.scope:
         found = credentials(conn)
         db = conn.app.state.settings.database
-        conn.scope[_CACHE] = await _principal(conn, db, *found) if found else None
-    principal: Principal | None = conn.scope[_CACHE]
+        conn.scope[PRINCIPAL_KEY] = await _principal(conn, db, *found) if found else None
+    principal: Principal | None = conn.scope[PRINCIPAL_KEY]
     if principal is not None:
         _check_csrf(conn, principal)
     return principal

@@ -16,8 +16,7 @@ from collections.abc import Collection, MutableMapping
 
 from starlette.requests import HTTPConnection
 
-from gis_server.auth.dependencies import _CACHE as _PRINCIPAL
-from gis_server.auth.dependencies import authenticate, credentials
+from gis_server.auth.dependencies import PRINCIPAL_KEY, authenticate, credentials
 from gis_server.auth.key_cache import MAX_ENTRIES, KeyCache
 from gis_server.auth.principal import Principal
 
@@ -38,7 +37,7 @@ async def district_of(conn: HTTPConnection, columns: Collection[str]) -> str | N
     nor for a layer without districts, nor (mostly) for a session: see `SessionDistricts`."""
     if DISTRICT_COLUMN not in columns:
         return None
-    if _PRINCIPAL not in conn.scope:  # not authenticated yet (public reads)
+    if PRINCIPAL_KEY not in conn.scope:  # not authenticated yet (public reads)
         found = credentials(conn)
         if found is None:
             return None

@@ -5,15 +5,12 @@ module to use it; it is created once per session and dropped after."""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-import psycopg2
 import pytest
 
-from layers.migrate import upgrade
+from tests.helpers import migrated_database
 
 DISTRICTS = 3
 SCALE = 0.02  # cameras, vehicles, events per district: small, the grids are never scaled
@@ -26,26 +23,7 @@ def districts_db(server_dsn: str) -> Iterator[str]:
     """DSN of a migrated database with the three-district demo loaded."""
     from etl.demo import load_demo
 
-    name = f"onemap_test_{secrets.token_hex(4)}"
-    admin = psycopg2.connect(server_dsn)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    dsn = urlunsplit(urlsplit(server_dsn)._replace(path=f"/{name}"))
-    try:
-        with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-            cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        conn.close()
-        upgrade("postgresql+psycopg2://" + dsn.split("://", 1)[1], district_code="320614")
+    with migrated_database(server_dsn, "onemap_test", district_code="320614") as dsn:
         until = dt.datetime.combine(ANCHOR, dt.time(), SHANGHAI)
         load_demo(dsn, scale=SCALE, anchor=ANCHOR, until=until, districts=DISTRICTS)
         yield dsn
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()

@@ -5,9 +5,7 @@ helpers that write real files in tmp_path."""
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
@@ -15,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from gis_server.cli.main import cli
 from gis_server.settings import get_settings
-from layers.migrate import upgrade
+from tests.helpers import migrated_database
 
 TABLES = (
     "towns, grids, cameras, events, event_contacts, vehicles, vehicle_positions, "
@@ -25,21 +23,8 @@ TABLES = (
 
 @pytest.fixture(scope="session")
 def etl_dsn(server_dsn: str) -> Iterator[str]:
-    name = f"onemap_etltest_{secrets.token_hex(4)}"
-    admin = psycopg2.connect(server_dsn)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    dsn = urlunsplit(urlsplit(server_dsn)._replace(path=f"/{name}"))
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    upgrade("postgresql+psycopg2://" + dsn.split("://", 1)[1])
-    try:
+    with migrated_database(server_dsn, "onemap_etltest") as dsn:
         yield dsn
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.fixture()

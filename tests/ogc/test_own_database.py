@@ -9,9 +9,7 @@ extent from its data, and answers writes with 405 and Allow.
 from __future__ import annotations
 
 import math
-import secrets
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
@@ -22,29 +20,14 @@ from gis_server.app import create_app
 from gis_server.auth import Role, store
 from gis_server.cli.main import cli
 from gis_server.settings import DatabaseSettings, ExtraCollection, get_settings
-from layers.migrate import upgrade
+from tests.helpers import migrated_database
 
 PARKS = "/ogc/collections/parks"
 
 
-def _dsn(server_dsn: str, name: str) -> str:
-    parts = urlsplit(server_dsn)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
 @pytest.fixture(scope="module")
 def own_dsn(server_dsn) -> Iterator[str]:
-    name = f"onemap_test_own_{secrets.token_hex(4)}"
-    admin = psycopg2.connect(server_dsn)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    dsn = _dsn(server_dsn, name)
-    try:
-        with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-            cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        conn.close()
-        upgrade("postgresql+psycopg2://" + dsn.split("://", 1)[1])
+    with migrated_database(server_dsn, "onemap_test_own") as dsn:
         with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
             cur.execute(
                 "CREATE TABLE parks (gid serial PRIMARY KEY, name text, area numeric, "
@@ -56,15 +39,6 @@ def own_dsn(server_dsn) -> Iterator[str]:
             )
         conn.close()
         yield dsn
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
 
 
 @pytest.fixture(scope="module")
